@@ -1,0 +1,11 @@
+//! Verta's HTTP API (actix-web) and the `verta` command line.
+//!
+//! Handlers are short: extract, call one `service` function, map the result. The mapping from
+//! `service::Error` to HTTP lives in [`error`] only.
+
+pub mod cli;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;

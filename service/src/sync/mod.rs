@@ -1,0 +1,1 @@
+//! The sync engine: discovery, per-channel paging, job queue, worker, scheduler.
