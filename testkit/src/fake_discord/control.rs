@@ -1,0 +1,165 @@
+//! Control API (`/_control/...`, no authentication; the fake listens on localhost):
+//!
+//! | method + path | effect |
+//! |---|---|
+//! | `GET /_control/info` | `{"proxy","token","guild_ids"}` |
+//! | `GET /_control/stats` | `{"total", "routes": {template: count}, "statuses": {code: count}}` |
+//! | `GET /_control/requests` | request log (oldest first) |
+//! | `POST /_control/reset` | clears counters, log, faults, rate-limit state and runtime data |
+//! | `POST /_control/reset-stats` | clears counters and log only |
+//! | `GET` / `PUT /_control/faults` | read / replace [`Faults`] (JSON, missing fields = default) |
+//! | `PUT /_control/limits` | `{"route_limit": {"limit", "window_ms"} or null, "global_per_sec": n or null}` |
+//! | `POST /_control/channels/{c}/messages` | add `{"content", "author_id"?, "reply_to"?}`; returns the Discord message |
+//! | `PATCH /_control/channels/{c}/messages/{m}` | edit `{"content"}` |
+//! | `DELETE /_control/channels/{c}/messages/{m}` | delete |
+//! | `PUT` / `DELETE /_control/channels/{c}/messages/{m}/reactions/{emoji}/{user}` | add / remove a reaction (`emoji` as in Discord URLs) |
+
+use std::time::Duration;
+
+use actix_web::HttpResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::api::parse_emoji_segment;
+use super::limits::Faults;
+use super::render;
+use super::server::{NewMessageBody, Shared, lock, reply, store_error};
+use super::spec::RouteLimit;
+
+#[derive(Debug, Deserialize)]
+struct LimitsBody {
+    #[serde(default)]
+    route_limit: Option<RouteLimitBody>,
+    #[serde(default)]
+    global_per_sec: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RouteLimitBody {
+    limit: u32,
+    window_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct EditBody {
+    content: String,
+}
+
+fn bad(msg: impl Into<String>) -> (u16, Value) {
+    (400, json!({"error": msg.into()}))
+}
+
+fn id(s: &str) -> Result<u64, (u16, Value)> {
+    s.parse::<u64>()
+        .map_err(|_| bad(format!("{s:?} is not a snowflake")))
+}
+
+/// Serves one control request (`rest` is the path after `/_control`).
+pub(crate) fn handle(shared: &Shared, method: &str, rest: &str, body: &[u8]) -> HttpResponse {
+    let (status, value) = match route(shared, method, rest, body) {
+        Ok(v) => v,
+        Err(e) => e,
+    };
+    reply(status, &value)
+}
+
+fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, (u16, Value)> {
+    serde_json::from_slice(body).map_err(|e| bad(format!("invalid JSON body: {e}")))
+}
+
+fn route(
+    shared: &Shared,
+    method: &str,
+    rest: &str,
+    body: &[u8],
+) -> Result<(u16, Value), (u16, Value)> {
+    let segs: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    let store = &shared.store;
+    match (method, segs.as_slice()) {
+        ("GET", ["info"]) => Ok((
+            200,
+            json!({
+                "proxy": lock(&shared.proxy).clone(),
+                "token": shared.token,
+                "guild_ids": store.guilds().iter().map(|g| g.id.to_string()).collect::<Vec<_>>(),
+            }),
+        )),
+        ("GET", ["stats"]) => {
+            let s = lock(&shared.stats);
+            Ok((
+                200,
+                json!({"total": s.total, "routes": s.counters, "statuses": s.statuses}),
+            ))
+        }
+        ("GET", ["requests"]) => {
+            let s = lock(&shared.stats);
+            Ok((200, json!(s.log)))
+        }
+        ("POST", ["reset-stats"]) => {
+            *lock(&shared.stats) = Default::default();
+            Ok((200, json!({"reset": true})))
+        }
+        ("POST", ["reset"]) => {
+            *lock(&shared.stats) = Default::default();
+            *lock(&shared.faults) = Faults::default();
+            lock(&shared.limiter).reset();
+            store.reset();
+            Ok((200, json!({"reset": true})))
+        }
+        ("GET", ["faults"]) => Ok((200, json!(*lock(&shared.faults)))),
+        ("PUT", ["faults"]) => {
+            let f: Faults = parse(body)?;
+            *lock(&shared.faults) = f.clone();
+            Ok((200, json!(f)))
+        }
+        ("PUT", ["limits"]) => {
+            let l: LimitsBody = parse(body)?;
+            let mut lim = lock(&shared.limiter);
+            lim.route_limit = l.route_limit.map(|r| RouteLimit {
+                limit: r.limit,
+                window: Duration::from_millis(r.window_ms),
+            });
+            lim.global_per_sec = l.global_per_sec;
+            lim.reset();
+            Ok((200, json!({"ok": true})))
+        }
+        ("POST", ["channels", c, "messages"]) => {
+            let b: NewMessageBody = parse(body)?;
+            let new = b.into_new().map_err(bad)?;
+            let m = store.add_message(id(c)?, new).map_err(store_error)?;
+            let (g, _) = store
+                .channel(m.channel_id)
+                .ok_or_else(|| bad("no channel"))?;
+            Ok((200, render::message(g, &m, None)))
+        }
+        ("PATCH", ["channels", c, "messages", m]) => {
+            let b: EditBody = parse(body)?;
+            let m = store
+                .edit_message(id(c)?, id(m)?, b.content)
+                .map_err(store_error)?;
+            let (g, _) = store
+                .channel(m.channel_id)
+                .ok_or_else(|| bad("no channel"))?;
+            Ok((200, render::message(g, &m, None)))
+        }
+        ("DELETE", ["channels", c, "messages", m]) => {
+            store.delete_message(id(c)?, id(m)?).map_err(store_error)?;
+            Ok((200, json!({"deleted": true})))
+        }
+        (verb @ ("PUT" | "DELETE"), ["channels", c, "messages", m, "reactions", e, u]) => {
+            let (c, m, u) = (id(c)?, id(m)?, id(u)?);
+            let (g, _) = store
+                .channel(c)
+                .ok_or_else(|| store_error(super::store::StoreError::UnknownChannel(c)))?;
+            let emoji = parse_emoji_segment(g, e).ok_or_else(|| bad("invalid emoji"))?;
+            let msg = if verb == "PUT" {
+                store.add_reaction(c, m, emoji, u)
+            } else {
+                store.remove_reaction(c, m, &emoji, u)
+            }
+            .map_err(store_error)?;
+            Ok((200, render::message(g, &msg, None)))
+        }
+        _ => Err((404, json!({"error": "unknown control route"}))),
+    }
+}

@@ -1,0 +1,367 @@
+//! The served data: generated guilds plus a runtime overlay (messages added, edited or
+//! deleted and reactions changed through the control API). Only touched messages are
+//! materialised; everything else is computed on demand.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
+
+use super::model::{ChannelMeta, Emoji, Guild, Message, Reaction, snowflake};
+
+/// Runtime changes of one channel.
+#[derive(Debug, Default)]
+struct ChannelOverlay {
+    /// Generated messages replaced by an edited copy (`Some`) or deleted (`None`).
+    replaced: HashMap<u64, Option<Message>>,
+    /// Messages added at runtime, by id.
+    added: BTreeMap<u64, Message>,
+}
+
+/// Errors of runtime mutations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// No such channel.
+    UnknownChannel(u64),
+    /// No such message in the channel.
+    UnknownMessage(u64),
+    /// The channel kind has no messages (category, forum).
+    NotAMessageChannel(u64),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::UnknownChannel(id) => write!(f, "unknown channel {id}"),
+            StoreError::UnknownMessage(id) => write!(f, "unknown message {id}"),
+            StoreError::NotAMessageChannel(id) => write!(f, "channel {id} has no messages"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// A message to add at runtime.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewMessage {
+    /// Author user id (default: the first pool user).
+    pub author_id: Option<u64>,
+    /// Content.
+    pub content: String,
+    /// Replied-to message id (same channel).
+    pub reply_to: Option<u64>,
+}
+
+/// Generated guilds + overlay.
+#[derive(Debug)]
+pub struct Store {
+    guilds: Vec<Guild>,
+    /// channel id -> (guild index, channel index)
+    channel_owner: HashMap<u64, usize>,
+    overlay: RwLock<HashMap<u64, ChannelOverlay>>,
+}
+
+impl Store {
+    /// Wraps generated guilds.
+    pub fn new(guilds: Vec<Guild>) -> Store {
+        let mut channel_owner = HashMap::new();
+        for (g, guild) in guilds.iter().enumerate() {
+            for c in &guild.channels {
+                channel_owner.insert(c.id, g);
+            }
+        }
+        Store {
+            guilds,
+            channel_owner,
+            overlay: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The guilds.
+    pub fn guilds(&self) -> &[Guild] {
+        &self.guilds
+    }
+
+    /// The guild with this id.
+    pub fn guild(&self, id: u64) -> Option<&Guild> {
+        self.guilds.iter().find(|g| g.id == id)
+    }
+
+    /// The guild owning a channel, and the channel.
+    pub fn channel(&self, id: u64) -> Option<(&Guild, &ChannelMeta)> {
+        let g = &self.guilds[*self.channel_owner.get(&id)?];
+        Some((g, g.channel(id)?))
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, ChannelOverlay>> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way
+        // that matters to a test double: keep serving.
+        self.overlay.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<u64, ChannelOverlay>> {
+        self.overlay.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Id of the newest message ever created in the channel (Discord keeps it after a
+    /// deletion too).
+    pub fn last_message_id(&self, ch: &ChannelMeta) -> Option<u64> {
+        let gen_last = ch.last_generated_id();
+        let added = self
+            .read()
+            .get(&ch.id)
+            .and_then(|o| o.added.keys().next_back().copied());
+        gen_last.max(added)
+    }
+
+    /// Current version of slot `i` of the channel (overlay applied).
+    fn slot_message(
+        &self,
+        g: &Guild,
+        ch: &ChannelMeta,
+        ov: Option<&ChannelOverlay>,
+        i: u64,
+    ) -> Option<Message> {
+        if let Some(o) = ov
+            && let Some(r) = o.replaced.get(&ch.slot_id(i))
+        {
+            return r.clone();
+        }
+        g.generated_message(ch, i)
+    }
+
+    /// Up to `limit` messages with ids greater than `after`, ascending.
+    pub fn messages_after(&self, ch: &ChannelMeta, after: u64, limit: usize) -> Vec<Message> {
+        let Some((g, _)) = self.channel(ch.id) else {
+            return Vec::new();
+        };
+        let lock = self.read();
+        let ov = lock.get(&ch.id);
+        let mut out = Vec::with_capacity(limit);
+        let mut i = ch.first_slot_after(after);
+        while out.len() < limit && i < ch.message_count {
+            if let Some(m) = self.slot_message(g, ch, ov, i) {
+                out.push(m);
+            }
+            i += 1;
+        }
+        if let Some(o) = ov {
+            let start = after.saturating_add(1);
+            out.extend(o.added.range(start..).take(limit).map(|(_, m)| m.clone()));
+            out.sort_by_key(|m| m.id);
+            out.truncate(limit);
+        }
+        out
+    }
+
+    /// Up to `limit` messages with ids less than `before`, descending.
+    pub fn messages_before(&self, ch: &ChannelMeta, before: u64, limit: usize) -> Vec<Message> {
+        let Some((g, _)) = self.channel(ch.id) else {
+            return Vec::new();
+        };
+        let lock = self.read();
+        let ov = lock.get(&ch.id);
+        let mut out = Vec::with_capacity(limit);
+        let mut i = match before.checked_sub(1) {
+            Some(b) => ch.first_slot_after(b),
+            None => 0,
+        };
+        while out.len() < limit && i > 0 {
+            i -= 1;
+            if let Some(m) = self.slot_message(g, ch, ov, i) {
+                out.push(m);
+            }
+        }
+        if let Some(o) = ov {
+            out.extend(
+                o.added
+                    .range(..before)
+                    .rev()
+                    .take(limit)
+                    .map(|(_, m)| m.clone()),
+            );
+            out.sort_by_key(|m| std::cmp::Reverse(m.id));
+            out.truncate(limit);
+        }
+        out
+    }
+
+    /// The current message with this id in the channel.
+    pub fn message(&self, ch: &ChannelMeta, id: u64) -> Option<Message> {
+        let (g, _) = self.channel(ch.id)?;
+        let lock = self.read();
+        let ov = lock.get(&ch.id);
+        if let Some(m) = ov.and_then(|o| o.added.get(&id)) {
+            return Some(m.clone());
+        }
+        let i = ch.slot_of(id)?;
+        self.slot_message(g, ch, ov, i)
+    }
+
+    /// Every current message of the channel, ascending, computed lazily page by page.
+    pub fn iter_messages<'a>(&'a self, ch: &'a ChannelMeta) -> impl Iterator<Item = Message> + 'a {
+        let mut cursor = 0u64;
+        let mut page: std::vec::IntoIter<Message> = Vec::new().into_iter();
+        std::iter::from_fn(move || {
+            if let Some(m) = page.next() {
+                return Some(m);
+            }
+            let next = self.messages_after(ch, cursor, 500);
+            cursor = next.last()?.id;
+            page = next.into_iter();
+            page.next()
+        })
+    }
+
+    fn message_channel(&self, channel_id: u64) -> Result<(&Guild, &ChannelMeta), StoreError> {
+        let (g, ch) = self
+            .channel(channel_id)
+            .ok_or(StoreError::UnknownChannel(channel_id))?;
+        if !ch.kind.has_messages() {
+            return Err(StoreError::NotAMessageChannel(channel_id));
+        }
+        Ok((g, ch))
+    }
+
+    /// Adds a message now (id from the current time, after every generated message).
+    pub fn add_message(&self, channel_id: u64, new: NewMessage) -> Result<Message, StoreError> {
+        let (g, ch) = self.message_channel(channel_id)?;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let last = self.last_message_id(ch).unwrap_or(ch.id);
+        let id = snowflake(now_ms, ch.slot, 0).max(last + 1);
+        let ts = super::model::snowflake_ms(id);
+        let author_id = new.author_id.unwrap_or(g.users[0].id);
+        let mentions = mentioned_ids(&new.content);
+        let msg = Message {
+            id,
+            channel_id,
+            author_id,
+            kind: if new.reply_to.is_some() { 19 } else { 0 },
+            content: new.content,
+            timestamp_ms: ts,
+            edited_ms: None,
+            reply_to: new.reply_to,
+            mentions,
+            attachments: Vec::new(),
+            reactions: Vec::new(),
+        };
+        self.write()
+            .entry(channel_id)
+            .or_default()
+            .added
+            .insert(id, msg.clone());
+        Ok(msg)
+    }
+
+    /// Applies `f` to the current version of a message and stores the result.
+    fn modify(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        f: impl FnOnce(&mut Message),
+    ) -> Result<Message, StoreError> {
+        let (_, ch) = self.message_channel(channel_id)?;
+        let current = self
+            .message(ch, message_id)
+            .ok_or(StoreError::UnknownMessage(message_id))?;
+        let mut lock = self.write();
+        let ov = lock.entry(channel_id).or_default();
+        let mut m = current;
+        f(&mut m);
+        if ov.added.contains_key(&message_id) {
+            ov.added.insert(message_id, m.clone());
+        } else {
+            ov.replaced.insert(message_id, Some(m.clone()));
+        }
+        Ok(m)
+    }
+
+    /// Edits a message's content (sets `edited_timestamp` to now).
+    pub fn edit_message(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        content: String,
+    ) -> Result<Message, StoreError> {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.modify(channel_id, message_id, |m| {
+            m.mentions = mentioned_ids(&content);
+            m.content = content;
+            m.edited_ms = Some(now.max(m.timestamp_ms + 1));
+        })
+    }
+
+    /// Deletes a message.
+    pub fn delete_message(&self, channel_id: u64, message_id: u64) -> Result<(), StoreError> {
+        let (_, ch) = self.message_channel(channel_id)?;
+        if self.message(ch, message_id).is_none() {
+            return Err(StoreError::UnknownMessage(message_id));
+        }
+        let mut lock = self.write();
+        let ov = lock.entry(channel_id).or_default();
+        if ov.added.remove(&message_id).is_none() {
+            ov.replaced.insert(message_id, None);
+        }
+        Ok(())
+    }
+
+    /// Adds `user_id`'s reaction with `emoji` (no-op if present).
+    pub fn add_reaction(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        emoji: Emoji,
+        user_id: u64,
+    ) -> Result<Message, StoreError> {
+        self.modify(channel_id, message_id, |m| {
+            match m.reactions.iter_mut().find(|r| r.emoji == emoji) {
+                Some(r) => {
+                    if let Err(pos) = r.users.binary_search(&user_id) {
+                        r.users.insert(pos, user_id);
+                    }
+                }
+                None => m.reactions.push(Reaction {
+                    emoji,
+                    users: vec![user_id],
+                }),
+            }
+        })
+    }
+
+    /// Removes `user_id`'s reaction with `emoji` (no-op if absent).
+    pub fn remove_reaction(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        emoji: &Emoji,
+        user_id: u64,
+    ) -> Result<Message, StoreError> {
+        self.modify(channel_id, message_id, |m| {
+            if let Some(r) = m.reactions.iter_mut().find(|r| &r.emoji == emoji) {
+                r.users.retain(|u| *u != user_id);
+            }
+            m.reactions.retain(|r| !r.users.is_empty());
+        })
+    }
+
+    /// Forgets every runtime change.
+    pub fn reset(&self) {
+        self.write().clear();
+    }
+}
+
+/// User ids mentioned as `<@id>` or `<@!id>` in content.
+pub fn mentioned_ids(content: &str) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut rest = content;
+    while let Some(pos) = rest.find("<@") {
+        rest = &rest[pos + 2..];
+        let digits = rest.strip_prefix('!').unwrap_or(rest);
+        let end = digits.find('>').unwrap_or(0);
+        if end > 0
+            && let Ok(id) = digits[..end].parse::<u64>()
+            && !out.contains(&id)
+        {
+            out.push(id);
+        }
+    }
+    out
+}
