@@ -1,0 +1,492 @@
+//! Reading the archive: the queries behind the public read API (`/api/v1`).
+//!
+//! Every function takes the tenant it serves and answers only with that tenant's rows; client
+//! input (limits, cursors, ids) arrives raw and is validated here into [`Error::Validation`].
+//! Messages are paged by keyset (cursors are platform message ids), newest first; nothing loads
+//! a whole channel, and no list costs one query per item.
+
+pub mod ids;
+pub mod query;
+pub mod view;
+
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+
+use entity::{channels, messages, tenant_branding, tenants};
+
+use crate::error::{Error, Result};
+use query::{ChannelStats, Direction, Position};
+use view::{BrandingView, ChannelSummary, ChannelView, MessageView, ThreadView};
+
+/// Default and maximum page size of message and thread lists.
+pub const DEFAULT_LIMIT: u64 = 50;
+/// Largest accepted `limit`.
+pub const MAX_LIMIT: u64 = 100;
+
+/// The tenant whose public slug is `slug` (the `X-Tenant-Slug` header). Tenant status is not
+/// checked: a cancelled tenant's archive stays readable, as in the original.
+#[tracing::instrument(skip(db))]
+pub async fn tenant_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<tenants::Model> {
+    tenants::Entity::find()
+        .filter(tenants::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("tenant", slug))
+}
+
+/// The tenant with id or slug `key` (id first: a slug may look like a UUID).
+#[tracing::instrument(skip(db))]
+pub async fn tenant_by_id_or_slug(db: &impl ConnectionTrait, key: &str) -> Result<tenants::Model> {
+    if let Some(t) = tenants::Entity::find_by_id(key).one(db).await? {
+        return Ok(t);
+    }
+    tenant_by_slug(db, key).await
+}
+
+/// The tenant's branding, `None` when it has none.
+pub async fn branding(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Option<BrandingView>> {
+    Ok(tenant_branding::Entity::find()
+        .filter(tenant_branding::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .map(BrandingView::from))
+}
+
+/// Every channel of the tenant (oldest row first), as stored.
+pub async fn channel_rows(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Vec<channels::Model>> {
+    Ok(channels::Entity::find()
+        .filter(channels::Column::TenantId.eq(tenant_id))
+        .order_by_asc(channels::Column::CreatedAt)
+        .order_by_asc(channels::Column::Id)
+        .all(db)
+        .await?)
+}
+
+fn summary(c: channels::Model, stats: Option<&ChannelStats>) -> ChannelSummary {
+    let stats = stats.copied().unwrap_or_default();
+    ChannelSummary {
+        channel: ChannelView::from(c),
+        message_count: stats.message_count,
+        last_activity: stats.last_activity,
+    }
+}
+
+/// `GET /api/v1/channels`: all archived channels, categories, forums and threads of the tenant
+/// with message counts and last activity. Two queries in all.
+#[tracing::instrument(skip(db))]
+pub async fn list_channels(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Vec<ChannelSummary>> {
+    let rows = channel_rows(db, tenant_id).await?;
+    let stats = query::channel_stats(
+        db,
+        Condition::all().add(channels::Column::TenantId.eq(tenant_id)),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| {
+            let s = stats.get(&c.id);
+            summary(c, s)
+        })
+        .collect())
+}
+
+/// The tenant's channel with internal id `channel_id`; another tenant's channel is not found.
+pub async fn channel_row(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    channel_id: &str,
+) -> Result<channels::Model> {
+    channels::Entity::find_by_id(channel_id)
+        .filter(channels::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("channel", channel_id))
+}
+
+/// `GET /api/v1/channels/{id}`: one channel with its message count and last activity.
+#[tracing::instrument(skip(db))]
+pub async fn get_channel(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    channel_id: &str,
+) -> Result<ChannelSummary> {
+    let row = channel_row(db, tenant_id, channel_id).await?;
+    let stats = query::channel_stats(db, Condition::all().add(channels::Column::Id.eq(channel_id))).await?;
+    let s = stats.get(&row.id);
+    Ok(summary(row, s))
+}
+
+/// Raw query parameters of a message page, validated by [`messages_page`].
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MessagePageParams {
+    /// Page size, 1-100, default 50.
+    pub limit: Option<String>,
+    /// Return messages older than this platform message id.
+    pub before: Option<String>,
+    /// Return messages newer than this platform message id.
+    pub after: Option<String>,
+}
+
+/// Paging facts of a message page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePageMeta {
+    /// The page size applied.
+    pub limit: u64,
+    /// Messages in this page.
+    pub count: u64,
+    /// More messages exist in the requested direction (older for `before`/no cursor, newer for
+    /// `after`).
+    pub has_more: bool,
+    /// Older messages exist than the oldest in this page.
+    pub has_older: bool,
+    /// Newer messages exist than the newest in this page.
+    pub has_newer: bool,
+    /// Pass as `before` to get the next older page (the oldest id here); `null` on an empty page.
+    pub before: Option<String>,
+    /// Pass as `after` to get the next newer page (the newest id here); `null` on an empty page.
+    pub after: Option<String>,
+}
+
+/// One page of messages, newest first, with paging facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessagePage {
+    /// The messages, newest first, each with reactions (raw and counted) and attachments.
+    pub messages: Vec<MessageView>,
+    /// Paging facts.
+    pub meta: MessagePageMeta,
+}
+
+/// A resolved cursor: its position, and whether a stored message sits exactly there.
+async fn resolve_cursor(
+    db: &impl ConnectionTrait,
+    channel_id: &str,
+    field: &str,
+    raw: &str,
+) -> Result<(Position, bool)> {
+    let snowflake = ids::parse_snowflake(field, raw)?;
+    let pos = query::cursor_position(db, channel_id, &snowflake).await?;
+    let exists = messages::Entity::find()
+        .filter(messages::Column::ChannelId.eq(channel_id))
+        .filter(messages::Column::PlatformMessageId.eq(snowflake.as_str()))
+        .one(db)
+        .await?
+        .is_some();
+    Ok((pos, exists))
+}
+
+/// `GET /api/v1/channels/{id}/messages`: a keyset page of the channel's messages, newest first.
+/// `before` and `after` are exclusive cursors; giving both is a validation error.
+#[tracing::instrument(skip(db))]
+pub async fn messages_page(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    channel_id: &str,
+    params: &MessagePageParams,
+) -> Result<MessagePage> {
+    let limit = ids::parse_limit("limit", params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
+    if params.before.is_some() && params.after.is_some() {
+        return Err(Error::invalid("before", "give either before or after, not both"));
+    }
+    // Validate the cursors before touching the database.
+    if let Some(b) = &params.before {
+        ids::parse_snowflake("before", b)?;
+    }
+    if let Some(a) = &params.after {
+        ids::parse_snowflake("after", a)?;
+    }
+    let channel = channel_row(db, tenant_id, channel_id).await?;
+    let cid = channel.id.as_str();
+
+    let (rows, has_more, has_older, has_newer) = if let Some(after) = &params.after {
+        let (pos, exists) = resolve_cursor(db, cid, "after", after).await?;
+        let mut rows = query::messages_from(db, cid, Some(&pos), Direction::Newer, limit + 1).await?;
+        let has_newer = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        rows.reverse();
+        let has_older = match rows.last() {
+            Some(oldest) => query::any_message_from(db, cid, &Position::of(oldest), Direction::Older).await?,
+            None => exists || query::any_message_from(db, cid, &pos, Direction::Older).await?,
+        };
+        (rows, has_newer, has_older, has_newer)
+    } else {
+        let pos = match &params.before {
+            Some(b) => Some(resolve_cursor(db, cid, "before", b).await?),
+            None => None,
+        };
+        let mut rows =
+            query::messages_from(db, cid, pos.as_ref().map(|(p, _)| p), Direction::Older, limit + 1).await?;
+        let has_older = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        let has_newer = match (&pos, rows.first()) {
+            (None, _) => false,
+            (Some(_), Some(newest)) => {
+                query::any_message_from(db, cid, &Position::of(newest), Direction::Newer).await?
+            }
+            (Some((p, exists)), None) => *exists || query::any_message_from(db, cid, p, Direction::Newer).await?,
+        };
+        (rows, has_older, has_older, has_newer)
+    };
+
+    let meta = MessagePageMeta {
+        limit,
+        count: rows.len() as u64,
+        has_more,
+        has_older,
+        has_newer,
+        before: rows.last().map(|m| m.platform_message_id.clone()),
+        after: rows.first().map(|m| m.platform_message_id.clone()),
+    };
+    let messages = query::with_details(db, rows)
+        .await?
+        .into_iter()
+        .map(MessageView::with_reaction_counts)
+        .collect();
+    Ok(MessagePage { messages, meta })
+}
+
+/// The threads whose parent is the channel with platform id `parent_platform_id`, with their
+/// stats, ordered by last activity (newest message, else the thread's creation), newest first.
+/// Two queries; the list holds one small row per thread, never messages.
+pub async fn threads_by_activity(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    parent_platform_id: &str,
+) -> Result<Vec<(channels::Model, ChannelStats)>> {
+    let filter = Condition::all()
+        .add(channels::Column::TenantId.eq(tenant_id))
+        .add(channels::Column::ParentChannelId.eq(parent_platform_id))
+        .add(channels::Column::Type.eq("thread"));
+    let threads = channels::Entity::find().filter(filter.clone()).all(db).await?;
+    let mut stats = query::channel_stats(db, filter).await?;
+    let mut out: Vec<(channels::Model, ChannelStats)> = threads
+        .into_iter()
+        .map(|t| {
+            let s = stats.remove(&t.id).unwrap_or_default();
+            (t, s)
+        })
+        .collect();
+    out.sort_by(|(a, sa), (b, sb)| {
+        let la = sa.last_activity.unwrap_or(a.created_at);
+        let lb = sb.last_activity.unwrap_or(b.created_at);
+        lb.cmp(&la).then_with(|| b.id.cmp(&a.id))
+    });
+    Ok(out)
+}
+
+/// Thread summaries for `threads` (kept in order), with first messages loaded in two queries.
+pub async fn thread_views(
+    db: &impl ConnectionTrait,
+    threads: Vec<(channels::Model, ChannelStats)>,
+) -> Result<Vec<ThreadView>> {
+    let ids: Vec<String> = threads.iter().map(|(t, _)| t.id.clone()).collect();
+    let mut firsts: HashMap<String, messages::Model> = query::first_messages(db, &ids).await?;
+    Ok(threads
+        .into_iter()
+        .map(|(t, s)| ThreadView {
+            archived: view::metadata_flag(t.metadata.as_ref(), "archived"),
+            locked: view::metadata_flag(t.metadata.as_ref(), "locked"),
+            first_message: firsts.remove(&t.id).map(Into::into),
+            last_activity: s.last_activity.unwrap_or(t.created_at),
+            message_count: s.message_count,
+            created_at: t.created_at,
+            id: t.id,
+            platform_channel_id: t.platform_channel_id,
+            name: t.name,
+        })
+        .collect())
+}
+
+/// Raw query parameters of a thread page.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ThreadPageParams {
+    /// Page size, 1-100, default 50.
+    pub limit: Option<String>,
+    /// Continue after the thread with this platform channel id (the previous page's
+    /// `meta.before`).
+    pub before: Option<String>,
+}
+
+/// Paging facts of a thread page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadPageMeta {
+    /// The page size applied.
+    pub limit: u64,
+    /// Threads of the channel in all.
+    pub total: u64,
+    /// More threads follow this page.
+    pub has_more: bool,
+    /// Pass as `before` for the next page; `null` when there is none.
+    pub before: Option<String>,
+}
+
+/// One page of a channel's threads, most recently active first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadPage {
+    /// The threads.
+    pub threads: Vec<ThreadView>,
+    /// Paging facts.
+    pub meta: ThreadPageMeta,
+}
+
+/// `GET /api/v1/channels/{id}/threads`: the channel's threads (forum posts), most recently
+/// active first, each with title, first message, message count and last activity.
+#[tracing::instrument(skip(db))]
+pub async fn threads_page(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    channel_id: &str,
+    params: &ThreadPageParams,
+) -> Result<ThreadPage> {
+    let limit = ids::parse_limit("limit", params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
+    let before = params
+        .before
+        .as_deref()
+        .map(|b| ids::parse_snowflake("before", b))
+        .transpose()?;
+    let channel = channel_row(db, tenant_id, channel_id).await?;
+    let all = threads_by_activity(db, tenant_id, &channel.platform_channel_id).await?;
+    let total = all.len() as u64;
+    let start = match &before {
+        None => 0,
+        Some(b) => {
+            all.iter()
+                .position(|(t, _)| &t.platform_channel_id == b)
+                .ok_or_else(|| Error::invalid("before", "is not a thread of this channel"))?
+                + 1
+        }
+    };
+    let page: Vec<_> = all.into_iter().skip(start).take(limit as usize + 1).collect();
+    let has_more = page.len() as u64 > limit;
+    let page: Vec<_> = page.into_iter().take(limit as usize).collect();
+    let next = if has_more {
+        page.last().map(|(t, _)| t.platform_channel_id.clone())
+    } else {
+        None
+    };
+    let threads = thread_views(db, page).await?;
+    Ok(ThreadPage {
+        threads,
+        meta: ThreadPageMeta {
+            limit,
+            total,
+            has_more,
+            before: next,
+        },
+    })
+}
+
+/// Raw query parameters of a message context request.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ContextParams {
+    /// Older neighbours to include, 0-100, default 50.
+    pub before: Option<String>,
+    /// Newer neighbours to include, 0-100, default 50.
+    pub after: Option<String>,
+}
+
+/// Where the target sits in a context answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextTarget {
+    /// The target's platform message id (decimal).
+    pub id: String,
+    /// Its index in `messages`.
+    pub position: u64,
+}
+
+/// Whether more messages exist on one side, and the cursor to fetch them with the messages
+/// endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NavigationSide {
+    /// More messages exist beyond those returned.
+    pub has_more: bool,
+    /// The outermost platform message id returned on this side.
+    pub cursor: String,
+}
+
+/// Cursors around a context answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Navigation {
+    /// The older side (use `cursor` as `before`).
+    pub before: NavigationSide,
+    /// The newer side (use `cursor` as `after`).
+    pub after: NavigationSide,
+}
+
+/// `GET /api/v1/messages/{id}`: a message with its neighbours in the channel, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageContext {
+    /// Newer neighbours, the target, then older neighbours (newest first).
+    pub messages: Vec<MessageView>,
+    /// The target's place in `messages`.
+    pub target: ContextTarget,
+    /// Paging on either side.
+    pub navigation: Navigation,
+}
+
+/// `GET /api/v1/messages/{id}`: `raw_id` is the base62 snowflake of the original's URLs or a
+/// decimal snowflake.
+#[tracing::instrument(skip(db))]
+pub async fn message_context(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    raw_id: &str,
+    params: &ContextParams,
+) -> Result<MessageContext> {
+    let snowflake = ids::parse_message_path_id(raw_id)?;
+    let n_before = ids::parse_bounded("before", params.before.as_deref(), DEFAULT_LIMIT, 0, MAX_LIMIT)?;
+    let n_after = ids::parse_bounded("after", params.after.as_deref(), DEFAULT_LIMIT, 0, MAX_LIMIT)?;
+    let target = messages::Entity::find()
+        .inner_join(channels::Entity)
+        .filter(messages::Column::PlatformMessageId.eq(snowflake.as_str()))
+        .filter(channels::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("message", raw_id))?;
+    let pos = Position::of(&target);
+    let cid = target.channel_id.clone();
+    let mut older = query::messages_from(db, &cid, Some(&pos), Direction::Older, n_before + 1).await?;
+    let mut newer = query::messages_from(db, &cid, Some(&pos), Direction::Newer, n_after + 1).await?;
+    let more_older = older.len() as u64 > n_before;
+    let more_newer = newer.len() as u64 > n_after;
+    older.truncate(n_before as usize);
+    newer.truncate(n_after as usize);
+    newer.reverse();
+    let position = newer.len() as u64;
+    let before_cursor = older
+        .last()
+        .map_or_else(|| target.platform_message_id.clone(), |m| m.platform_message_id.clone());
+    let after_cursor = newer
+        .first()
+        .map_or_else(|| target.platform_message_id.clone(), |m| m.platform_message_id.clone());
+    let target_id = target.platform_message_id.clone();
+    let mut rows = newer;
+    rows.push(target);
+    rows.extend(older);
+    let messages = query::with_details(db, rows)
+        .await?
+        .into_iter()
+        .map(MessageView::with_reaction_counts)
+        .collect();
+    Ok(MessageContext {
+        messages,
+        target: ContextTarget {
+            id: target_id,
+            position,
+        },
+        navigation: Navigation {
+            before: NavigationSide {
+                has_more: more_older,
+                cursor: before_cursor,
+            },
+            after: NavigationSide {
+                has_more: more_newer,
+                cursor: after_cursor,
+            },
+        },
+    })
+}
