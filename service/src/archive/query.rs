@@ -1,0 +1,271 @@
+//! The archive's read queries, shared by the read API and the export.
+//!
+//! Messages are ordered by `(platform_created_at, platform_message_id)` and paged by keyset on
+//! that pair, which the index `idx_messages_channel_created` (migration m010) serves together
+//! with the channel: no OFFSET, no whole channel in memory, every page one index range scan.
+//! Aggregates (counts, last activity) are one grouped query per request, never one per row.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, Order,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Statement, Value,
+};
+
+use entity::{channels, message_attachments, message_emoji_reactions, messages};
+
+use super::ids::snowflake_unix_millis;
+use super::view::{AttachmentView, MessageView, ReactionView};
+use crate::error::Result;
+
+/// Rows per `IN (...)` list: far below both placeholder limits (65,535 MySQL, 32,766 SQLite).
+const IN_CHUNK: usize = 1_000;
+
+/// A point in a channel's message order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// `platform_created_at` of the message at this point.
+    pub at: DateTime<Utc>,
+    /// Its platform message id (the tie-breaker within one timestamp).
+    pub platform_message_id: String,
+}
+
+impl Position {
+    /// The position of a stored message.
+    pub fn of(m: &messages::Model) -> Self {
+        Self {
+            at: m.platform_created_at,
+            platform_message_id: m.platform_message_id.clone(),
+        }
+    }
+}
+
+/// Which side of a position to read, and in which order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Messages before the position, newest first.
+    Older,
+    /// Messages after the position, oldest first.
+    Newer,
+}
+
+/// Up to `limit` messages of `channel_id` strictly on the `direction` side of `from` (all of
+/// the channel when `from` is `None`): newest first for [`Direction::Older`], oldest first for
+/// [`Direction::Newer`].
+pub async fn messages_from(
+    db: &impl ConnectionTrait,
+    channel_id: &str,
+    from: Option<&Position>,
+    direction: Direction,
+    limit: u64,
+) -> Result<Vec<messages::Model>> {
+    use messages::Column as M;
+    let mut query = messages::Entity::find().filter(M::ChannelId.eq(channel_id));
+    if let Some(p) = from {
+        let (before_at, before_id) = match direction {
+            Direction::Older => (M::PlatformCreatedAt.lt(p.at), M::PlatformMessageId.lt(p.platform_message_id.as_str())),
+            Direction::Newer => (M::PlatformCreatedAt.gt(p.at), M::PlatformMessageId.gt(p.platform_message_id.as_str())),
+        };
+        query = query.filter(
+            Condition::any().add(before_at).add(
+                Condition::all()
+                    .add(M::PlatformCreatedAt.eq(p.at))
+                    .add(before_id),
+            ),
+        );
+    }
+    let order = match direction {
+        Direction::Older => Order::Desc,
+        Direction::Newer => Order::Asc,
+    };
+    Ok(query
+        .order_by(M::PlatformCreatedAt, order.clone())
+        .order_by(M::PlatformMessageId, order)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Whether `channel_id` has any message on the `direction` side of `from`.
+pub async fn any_message_from(
+    db: &impl ConnectionTrait,
+    channel_id: &str,
+    from: &Position,
+    direction: Direction,
+) -> Result<bool> {
+    Ok(!messages_from(db, channel_id, Some(from), direction, 1)
+        .await?
+        .is_empty())
+}
+
+/// Resolve a cursor (a platform message id) to a position in `channel_id`. A cursor naming no
+/// stored message is placed by the time encoded in the snowflake, so `0` is before everything.
+pub async fn cursor_position(
+    db: &impl ConnectionTrait,
+    channel_id: &str,
+    snowflake: &str,
+) -> Result<Position> {
+    let found = messages::Entity::find()
+        .filter(messages::Column::ChannelId.eq(channel_id))
+        .filter(messages::Column::PlatformMessageId.eq(snowflake))
+        .one(db)
+        .await?;
+    if let Some(m) = found {
+        return Ok(Position::of(&m));
+    }
+    let value: u64 = snowflake.parse().unwrap_or(0);
+    let at = Utc
+        .timestamp_millis_opt(snowflake_unix_millis(value))
+        .single()
+        .unwrap_or_default();
+    Ok(Position {
+        at,
+        platform_message_id: snowflake.to_owned(),
+    })
+}
+
+/// Attach reactions and attachments (each in creation order) to `rows`, keeping their order.
+/// Two queries whatever the number of messages.
+pub async fn with_details(
+    db: &impl ConnectionTrait,
+    rows: Vec<messages::Model>,
+) -> Result<Vec<MessageView>> {
+    let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+    let mut reactions: HashMap<String, Vec<ReactionView>> = HashMap::new();
+    let mut attachments: HashMap<String, Vec<AttachmentView>> = HashMap::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        use message_attachments::Column as A;
+        use message_emoji_reactions::Column as R;
+        let found = message_emoji_reactions::Entity::find()
+            .filter(R::MessageId.is_in(chunk.iter().cloned()))
+            .order_by_asc(R::CreatedAt)
+            .order_by_asc(R::Id)
+            .all(db)
+            .await?;
+        for r in found {
+            reactions.entry(r.message_id.clone()).or_default().push(r.into());
+        }
+        let found = message_attachments::Entity::find()
+            .filter(A::MessageId.is_in(chunk.iter().cloned()))
+            .order_by_asc(A::CreatedAt)
+            .order_by_asc(A::Id)
+            .all(db)
+            .await?;
+        for a in found {
+            attachments.entry(a.message_id.clone()).or_default().push(a.into());
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|m| {
+            let r = reactions.remove(&m.id).unwrap_or_default();
+            let a = attachments.remove(&m.id).unwrap_or_default();
+            MessageView::new(m, r, a)
+        })
+        .collect())
+}
+
+/// Message count and newest `platform_created_at` of one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChannelStats {
+    /// Number of messages.
+    pub message_count: u64,
+    /// Newest `platform_created_at`, `None` for an empty channel.
+    pub last_activity: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct StatsRow {
+    channel_id: String,
+    message_count: i64,
+    last_activity: Option<DateTime<Utc>>,
+}
+
+/// Stats of every non-empty channel matching `filter` (a condition on `channels` columns), in
+/// one grouped query over the messages index. Channels without messages are absent.
+pub async fn channel_stats(
+    db: &impl ConnectionTrait,
+    filter: Condition,
+) -> Result<HashMap<String, ChannelStats>> {
+    use messages::Column as M;
+    let rows = messages::Entity::find()
+        .select_only()
+        .column(M::ChannelId)
+        .column_as(M::Id.count(), "message_count")
+        .column_as(M::PlatformCreatedAt.max(), "last_activity")
+        .join(JoinType::InnerJoin, messages::Relation::Channels.def())
+        .filter(filter)
+        .group_by(M::ChannelId)
+        .into_model::<StatsRow>()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.channel_id,
+                ChannelStats {
+                    message_count: u64::try_from(r.message_count).unwrap_or(0),
+                    last_activity: r.last_activity,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Number of messages in one channel.
+pub async fn count_messages(db: &impl ConnectionTrait, channel_id: &str) -> Result<u64> {
+    let stats = channel_stats(db, Condition::all().add(channels::Column::Id.eq(channel_id))).await?;
+    Ok(stats.get(channel_id).map_or(0, |s| s.message_count))
+}
+
+/// The oldest message of each of `thread_ids` (threads without messages are absent): one
+/// query with an index-served correlated `LIMIT 1` per thread, then one fetch by primary key.
+pub async fn first_messages(
+    db: &impl ConnectionTrait,
+    thread_ids: &[String],
+) -> Result<HashMap<String, messages::Model>> {
+    let mut out = HashMap::new();
+    for chunk in thread_ids.chunks(IN_CHUNK) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT c.id AS thread_id, \
+               (SELECT m.id FROM messages m WHERE m.channel_id = c.id \
+                ORDER BY m.platform_created_at ASC, m.platform_message_id ASC LIMIT 1) AS first_id \
+             FROM channels c WHERE c.id IN ({placeholders})"
+        );
+        let values: Vec<Value> = chunk.iter().map(|id| Value::from(id.clone())).collect();
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                sql,
+                values,
+            ))
+            .await?;
+        let mut first_ids: HashMap<String, String> = HashMap::new();
+        for row in rows {
+            let thread: String = row.try_get("", "thread_id")?;
+            let first: Option<String> = row.try_get("", "first_id")?;
+            if let Some(first) = first {
+                first_ids.insert(first, thread);
+            }
+        }
+        if first_ids.is_empty() {
+            continue;
+        }
+        let found = messages::Entity::find()
+            .filter(messages::Column::Id.is_in(first_ids.keys().cloned()))
+            .all(db)
+            .await?;
+        for m in found {
+            if let Some(thread) = first_ids.get(&m.id) {
+                out.insert(thread.clone(), m);
+            }
+        }
+    }
+    Ok(out)
+}
