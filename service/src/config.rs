@@ -32,6 +32,8 @@ pub const VARIABLES: &[&str] = &[
     "SYNC_RESCAN_WINDOW_SECS",
     "ANONYMIZATION_SECRET",
     "LOG_FORMAT",
+    "EXPORT_DIR",
+    "READ_API_RATE_LIMIT",
 ];
 
 /// Log output format (`LOG_FORMAT`).
@@ -82,6 +84,12 @@ pub struct Config {
     pub anonymization_secret: Option<String>,
     /// `LOG_FORMAT`: `pretty` (default) or `json`. Levels come from `RUST_LOG`.
     pub log_format: LogFormat,
+    /// `EXPORT_DIR`: where the export API routes write (`<dir>/<tenant slug>/...`).
+    /// Default `./data-export` (the CLI's default `--out`).
+    pub export_dir: std::path::PathBuf,
+    /// `READ_API_RATE_LIMIT`: requests per minute per client IP on the public read API
+    /// (`/api/v1`); 0 turns the limit off. Default 1000 (the original's).
+    pub read_api_rate_limit: u32,
 }
 
 impl Default for Config {
@@ -100,6 +108,8 @@ impl Default for Config {
             sync_rescan_window_secs: 86_400,
             anonymization_secret: None,
             log_format: LogFormat::Pretty,
+            export_dir: std::path::PathBuf::from("./data-export"),
+            read_api_rate_limit: 1000,
         }
     }
 }
@@ -122,6 +132,8 @@ impl fmt::Debug for Config {
             .field("sync_rescan_window_secs", &self.sync_rescan_window_secs)
             .field("anonymization_secret", &redact(&self.anonymization_secret))
             .field("log_format", &self.log_format)
+            .field("export_dir", &self.export_dir)
+            .field("read_api_rate_limit", &self.read_api_rate_limit)
             .finish()
     }
 }
@@ -237,6 +249,13 @@ impl Config {
             }
         };
 
+        let read_api_rate_limit = parse_num(
+            "READ_API_RATE_LIMIT",
+            get("READ_API_RATE_LIMIT"),
+            defaults.read_api_rate_limit,
+        )?;
+        let export_dir = get("EXPORT_DIR").map_or(defaults.export_dir, std::path::PathBuf::from);
+
         Ok(Self {
             database_url,
             host,
@@ -250,6 +269,8 @@ impl Config {
             sync_rescan_window_secs,
             anonymization_secret: get("ANONYMIZATION_SECRET").map(str::to_owned),
             log_format,
+            export_dir,
+            read_api_rate_limit,
         })
     }
 
