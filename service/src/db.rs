@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, SubsecRound, Utc};
+
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
@@ -69,6 +71,14 @@ async fn connect_with_pool(url: &str, max_connections: u32) -> Result<DatabaseCo
     Ok(db)
 }
 
+/// Apply every pending migration (`migration::Migrator`). Idempotent.
+#[tracing::instrument(skip_all)]
+pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
+    use migration::MigratorTrait;
+    migration::Migrator::up(db, None).await?;
+    Ok(())
+}
+
 /// Begin a transaction that will write.
 ///
 /// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken (waiting up to the busy
@@ -88,6 +98,13 @@ where
         TransactionOptions::default()
     };
     Ok(db.begin_with_options(options).await?)
+}
+
+/// The current time truncated to whole seconds: what a `timestamp` column keeps on MySQL.
+/// Every timestamp the service writes goes through this, so SQLite stores the same values
+/// and a row read back equals the value returned at write time.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
 }
 
 /// Bind-parameter limit of one statement on `backend`.
