@@ -7,6 +7,7 @@ pub mod channels;
 pub mod message_attachments;
 pub mod message_emoji_reactions;
 pub mod messages;
+pub mod sync_jobs;
 pub mod sync_progress;
 pub mod tenant_branding;
 pub mod tenants;

@@ -5,6 +5,7 @@ pub use super::channels::Entity as Channels;
 pub use super::message_attachments::Entity as MessageAttachments;
 pub use super::message_emoji_reactions::Entity as MessageEmojiReactions;
 pub use super::messages::Entity as Messages;
+pub use super::sync_jobs::Entity as SyncJobs;
 pub use super::sync_progress::Entity as SyncProgress;
 pub use super::tenant_branding::Entity as TenantBranding;
 pub use super::tenants::Entity as Tenants;

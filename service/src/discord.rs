@@ -1,1 +1,464 @@
-//! discord
+//! The Discord implementation of [`PlatformAdapter`] on twilight-http 0.18.
+//!
+//! One [`DiscordAdapter`] (one twilight `Client`, hence one rate limiter) per process for the
+//! single bot token. twilight waits on 429s itself (per-route buckets from the
+//! `X-RateLimit-*` headers, `retry_after`) and paces a global requests-per-second budget;
+//! failures are classified by [`twilight_http::error::ErrorType`] and status, never by text.
+
+pub mod visibility;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use twilight_http::{
+    Client,
+    error::{Error as HttpError, ErrorType},
+    request::channel::reaction::RequestReactionType,
+};
+use twilight_http_ratelimiting::RateLimiter;
+use twilight_model::{
+    channel::{
+        Channel, ChannelType,
+        message::{EmojiReactionType, Message},
+    },
+    id::{
+        Id,
+        marker::{ChannelMarker, EmojiMarker, GuildMarker, MessageMarker, UserMarker},
+    },
+    util::Timestamp,
+};
+
+use crate::platform::{
+    ChannelKind, Discovery, Mentions, PlatformAdapter, PlatformAttachment, PlatformChannel,
+    PlatformError, PlatformMessage, PlatformReaction,
+};
+
+/// Discord's global limit for a bot: requests per second.
+pub const DISCORD_GLOBAL_LIMIT: u16 = 50;
+
+/// How to reach Discord.
+#[derive(Debug, Clone)]
+pub struct DiscordOptions {
+    /// Bot token (with or without the `Bot ` prefix).
+    pub token: String,
+    /// `host:port` of a plain-HTTP proxy serving `/api/v10` (the fake Discord in tests).
+    pub proxy: Option<String>,
+    /// Global requests per second the client allows itself (Discord: 50).
+    pub global_limit: u16,
+}
+
+impl DiscordOptions {
+    /// Options from the process configuration, with Discord's global limit.
+    pub fn from_config(config: &crate::Config) -> Option<Self> {
+        let token = config.discord_bot_token.clone()?;
+        Some(Self {
+            token,
+            proxy: config.discord_api_proxy.clone(),
+            global_limit: DISCORD_GLOBAL_LIMIT,
+        })
+    }
+}
+
+/// Discord REST access for the sync. Create one per process and share it (`Arc`).
+#[derive(Debug)]
+pub struct DiscordAdapter {
+    client: Client,
+    requests: AtomicU64,
+}
+
+/// Install the ring crypto provider for rustls once per process (twilight-http panics on the
+/// first request otherwise, see DESIGN.md "Known traps").
+pub fn install_crypto_provider() {
+    // Err means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl DiscordAdapter {
+    /// Build the client. Must be called inside a tokio runtime (the rate limiter spawns a task).
+    pub fn new(options: &DiscordOptions) -> Self {
+        install_crypto_provider();
+        let mut builder = Client::builder()
+            .token(options.token.clone())
+            .ratelimiter(Some(RateLimiter::new(options.global_limit.max(1))))
+            .timeout(std::time::Duration::from_secs(30));
+        if let Some(proxy) = &options.proxy {
+            builder = builder.proxy(proxy.clone(), true);
+        }
+        Self {
+            client: builder.build(),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    fn count(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn guild_channels(&self, guild: Id<GuildMarker>) -> Result<Vec<Channel>, PlatformError> {
+        self.count();
+        let response = self.client.guild_channels(guild).await.map_err(classify)?;
+        response.models().await.map_err(deserialize_error)
+    }
+
+    /// Public archived threads of one channel, paged to the end.
+    async fn archived_threads(
+        &self,
+        channel: Id<ChannelMarker>,
+    ) -> Result<Vec<Channel>, PlatformError> {
+        let mut all = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            self.count();
+            let mut request = self.client.public_archived_threads(channel).limit(100);
+            if let Some(b) = before.as_deref() {
+                request = request.before(b);
+            }
+            let listing = request
+                .await
+                .map_err(classify)?
+                .model()
+                .await
+                .map_err(deserialize_error)?;
+            let count = listing.threads.len();
+            let oldest = listing
+                .threads
+                .iter()
+                .filter_map(|t| t.thread_metadata.as_ref().map(|m| m.archive_timestamp))
+                .min_by_key(|t| t.as_micros());
+            all.extend(listing.threads);
+            match (listing.has_more.unwrap_or(false), oldest) {
+                (true, Some(ts)) if count > 0 => before = Some(ts.iso_8601().to_string()),
+                _ => break,
+            }
+        }
+        Ok(all)
+    }
+}
+
+#[async_trait::async_trait]
+impl PlatformAdapter for DiscordAdapter {
+    async fn discover(&self, community_id: &str) -> Result<Discovery, PlatformError> {
+        let guild: Id<GuildMarker> = parse_id(community_id)?;
+        self.count();
+        let roles = self
+            .client
+            .roles(guild)
+            .await
+            .map_err(classify)?
+            .models()
+            .await
+            .map_err(deserialize_error)?;
+        let channels = self.guild_channels(guild).await?;
+        let visible = visibility::visible_channels(guild, &roles, &channels);
+
+        self.count();
+        let active = self
+            .client
+            .active_threads(guild)
+            .await
+            .map_err(classify)?
+            .model()
+            .await
+            .map_err(deserialize_error)?;
+        let mut threads: Vec<Channel> = active.threads;
+        let mut incomplete_parents = Vec::new();
+        for channel in &visible {
+            if !matches!(
+                channel.kind,
+                ChannelType::GuildText | ChannelType::GuildAnnouncement | ChannelType::GuildForum
+            ) {
+                continue;
+            }
+            match self.archived_threads(channel.id).await {
+                Ok(found) => threads.extend(found),
+                Err(PlatformError::Unauthorized(m)) => return Err(PlatformError::Unauthorized(m)),
+                Err(err) => {
+                    tracing::warn!(channel_id = %channel.id, error = %err, "archived threads unavailable");
+                    incomplete_parents.push(channel.id.to_string());
+                }
+            }
+        }
+        let mut out: Vec<PlatformChannel> = visible.iter().filter_map(|c| map_channel(c)).collect();
+        let visible_ids: std::collections::HashSet<Id<ChannelMarker>> =
+            visible.iter().map(|c| c.id).collect();
+        let mut seen = std::collections::HashSet::new();
+        for thread in &threads {
+            let public = matches!(
+                thread.kind,
+                ChannelType::PublicThread | ChannelType::AnnouncementThread
+            );
+            let parent_visible = thread.parent_id.is_some_and(|p| visible_ids.contains(&p));
+            if public && parent_visible && seen.insert(thread.id) {
+                out.extend(map_channel(thread));
+            }
+        }
+        Ok(Discovery {
+            channels: out,
+            incomplete_parents,
+        })
+    }
+
+    async fn messages_after(
+        &self,
+        channel_id: &str,
+        after: u64,
+        limit: u16,
+    ) -> Result<Vec<PlatformMessage>, PlatformError> {
+        let channel: Id<ChannelMarker> = parse_id(channel_id)?;
+        self.count();
+        let request = self.client.channel_messages(channel);
+        let response = match Id::<MessageMarker>::new_checked(after) {
+            Some(after) => request.after(after).limit(limit).await,
+            // `after=0` is not a valid id for twilight; 1 is below every real snowflake.
+            None => request.after(Id::new(1)).limit(limit).await,
+        }
+        .map_err(classify)?;
+        let messages = response.models().await.map_err(deserialize_error)?;
+        let mut out: Vec<PlatformMessage> = messages.iter().map(map_message).collect();
+        out.sort_unstable_by_key(|m| m.id);
+        Ok(out)
+    }
+
+    async fn reaction_users(
+        &self,
+        channel_id: &str,
+        message_id: u64,
+        reaction: &PlatformReaction,
+    ) -> Result<Vec<String>, PlatformError> {
+        let channel: Id<ChannelMarker> = parse_id(channel_id)?;
+        let message: Id<MessageMarker> =
+            Id::new_checked(message_id).ok_or_else(|| invalid_id(&message_id.to_string()))?;
+        let name = reaction.name.clone().unwrap_or_default();
+        let emoji = match reaction.custom_id.and_then(Id::<EmojiMarker>::new_checked) {
+            Some(id) => RequestReactionType::Custom {
+                id,
+                name: reaction.name.as_deref(),
+            },
+            None => RequestReactionType::Unicode { name: &name },
+        };
+        let mut users = Vec::new();
+        let mut after: Option<Id<UserMarker>> = None;
+        loop {
+            self.count();
+            let mut request = self.client.reactions(channel, message, &emoji).limit(100);
+            if let Some(a) = after {
+                request = request.after(a);
+            }
+            let page = request
+                .await
+                .map_err(classify)?
+                .models()
+                .await
+                .map_err(deserialize_error)?;
+            let len = page.len();
+            after = page.iter().map(|u| u.id).max();
+            users.extend(page.into_iter().map(|u| u.id.to_string()));
+            if len < 100 {
+                break;
+            }
+        }
+        Ok(users)
+    }
+
+    fn requests_made(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+}
+
+fn parse_id<T>(raw: &str) -> Result<Id<T>, PlatformError> {
+    raw.parse::<u64>()
+        .ok()
+        .and_then(Id::new_checked)
+        .ok_or_else(|| invalid_id(raw))
+}
+
+fn invalid_id(raw: &str) -> PlatformError {
+    PlatformError::Other {
+        status: None,
+        message: format!("not a Discord snowflake: {raw:?}"),
+    }
+}
+
+fn deserialize_error(err: twilight_http::response::DeserializeBodyError) -> PlatformError {
+    PlatformError::Other {
+        status: None,
+        message: format!("unexpected response body: {err}"),
+    }
+}
+
+/// Classify a twilight error by its kind and HTTP status.
+pub fn classify(err: HttpError) -> PlatformError {
+    let text = err.to_string();
+    match err.kind() {
+        ErrorType::Unauthorized => PlatformError::Unauthorized(text),
+        ErrorType::Response { status, error, .. } => {
+            let code = status.get();
+            let detail = format!("{error}");
+            match code {
+                401 => PlatformError::Unauthorized(detail),
+                403 => PlatformError::Forbidden(detail),
+                404 => PlatformError::NotFound(detail),
+                500..=599 => PlatformError::Transient {
+                    status: Some(code),
+                    message: detail,
+                },
+                _ => PlatformError::Other {
+                    status: Some(code),
+                    message: detail,
+                },
+            }
+        }
+        ErrorType::Parsing { .. } => PlatformError::Transient {
+            status: None,
+            message: text,
+        },
+        ErrorType::RequestError | ErrorType::RequestTimedOut | ErrorType::RequestCanceled => {
+            PlatformError::Transient {
+                status: None,
+                message: format!("{text}: {}", source_chain(&err)),
+            }
+        }
+        _ => PlatformError::Other {
+            status: None,
+            message: text,
+        },
+    }
+}
+
+fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut current = err.source();
+    while let Some(e) = current {
+        parts.push(e.to_string());
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+fn timestamp(ts: Timestamp) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_micros(ts.as_micros()).unwrap_or_default()
+}
+
+/// Map a guild channel or thread to its stored form; `None` for kinds that are not archived.
+pub fn map_channel(channel: &Channel) -> Option<PlatformChannel> {
+    let discord_type = u8::from(channel.kind);
+    let kind = match channel.kind {
+        ChannelType::GuildText | ChannelType::GuildAnnouncement => ChannelKind::Text,
+        ChannelType::GuildForum => ChannelKind::Forum,
+        ChannelType::GuildCategory => ChannelKind::Category,
+        ChannelType::PublicThread | ChannelType::AnnouncementThread => ChannelKind::Thread,
+        _ => return None,
+    };
+    let metadata = match (&channel.thread_metadata, kind) {
+        (Some(meta), ChannelKind::Thread) => serde_json::json!({
+            "discordType": discord_type,
+            "archived": meta.archived,
+            "locked": meta.locked,
+            "autoArchiveDuration": u16::from(meta.auto_archive_duration),
+            "archiveTimestamp": meta.archive_timestamp.as_micros() / 1000,
+            "createdTimestamp": meta.create_timestamp.map(|t| t.as_micros() / 1000),
+        }),
+        _ => serde_json::json!({
+            "discordType": discord_type,
+            "position": channel.position,
+        }),
+    };
+    Some(PlatformChannel {
+        id: channel.id.to_string(),
+        name: channel.name.clone().unwrap_or_default(),
+        kind,
+        parent_id: channel.parent_id.map(|p| p.to_string()),
+        last_message_id: channel.last_message_id.map(Id::get),
+        metadata,
+    })
+}
+
+/// The stored form of a reaction emoji: unicode as-is, `<:name:id>`, `<a:name:id>`.
+pub fn emoji_string(emoji: &EmojiReactionType) -> String {
+    match emoji {
+        EmojiReactionType::Unicode { name } => name.clone(),
+        EmojiReactionType::Custom { animated, id, name } => {
+            let prefix = if *animated { "a" } else { "" };
+            format!("<{prefix}:{}:{id}>", name.as_deref().unwrap_or("null"))
+        }
+    }
+}
+
+/// Map a twilight message to the platform-agnostic form.
+pub fn map_message(message: &Message) -> PlatformMessage {
+    PlatformMessage {
+        id: message.id.get(),
+        author_id: message.author.id.to_string(),
+        content: message.content.clone(),
+        created_at: timestamp(message.timestamp),
+        edited_at: message.edited_timestamp.map(timestamp),
+        kind: u8::from(message.kind),
+        pinned: message.pinned,
+        reply_to_id: message
+            .reference
+            .as_ref()
+            .and_then(|r| r.message_id)
+            .map(|id| id.to_string()),
+        mentions: Mentions {
+            users: message.mentions.iter().map(|m| m.id.to_string()).collect(),
+            roles: message
+                .mention_roles
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            everyone: message.mention_everyone,
+        },
+        reactions: message
+            .reactions
+            .iter()
+            .map(|r| {
+                let (custom_id, name) = match &r.emoji {
+                    EmojiReactionType::Unicode { name } => (None, Some(name.clone())),
+                    EmojiReactionType::Custom { id, name, .. } => (Some(id.get()), name.clone()),
+                };
+                PlatformReaction {
+                    emoji: emoji_string(&r.emoji),
+                    custom_id,
+                    name,
+                    count: r.count,
+                }
+            })
+            .collect(),
+        attachments: message
+            .attachments
+            .iter()
+            .map(|a| PlatformAttachment {
+                id: a.id.to_string(),
+                filename: a.filename.clone(),
+                size: a.size,
+                content_type: a.content_type.clone(),
+                url: a.url.clone(),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emoji_strings_follow_discord_mention_syntax() {
+        let unicode = EmojiReactionType::Unicode {
+            name: "👍".into()
+        };
+        assert_eq!(emoji_string(&unicode), "👍");
+        let custom = EmojiReactionType::Custom {
+            animated: false,
+            id: Id::new(42),
+            name: Some("blob".into()),
+        };
+        assert_eq!(emoji_string(&custom), "<:blob:42>");
+        let animated = EmojiReactionType::Custom {
+            animated: true,
+            id: Id::new(43),
+            name: Some("dance".into()),
+        };
+        assert_eq!(emoji_string(&animated), "<a:dance:43>");
+    }
+}

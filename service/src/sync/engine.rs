@@ -1,0 +1,623 @@
+//! The sync worker: claims jobs from the queue, runs discovery, and works through the
+//! job's channel items with `SYNC_CHANNEL_CONCURRENCY` slots. Idle workers help with the
+//! channel items of jobs other workers run, so several `verta worker` processes share the work.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use entity::{channels, sync_jobs, tenants};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use tracing::Instrument;
+
+use crate::anonymize::Anonymizer;
+use crate::config::Config;
+use crate::error::Result;
+use crate::platform::{PlatformAdapter, PlatformError};
+use crate::sync::channel::{ChannelEnd, ChannelTarget};
+use crate::sync::queue::{self, item_status, status};
+use crate::sync::store;
+
+/// Tunables of the worker (from [`Config`], plus queue timings tests may shorten).
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// Channels synced at once by this worker process.
+    pub concurrency: usize,
+    /// Fetch the users of every reaction (else store counts in message metadata).
+    pub reaction_users: bool,
+    /// Rescan window (zero = off).
+    pub rescan_window: Duration,
+    /// How long a claim stays valid without renewal.
+    pub lease: Duration,
+    /// Idle wait between queue polls.
+    pub poll_interval: Duration,
+    /// Delays before retrying a transient platform failure.
+    pub retry_delays: Vec<Duration>,
+}
+
+impl SyncSettings {
+    /// Settings from the configuration with the default queue timings (30 s lease, 1 s poll,
+    /// retries after 1 s, 2 s, 4 s).
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            concurrency: config.sync_channel_concurrency.max(1),
+            reaction_users: config.sync_reaction_users,
+            rescan_window: Duration::from_secs(config.sync_rescan_window_secs),
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+            retry_delays: vec![
+                Duration::from_secs(1),
+                Duration::from_secs(2),
+                Duration::from_secs(4),
+            ],
+        }
+    }
+}
+
+/// Live counters of this worker process (progress bars, metrics).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Messages written.
+    pub messages: AtomicU64,
+    /// Channels finished (completed or failed).
+    pub channels_done: AtomicU64,
+    /// Channels that failed.
+    pub channels_failed: AtomicU64,
+    /// Channels of the current job.
+    pub channels_total: AtomicU64,
+    /// Jobs finished.
+    pub jobs_finished: AtomicU64,
+}
+
+/// State shared by the channel slots of one job.
+pub(crate) struct JobContext {
+    pub(crate) job_id: String,
+    pub(crate) tenant_id: String,
+    pub(crate) full: bool,
+    pub(crate) platform: Arc<dyn PlatformAdapter>,
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) unauthorized: std::sync::Mutex<Option<String>>,
+    pub(crate) reactions: AtomicU64,
+    pub(crate) attachments: AtomicU64,
+    pub(crate) targets: HashMap<String, ChannelTarget>,
+}
+
+/// A sync worker. Cheap to share (`Arc`); one per process.
+pub struct SyncEngine {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) platform: Option<Arc<dyn PlatformAdapter>>,
+    pub(crate) anonymizer: Anonymizer,
+    pub(crate) settings: SyncSettings,
+    pub(crate) worker_id: String,
+    /// Live counters.
+    pub progress: Arc<Progress>,
+}
+
+/// A random worker id: host-independent, unique per process (`worker-<8 hex>`).
+pub fn new_worker_id() -> String {
+    format!(
+        "worker-{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+enum JobEnd {
+    Completed,
+    Cancelled,
+    Failed(String),
+    LeaseLost,
+}
+
+impl SyncEngine {
+    /// A worker on `db`. `platform` is `None` when no bot token is configured: jobs then fail
+    /// with a message saying so.
+    pub fn new(
+        db: DatabaseConnection,
+        platform: Option<Arc<dyn PlatformAdapter>>,
+        anonymizer: Anonymizer,
+        settings: SyncSettings,
+    ) -> Self {
+        Self {
+            db,
+            platform,
+            anonymizer,
+            settings,
+            worker_id: new_worker_id(),
+            progress: Arc::new(Progress::default()),
+        }
+    }
+
+    /// This worker's id (stored in `worker_id` columns).
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    /// The database.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Claim and run one job, or help another worker's job. Returns whether there was work.
+    pub async fn run_once(&self) -> Result<bool> {
+        if let Some(job) = queue::claim_next(&self.db, &self.worker_id, self.settings.lease).await?
+        {
+            self.run_job(job).await?;
+            return Ok(true);
+        }
+        for job_id in queue::jobs_needing_help(&self.db, self.settings.lease).await? {
+            if self.help(&job_id).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Process jobs until the queue has nothing claimable (tests, `sync start --wait`).
+    pub async fn run_until_empty(&self) -> Result<()> {
+        while self.run_once().await? {}
+        Ok(())
+    }
+
+    /// Work until `shutdown` turns true.
+    pub async fn run(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        tracing::info!(worker_id = %self.worker_id, "sync worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let worked = match self.run_once().await {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::error!(error = %e, "sync worker iteration failed");
+                    false
+                }
+            };
+            if !worked {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        tracing::info!(worker_id = %self.worker_id, "sync worker stopped");
+    }
+
+    /// Claim a specific job (queued, or running with an expired lease) and run it.
+    /// Returns false when another worker holds it.
+    pub async fn run_job_by_id(&self, job_id: &str) -> Result<bool> {
+        match queue::claim_job(&self.db, job_id, &self.worker_id, self.settings.lease).await? {
+            Some(job) => {
+                self.run_job(job).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Run a claimed job to its end and record the result.
+    pub async fn run_job(&self, job: sync_jobs::Model) -> Result<()> {
+        let span = tracing::info_span!("sync_job", tenant_id = %job.tenant_id, job_id = %job.id);
+        async {
+            tracing::info!(sync_type = %job.sync_type, "sync job started");
+            let stop = Arc::new(AtomicBool::new(false));
+            let lost = Arc::new(AtomicBool::new(false));
+            let heartbeat =
+                self.spawn_heartbeat(job.id.clone(), Arc::clone(&stop), Arc::clone(&lost));
+            let (end, summary) = self.execute(&job, &stop).await;
+            heartbeat.abort();
+            let end = if lost.load(Ordering::Relaxed) {
+                JobEnd::LeaseLost
+            } else {
+                end
+            };
+            let (final_status, error) = match end {
+                JobEnd::Completed => (status::COMPLETED, None),
+                JobEnd::Cancelled => (status::CANCELLED, None),
+                JobEnd::Failed(message) => (status::FAILED, Some(message)),
+                JobEnd::LeaseLost => {
+                    tracing::warn!("lease lost; another worker continues the job");
+                    return Ok(());
+                }
+            };
+            queue::finish(
+                &self.db,
+                &job.id,
+                &self.worker_id,
+                final_status,
+                error.clone(),
+                &summary,
+            )
+            .await?;
+            self.progress.jobs_finished.fetch_add(1, Ordering::Relaxed);
+            match error {
+                Some(e) => tracing::warn!(status = final_status, error = %e, "sync job finished"),
+                None => tracing::info!(
+                    status = final_status,
+                    messages = summary.messages_processed,
+                    channels_failed = summary.channels_failed,
+                    "sync job finished"
+                ),
+            }
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn spawn_heartbeat(
+        &self,
+        job_id: String,
+        stop: Arc<AtomicBool>,
+        lost: Arc<AtomicBool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let db = self.db.clone();
+        let worker = self.worker_id.clone();
+        let lease = self.settings.lease;
+        tokio::spawn(async move {
+            let every = (lease / 3).max(Duration::from_millis(200));
+            loop {
+                tokio::time::sleep(every).await;
+                match queue::renew_lease(&db, &job_id, &worker, lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        lost.store(true, Ordering::Relaxed);
+                        stop.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "lease renewal failed"),
+                }
+                if let Err(e) = queue::heartbeat_items(&db, &worker).await {
+                    tracing::warn!(error = %e, "channel lease renewal failed");
+                }
+            }
+        })
+    }
+
+    async fn execute(
+        &self,
+        job: &sync_jobs::Model,
+        stop: &Arc<AtomicBool>,
+    ) -> (JobEnd, queue::JobSummary) {
+        let mut summary = queue::JobSummary::default();
+        match self.execute_inner(job, stop, &mut summary).await {
+            Ok(end) => (end, summary),
+            Err(e) => (JobEnd::Failed(e.to_string()), summary),
+        }
+    }
+
+    async fn execute_inner(
+        &self,
+        job: &sync_jobs::Model,
+        stop: &Arc<AtomicBool>,
+        summary: &mut queue::JobSummary,
+    ) -> Result<JobEnd> {
+        let Some(tenant) = tenants::Entity::find_by_id(job.tenant_id.clone())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(JobEnd::Failed(format!(
+                "tenant {} no longer exists",
+                job.tenant_id
+            )));
+        };
+        if tenant.platform != "discord" {
+            return Ok(JobEnd::Failed(format!(
+                "only Discord tenants can be synced (tenant platform is {})",
+                tenant.platform
+            )));
+        }
+        let Some(platform) = self.platform.clone() else {
+            return Ok(JobEnd::Failed(
+                "DISCORD_BOT_TOKEN is not set: the sync needs a Discord bot token".into(),
+            ));
+        };
+        let requests_before = platform.requests_made();
+
+        let discovery = match self
+            .with_retries(|| platform.discover(&tenant.platform_id))
+            .await
+        {
+            Ok(d) => d,
+            Err(PlatformError::Unauthorized(m)) => {
+                return Ok(JobEnd::Failed(format!(
+                    "Discord refused the bot token (401 Unauthorized): check DISCORD_BOT_TOKEN ({m})"
+                )));
+            }
+            Err(e) => return Ok(JobEnd::Failed(format!("channel discovery failed: {e}"))),
+        };
+        let row_ids = store::reconcile_channels(
+            &self.db,
+            &tenant.id,
+            &discovery.channels,
+            &discovery.incomplete_parents,
+            queue::now(),
+        )
+        .await?;
+        let wanted: Option<Vec<String>> = job
+            .channel_ids
+            .as_ref()
+            .and_then(|v| serde_json::from_value(v.clone()).ok());
+        let mut targets = HashMap::new();
+        let mut order = Vec::new();
+        for c in &discovery.channels {
+            if !c.kind.has_messages() {
+                continue;
+            }
+            if let Some(w) = &wanted
+                && !w
+                    .iter()
+                    .any(|id| id == &c.id || row_ids.get(&c.id) == Some(id))
+            {
+                continue;
+            }
+            let Some(row_id) = row_ids.get(&c.id) else {
+                continue;
+            };
+            order.push(row_id.clone());
+            targets.insert(
+                row_id.clone(),
+                ChannelTarget {
+                    row_id: row_id.clone(),
+                    platform_id: c.id.clone(),
+                    name: c.name.clone(),
+                    last_message_id: Some(c.last_message_id),
+                },
+            );
+        }
+        queue::create_items(&self.db, &job.id, &tenant.id, &order).await?;
+        let total = i32::try_from(order.len()).unwrap_or(i32::MAX);
+        queue::set_channels_total(&self.db, &job.id, total).await?;
+        self.progress
+            .channels_total
+            .store(order.len() as u64, Ordering::Relaxed);
+
+        let ctx = JobContext {
+            job_id: job.id.clone(),
+            tenant_id: tenant.id.clone(),
+            full: job.sync_type == "full",
+            platform: Arc::clone(&platform),
+            stop: Arc::clone(stop),
+            unauthorized: std::sync::Mutex::new(None),
+            reactions: AtomicU64::new(0),
+            attachments: AtomicU64::new(0),
+            targets,
+        };
+        loop {
+            self.work_items(&ctx).await?;
+            if ctx.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let items = queue::items(&self.db, &job.id).await?;
+            let open = items
+                .iter()
+                .any(|i| i.status == item_status::PENDING || i.status == item_status::IN_PROGRESS);
+            if !open {
+                break;
+            }
+            // Other workers hold some items: wait for them (or for their leases to expire).
+            tokio::time::sleep(self.settings.poll_interval).await;
+            if queue::should_stop(&self.db, &job.id).await? {
+                ctx.stop.store(true, Ordering::Relaxed);
+            }
+        }
+
+        let items = queue::items(&self.db, &job.id).await?;
+        let names: HashMap<String, (String, String)> = channels::Entity::find()
+            .filter(channels::Column::TenantId.eq(tenant.id.as_str()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, (c.platform_channel_id, c.name)))
+            .collect();
+        summary.channels_total = total;
+        for item in &items {
+            summary.messages_processed += i64::from(item.messages_processed.unwrap_or(0));
+            match item.status.as_str() {
+                item_status::COMPLETED => summary.channels_completed += 1,
+                item_status::FAILED => {
+                    summary.channels_failed += 1;
+                    let (platform_id, name) =
+                        names.get(&item.channel_id).cloned().unwrap_or_default();
+                    let details = item.error_details.clone().unwrap_or_default();
+                    summary.errors.push(serde_json::json!({
+                        "channelId": platform_id,
+                        "channelName": name,
+                        "error": details.get("error").cloned().unwrap_or(serde_json::Value::Null),
+                        "status": details.get("status").cloned().unwrap_or(serde_json::Value::Null),
+                        "timestamp": item.completed_at.map(|t| t.to_rfc3339()),
+                    }));
+                }
+                _ => {}
+            }
+        }
+        summary.reactions_processed = ctx.reactions.load(Ordering::Relaxed) as i64;
+        summary.attachments_processed = ctx.attachments.load(Ordering::Relaxed) as i64;
+        summary.requests_made = (platform.requests_made() - requests_before) as i64;
+
+        let unauthorized = ctx.unauthorized.lock().ok().and_then(|g| g.clone());
+        if let Some(m) = unauthorized {
+            return Ok(JobEnd::Failed(format!(
+                "Discord refused the bot token (401 Unauthorized): check DISCORD_BOT_TOKEN ({m})"
+            )));
+        }
+        if ctx.stop.load(Ordering::Relaxed) {
+            return Ok(JobEnd::Cancelled);
+        }
+        Ok(JobEnd::Completed)
+    }
+
+    /// Claim and sync channel items of the job with `concurrency` slots until none is left.
+    async fn work_items(&self, ctx: &JobContext) -> Result<()> {
+        let slots = (0..self.settings.concurrency).map(|_| async {
+            loop {
+                if ctx.stop.load(Ordering::Relaxed) {
+                    return Ok::<(), crate::Error>(());
+                }
+                let Some(item) =
+                    queue::claim_item(&self.db, &ctx.job_id, &self.worker_id, self.settings.lease).await?
+                else {
+                    return Ok(());
+                };
+                let target = match ctx.targets.get(&item.channel_id) {
+                    Some(t) => t.clone(),
+                    None => match self.load_target(&item.channel_id).await? {
+                        Some(t) => t,
+                        None => {
+                            queue::finish_item(
+                                &self.db,
+                                &item.id,
+                                &self.worker_id,
+                                item_status::FAILED,
+                                0,
+                                Some(serde_json::json!({"error": "channel row missing", "status": null})),
+                            )
+                            .await?;
+                            continue;
+                        }
+                    },
+                };
+                self.process_item(ctx, &item.id, &target).await?;
+            }
+        });
+        let results = futures::future::join_all(slots).await;
+        results.into_iter().collect::<Result<Vec<()>>>()?;
+        Ok(())
+    }
+
+    async fn process_item(
+        &self,
+        ctx: &JobContext,
+        item_id: &str,
+        target: &ChannelTarget,
+    ) -> Result<()> {
+        let end = self.sync_channel(ctx, item_id, target).await;
+        let as_i32 = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+        match end {
+            ChannelEnd::Completed(n) => {
+                queue::finish_item(
+                    &self.db,
+                    item_id,
+                    &self.worker_id,
+                    item_status::COMPLETED,
+                    as_i32(n),
+                    None,
+                )
+                .await?;
+                self.progress.channels_done.fetch_add(1, Ordering::Relaxed);
+            }
+            ChannelEnd::Stopped(n) => {
+                queue::finish_item(
+                    &self.db,
+                    item_id,
+                    &self.worker_id,
+                    item_status::PENDING,
+                    as_i32(n),
+                    None,
+                )
+                .await?;
+            }
+            ChannelEnd::Failed(n, e) => {
+                let mut details = e.details();
+                details["channelName"] = target.name.clone().into();
+                queue::finish_item(
+                    &self.db,
+                    item_id,
+                    &self.worker_id,
+                    item_status::FAILED,
+                    as_i32(n),
+                    Some(details),
+                )
+                .await?;
+                self.progress.channels_done.fetch_add(1, Ordering::Relaxed);
+                self.progress
+                    .channels_failed
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            ChannelEnd::Unauthorized(m) => {
+                queue::finish_item(
+                    &self.db,
+                    item_id,
+                    &self.worker_id,
+                    item_status::FAILED,
+                    0,
+                    Some(serde_json::json!({"error": format!("401 Unauthorized: {m}"), "status": 401})),
+                )
+                .await?;
+                if let Ok(mut g) = ctx.unauthorized.lock() {
+                    *g = Some(m);
+                }
+                ctx.stop.store(true, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_target(&self, channel_row_id: &str) -> Result<Option<ChannelTarget>> {
+        Ok(channels::Entity::find_by_id(channel_row_id.to_owned())
+            .one(&self.db)
+            .await?
+            .map(|c| ChannelTarget {
+                row_id: c.id,
+                platform_id: c.platform_channel_id,
+                name: c.name,
+                last_message_id: None,
+            }))
+    }
+
+    /// Work on channel items of a job another worker runs. Returns whether any was done.
+    async fn help(&self, job_id: &str) -> Result<bool> {
+        let Some(platform) = self.platform.clone() else {
+            return Ok(false);
+        };
+        let job = queue::get(&self.db, job_id).await?;
+        if job.status != status::RUNNING {
+            return Ok(false);
+        }
+        let span =
+            tracing::info_span!("sync_job_help", tenant_id = %job.tenant_id, job_id = %job.id);
+        async {
+            let ctx = JobContext {
+                job_id: job.id.clone(),
+                tenant_id: job.tenant_id.clone(),
+                full: job.sync_type == "full",
+                platform,
+                stop: Arc::new(AtomicBool::new(false)),
+                unauthorized: std::sync::Mutex::new(None),
+                reactions: AtomicU64::new(0),
+                attachments: AtomicU64::new(0),
+                targets: HashMap::new(),
+            };
+            let before = self.progress.channels_done.load(Ordering::Relaxed);
+            let requests_before = ctx.platform.requests_made();
+            let heartbeat = {
+                let db = self.db.clone();
+                let worker = self.worker_id.clone();
+                let every = (self.settings.lease / 3).max(Duration::from_millis(200));
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(every).await;
+                        if let Err(e) = queue::heartbeat_items(&db, &worker).await {
+                            tracing::warn!(error = %e, "channel lease renewal failed");
+                        }
+                    }
+                })
+            };
+            let result = self.work_items(&ctx).await;
+            heartbeat.abort();
+            result?;
+            queue::add_counts(
+                &self.db,
+                &job.id,
+                ctx.reactions.load(Ordering::Relaxed) as i64,
+                ctx.attachments.load(Ordering::Relaxed) as i64,
+                (ctx.platform.requests_made() - requests_before) as i64,
+            )
+            .await?;
+            Ok(self.progress.channels_done.load(Ordering::Relaxed) > before)
+        }
+        .instrument(span)
+        .await
+    }
+}

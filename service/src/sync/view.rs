@@ -1,0 +1,200 @@
+//! What the API and the CLI show of a sync job: status, counts, per-channel progress, ETA and
+//! errors (camelCase JSON).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{channels, sync_jobs};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::error::Result;
+use crate::sync::queue::{self, item_status, status};
+
+/// One channel of a job.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelView {
+    /// Channel row id.
+    pub channel_id: String,
+    /// Discord channel id.
+    pub platform_channel_id: String,
+    /// Channel name.
+    pub name: String,
+    /// pending, in_progress, completed or failed.
+    pub status: String,
+    /// Messages written in this job.
+    pub messages_processed: i64,
+    /// Worker that holds or held the channel.
+    pub worker_id: Option<String>,
+    /// Why it failed.
+    pub error: Option<serde_json::Value>,
+}
+
+/// Progress counts of a job.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressView {
+    /// Channels with messages covered by the job.
+    pub channels_total: i64,
+    /// Channels completed.
+    pub channels_completed: i64,
+    /// Channels failed.
+    pub channels_failed: i64,
+    /// Channels being synced now.
+    pub channels_in_progress: i64,
+    /// Messages written so far.
+    pub messages_processed: i64,
+    /// Average rate since the job started.
+    pub messages_per_second: f64,
+    /// Estimated seconds until the job ends (running jobs with some channels done).
+    pub eta_seconds: Option<i64>,
+}
+
+/// A sync job as shown to clients.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    /// Job id.
+    pub id: String,
+    /// Same as `id` (the original's field name).
+    pub job_id: String,
+    /// Tenant id.
+    pub tenant_id: String,
+    /// queued, running, completed, failed or cancelled.
+    pub status: String,
+    /// full or incremental.
+    pub sync_type: String,
+    /// api, tenant_created, schedule, cli or retry.
+    pub trigger: String,
+    /// Whether a cancel was requested.
+    pub cancel_requested: bool,
+    /// Worker holding the job.
+    pub worker_id: Option<String>,
+    /// Times.
+    pub created_at: DateTime<Utc>,
+    /// When a worker first took it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Counts.
+    pub progress: ProgressView,
+    /// Reaction rows written.
+    pub reactions_processed: i64,
+    /// Attachment rows written.
+    pub attachments_processed: i64,
+    /// Discord requests made.
+    pub requests_made: i64,
+    /// Why the whole job failed.
+    pub error: Option<String>,
+    /// Channels that failed, with the reason.
+    pub errors: Vec<serde_json::Value>,
+    /// Per-channel state.
+    pub channels: Vec<ChannelView>,
+    /// Job this one retries.
+    pub retry_of: Option<String>,
+}
+
+impl JobView {
+    /// Whether the job has ended.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            status::COMPLETED | status::FAILED | status::CANCELLED
+        )
+    }
+}
+
+/// Build the view of a job (reads its channel items and channel names).
+pub async fn job_view<C: ConnectionTrait>(db: &C, job: sync_jobs::Model) -> Result<JobView> {
+    let items = queue::items(db, &job.id).await?;
+    let ids: Vec<String> = items.iter().map(|i| i.channel_id.clone()).collect();
+    let mut names: HashMap<String, (String, String)> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for c in channels::Entity::find()
+            .filter(channels::Column::Id.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?
+        {
+            names.insert(c.id, (c.platform_channel_id, c.name));
+        }
+    }
+    let count = |s: &str| items.iter().filter(|i| i.status == s).count() as i64;
+    let messages: i64 = items
+        .iter()
+        .map(|i| i64::from(i.messages_processed.unwrap_or(0)))
+        .sum();
+    let finished = matches!(
+        job.status.as_str(),
+        status::COMPLETED | status::FAILED | status::CANCELLED
+    );
+    let messages = if finished {
+        job.messages_processed.max(messages)
+    } else {
+        messages
+    };
+    let end = job.finished_at.unwrap_or_else(Utc::now);
+    let elapsed = job
+        .started_at
+        .map(|s| (end - s).num_milliseconds().max(1) as f64 / 1000.0)
+        .unwrap_or(0.0);
+    let done = count(item_status::COMPLETED) + count(item_status::FAILED);
+    let total = (items.len() as i64).max(i64::from(job.channels_total));
+    let eta = if job.status == status::RUNNING && done > 0 && elapsed > 0.0 {
+        Some(((elapsed / done as f64) * (total - done).max(0) as f64).round() as i64)
+    } else {
+        None
+    };
+    let channels = items
+        .iter()
+        .map(|i| {
+            let (platform_id, name) = names.get(&i.channel_id).cloned().unwrap_or_default();
+            ChannelView {
+                channel_id: i.channel_id.clone(),
+                platform_channel_id: platform_id,
+                name,
+                status: i.status.clone(),
+                messages_processed: i64::from(i.messages_processed.unwrap_or(0)),
+                worker_id: i.worker_id.clone(),
+                error: i.error_details.clone(),
+            }
+        })
+        .collect();
+    let errors = job
+        .errors
+        .as_ref()
+        .and_then(|e| e.as_array().cloned())
+        .unwrap_or_default();
+    Ok(JobView {
+        id: job.id.clone(),
+        job_id: job.id,
+        tenant_id: job.tenant_id,
+        status: job.status,
+        sync_type: job.sync_type,
+        trigger: job.triggered_by,
+        cancel_requested: job.cancel_requested,
+        worker_id: job.worker_id,
+        created_at: job.created_at,
+        started_at: job.started_at,
+        completed_at: job.finished_at,
+        progress: ProgressView {
+            channels_total: total,
+            channels_completed: count(item_status::COMPLETED),
+            channels_failed: count(item_status::FAILED),
+            channels_in_progress: count(item_status::IN_PROGRESS),
+            messages_processed: messages,
+            messages_per_second: if elapsed > 0.0 {
+                (messages as f64 / elapsed * 10.0).round() / 10.0
+            } else {
+                0.0
+            },
+            eta_seconds: eta,
+        },
+        reactions_processed: job.reactions_processed,
+        attachments_processed: job.attachments_processed,
+        requests_made: job.requests_made,
+        error: job.error,
+        errors,
+        channels,
+        retry_of: job.retry_of,
+    })
+}
