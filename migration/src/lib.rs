@@ -22,6 +22,7 @@ mod m006_create_tenant_branding;
 mod m007_channel_sync_jobs;
 mod m008_channel_type_category;
 mod m009_create_sync_jobs;
+mod m010_read_indexes;
 mod sql;
 
 /// The default database URL when `DATABASE_URL` is not set (the same file the app uses).
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m007_channel_sync_jobs::Migration),
             Box::new(m008_channel_type_category::Migration),
             Box::new(m009_create_sync_jobs::Migration),
+            Box::new(m010_read_indexes::Migration),
         ]
     }
 }
