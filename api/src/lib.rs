@@ -5,6 +5,8 @@
 
 pub mod cli;
 pub mod error;
+pub mod extract;
+pub mod middleware;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

@@ -3,7 +3,14 @@
 //! Every command prints its result as JSON on stdout and human progress on stderr; the exit
 //! code is 0 only on success.
 
+use std::process::ExitCode;
+
 use clap::{Args, Parser, Subcommand};
+use service::Config;
+
+pub mod export;
+pub mod sync;
+pub mod tenant;
 
 /// `verta`: archive Discord servers into SQL.
 #[derive(Debug, Parser)]
@@ -97,10 +104,97 @@ pub struct ExportArgs {
     pub out: std::path::PathBuf,
 }
 
-/// Run a parsed command line; returns the process exit code.
-pub fn run(cli: Cli) -> std::process::ExitCode {
-    let _ = cli;
-    std::process::ExitCode::SUCCESS
+/// Why a command failed (printed to stderr; the exit code is then non-zero).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Start-up of the server or worker failed.
+    #[error(transparent)]
+    Startup(#[from] crate::startup::StartupError),
+    /// A domain error (validation, not found, conflict, database, ...).
+    #[error(transparent)]
+    Service(#[from] service::Error),
+    /// Writing the result failed.
+    #[error("cannot write the result: {0}")]
+    Io(#[from] std::io::Error),
+    /// Encoding the result as JSON failed.
+    #[error("cannot encode the result as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The command ran but did not succeed (e.g. a sync job that failed); human sentence.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Run a parsed command line; returns the process exit code (0 only on success).
+///
+/// Reads the configuration (environment and `.env`) once, sets up logging to stderr, then
+/// dispatches on a multi-threaded tokio runtime.
+pub fn run(cli: Cli) -> ExitCode {
+    let command = cli.command.unwrap_or(Command::Serve { no_worker: false });
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("verta: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("verta: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("verta: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command with an already loaded configuration.
+pub async fn dispatch(command: Command, config: Config) -> Result<ExitCode, CliError> {
+    match command {
+        Command::Serve { no_worker } => {
+            let app = crate::startup::Application::build_with(
+                config,
+                crate::startup::ServeOptions { worker: !no_worker },
+            )
+            .await?;
+            app.run_until_stopped().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worker => {
+            crate::startup::run_worker(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tenant(command) => tenant::run(command, config).await,
+        Command::Sync(command) => sync::run(command, config).await,
+        Command::Export(args) => export::run(args, config).await,
+    }
+}
+
+/// Connects to `config.database_url` and applies pending migrations: what every command
+/// that touches the database does first.
+pub async fn open_database(config: &Config) -> Result<sea_orm::DatabaseConnection, CliError> {
+    let db = service::db::connect(config).await?;
+    service::db::migrate(&db).await?;
+    Ok(db)
+}
+
+/// Prints `value` as pretty JSON on stdout, followed by a newline.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]
