@@ -510,7 +510,7 @@ pub async fn create(db: &impl ConnectionTrait, input: &CreateTenant) -> Result<T
             }
             Err(err) => match tenant_conflict(err) {
                 // Someone took the generated slug between our look-up and insert: pick again.
-                Error::Conflict { field: "slug", .. } if valid.slug.is_none() && attempts < 5 => {
+                Error::Conflict { field: "slug", .. } if valid.slug.is_none() && attempts < 20 => {
                     continue;
                 }
                 other => return Err(other),

@@ -1,0 +1,11 @@
+//! Integration tests of the service layer against a real database: SQLite by default, MariaDB
+//! with `VERTA_TEST_BACKEND=mariadb VERTA_TEST_MARIADB_URL=mysql://root@127.0.0.1:3307`.
+//! Every test gets its own fresh database (`testkit::db::TestDb`).
+
+mod branding;
+mod cascade;
+mod db;
+mod helpers;
+mod repo;
+mod repo_props;
+mod tenants;
