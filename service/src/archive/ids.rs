@@ -47,7 +47,10 @@ pub fn decode_base62(text: &str) -> Option<u64> {
 pub fn parse_snowflake(field: &str, text: &str) -> Result<String> {
     let trimmed = text.trim();
     if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::invalid(field, "must be a platform message id (decimal digits)"));
+        return Err(Error::invalid(
+            field,
+            "must be a platform message id (decimal digits)",
+        ));
     }
     let value: u64 = trimmed
         .parse()
@@ -81,7 +84,13 @@ pub fn parse_limit(field: &str, raw: Option<&str>, default: u64, max: u64) -> Re
 }
 
 /// Validate an optional count in `min..=max` (e.g. neighbours around a message, 0 allowed).
-pub fn parse_bounded(field: &str, raw: Option<&str>, default: u64, min: u64, max: u64) -> Result<u64> {
+pub fn parse_bounded(
+    field: &str,
+    raw: Option<&str>,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64> {
     let Some(raw) = raw else {
         return Ok(default);
     };
@@ -136,7 +145,10 @@ mod tests {
         assert_eq!(parse_limit("limit", Some("100"), 50, 100).unwrap(), 100);
         for bad in ["0", "101", "-1", "abc", "1.5", ""] {
             assert!(
-                matches!(parse_limit("limit", Some(bad), 50, 100), Err(Error::Validation(_))),
+                matches!(
+                    parse_limit("limit", Some(bad), 50, 100),
+                    Err(Error::Validation(_))
+                ),
                 "{bad:?}"
             );
         }

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use entity::{channels, messages, tenant_branding, tenants};
 
@@ -55,7 +56,10 @@ pub async fn branding(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Opti
 }
 
 /// Every channel of the tenant (oldest row first), as stored.
-pub async fn channel_rows(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Vec<channels::Model>> {
+pub async fn channel_rows(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+) -> Result<Vec<channels::Model>> {
     Ok(channels::Entity::find()
         .filter(channels::Column::TenantId.eq(tenant_id))
         .order_by_asc(channels::Column::CreatedAt)
@@ -76,7 +80,10 @@ fn summary(c: channels::Model, stats: Option<&ChannelStats>) -> ChannelSummary {
 /// `GET /api/v1/channels`: all archived channels, categories, forums and threads of the tenant
 /// with message counts and last activity. Two queries in all.
 #[tracing::instrument(skip(db))]
-pub async fn list_channels(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Vec<ChannelSummary>> {
+pub async fn list_channels(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+) -> Result<Vec<ChannelSummary>> {
     let rows = channel_rows(db, tenant_id).await?;
     let stats = query::channel_stats(
         db,
@@ -113,7 +120,11 @@ pub async fn get_channel(
     channel_id: &str,
 ) -> Result<ChannelSummary> {
     let row = channel_row(db, tenant_id, channel_id).await?;
-    let stats = query::channel_stats(db, Condition::all().add(channels::Column::Id.eq(channel_id))).await?;
+    let stats = query::channel_stats(
+        db,
+        Condition::all().add(channels::Column::Id.eq(channel_id)),
+    )
+    .await?;
     let s = stats.get(&row.id);
     Ok(summary(row, s))
 }
@@ -130,7 +141,7 @@ pub struct MessagePageParams {
 }
 
 /// Paging facts of a message page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagePageMeta {
     /// The page size applied.
@@ -151,7 +162,7 @@ pub struct MessagePageMeta {
 }
 
 /// One page of messages, newest first, with paging facts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MessagePage {
     /// The messages, newest first, each with reactions (raw and counted) and attachments.
     pub messages: Vec<MessageView>,
@@ -188,7 +199,10 @@ pub async fn messages_page(
 ) -> Result<MessagePage> {
     let limit = ids::parse_limit("limit", params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     if params.before.is_some() && params.after.is_some() {
-        return Err(Error::invalid("before", "give either before or after, not both"));
+        return Err(Error::invalid(
+            "before",
+            "give either before or after, not both",
+        ));
     }
     // Validate the cursors before touching the database.
     if let Some(b) = &params.before {
@@ -202,12 +216,15 @@ pub async fn messages_page(
 
     let (rows, has_more, has_older, has_newer) = if let Some(after) = &params.after {
         let (pos, exists) = resolve_cursor(db, cid, "after", after).await?;
-        let mut rows = query::messages_from(db, cid, Some(&pos), Direction::Newer, limit + 1).await?;
+        let mut rows =
+            query::messages_from(db, cid, Some(&pos), Direction::Newer, limit + 1).await?;
         let has_newer = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         rows.reverse();
         let has_older = match rows.last() {
-            Some(oldest) => query::any_message_from(db, cid, &Position::of(oldest), Direction::Older).await?,
+            Some(oldest) => {
+                query::any_message_from(db, cid, &Position::of(oldest), Direction::Older).await?
+            }
             None => exists || query::any_message_from(db, cid, &pos, Direction::Older).await?,
         };
         (rows, has_newer, has_older, has_newer)
@@ -216,8 +233,14 @@ pub async fn messages_page(
             Some(b) => Some(resolve_cursor(db, cid, "before", b).await?),
             None => None,
         };
-        let mut rows =
-            query::messages_from(db, cid, pos.as_ref().map(|(p, _)| p), Direction::Older, limit + 1).await?;
+        let mut rows = query::messages_from(
+            db,
+            cid,
+            pos.as_ref().map(|(p, _)| p),
+            Direction::Older,
+            limit + 1,
+        )
+        .await?;
         let has_older = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         let has_newer = match (&pos, rows.first()) {
@@ -225,7 +248,9 @@ pub async fn messages_page(
             (Some(_), Some(newest)) => {
                 query::any_message_from(db, cid, &Position::of(newest), Direction::Newer).await?
             }
-            (Some((p, exists)), None) => *exists || query::any_message_from(db, cid, p, Direction::Newer).await?,
+            (Some((p, exists)), None) => {
+                *exists || query::any_message_from(db, cid, p, Direction::Newer).await?
+            }
         };
         (rows, has_older, has_older, has_newer)
     };
@@ -259,7 +284,10 @@ pub async fn threads_by_activity(
         .add(channels::Column::TenantId.eq(tenant_id))
         .add(channels::Column::ParentChannelId.eq(parent_platform_id))
         .add(channels::Column::Type.eq("thread"));
-    let threads = channels::Entity::find().filter(filter.clone()).all(db).await?;
+    let threads = channels::Entity::find()
+        .filter(filter.clone())
+        .all(db)
+        .await?;
     let mut stats = query::channel_stats(db, filter).await?;
     let mut out: Vec<(channels::Model, ChannelStats)> = threads
         .into_iter()
@@ -310,7 +338,7 @@ pub struct ThreadPageParams {
 }
 
 /// Paging facts of a thread page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ThreadPageMeta {
     /// The page size applied.
@@ -324,7 +352,7 @@ pub struct ThreadPageMeta {
 }
 
 /// One page of a channel's threads, most recently active first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ThreadPage {
     /// The threads.
     pub threads: Vec<ThreadView>,
@@ -359,7 +387,11 @@ pub async fn threads_page(
                 + 1
         }
     };
-    let page: Vec<_> = all.into_iter().skip(start).take(limit as usize + 1).collect();
+    let page: Vec<_> = all
+        .into_iter()
+        .skip(start)
+        .take(limit as usize + 1)
+        .collect();
     let has_more = page.len() as u64 > limit;
     let page: Vec<_> = page.into_iter().take(limit as usize).collect();
     let next = if has_more {
@@ -389,7 +421,7 @@ pub struct ContextParams {
 }
 
 /// Where the target sits in a context answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ContextTarget {
     /// The target's platform message id (decimal).
     pub id: String,
@@ -399,7 +431,7 @@ pub struct ContextTarget {
 
 /// Whether more messages exist on one side, and the cursor to fetch them with the messages
 /// endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NavigationSide {
     /// More messages exist beyond those returned.
@@ -409,7 +441,7 @@ pub struct NavigationSide {
 }
 
 /// Cursors around a context answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Navigation {
     /// The older side (use `cursor` as `before`).
     pub before: NavigationSide,
@@ -418,7 +450,7 @@ pub struct Navigation {
 }
 
 /// `GET /api/v1/messages/{id}`: a message with its neighbours in the channel, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MessageContext {
     /// Newer neighbours, the target, then older neighbours (newest first).
     pub messages: Vec<MessageView>,
@@ -438,8 +470,20 @@ pub async fn message_context(
     params: &ContextParams,
 ) -> Result<MessageContext> {
     let snowflake = ids::parse_message_path_id(raw_id)?;
-    let n_before = ids::parse_bounded("before", params.before.as_deref(), DEFAULT_LIMIT, 0, MAX_LIMIT)?;
-    let n_after = ids::parse_bounded("after", params.after.as_deref(), DEFAULT_LIMIT, 0, MAX_LIMIT)?;
+    let n_before = ids::parse_bounded(
+        "before",
+        params.before.as_deref(),
+        DEFAULT_LIMIT,
+        0,
+        MAX_LIMIT,
+    )?;
+    let n_after = ids::parse_bounded(
+        "after",
+        params.after.as_deref(),
+        DEFAULT_LIMIT,
+        0,
+        MAX_LIMIT,
+    )?;
     let target = messages::Entity::find()
         .inner_join(channels::Entity)
         .filter(messages::Column::PlatformMessageId.eq(snowflake.as_str()))
@@ -449,20 +493,24 @@ pub async fn message_context(
         .ok_or_else(|| Error::not_found("message", raw_id))?;
     let pos = Position::of(&target);
     let cid = target.channel_id.clone();
-    let mut older = query::messages_from(db, &cid, Some(&pos), Direction::Older, n_before + 1).await?;
-    let mut newer = query::messages_from(db, &cid, Some(&pos), Direction::Newer, n_after + 1).await?;
+    let mut older =
+        query::messages_from(db, &cid, Some(&pos), Direction::Older, n_before + 1).await?;
+    let mut newer =
+        query::messages_from(db, &cid, Some(&pos), Direction::Newer, n_after + 1).await?;
     let more_older = older.len() as u64 > n_before;
     let more_newer = newer.len() as u64 > n_after;
     older.truncate(n_before as usize);
     newer.truncate(n_after as usize);
     newer.reverse();
     let position = newer.len() as u64;
-    let before_cursor = older
-        .last()
-        .map_or_else(|| target.platform_message_id.clone(), |m| m.platform_message_id.clone());
-    let after_cursor = newer
-        .first()
-        .map_or_else(|| target.platform_message_id.clone(), |m| m.platform_message_id.clone());
+    let before_cursor = older.last().map_or_else(
+        || target.platform_message_id.clone(),
+        |m| m.platform_message_id.clone(),
+    );
+    let after_cursor = newer.first().map_or_else(
+        || target.platform_message_id.clone(),
+        |m| m.platform_message_id.clone(),
+    );
     let target_id = target.platform_message_id.clone();
     let mut rows = newer;
     rows.push(target);

@@ -64,8 +64,14 @@ pub async fn messages_from(
     let mut query = messages::Entity::find().filter(M::ChannelId.eq(channel_id));
     if let Some(p) = from {
         let (before_at, before_id) = match direction {
-            Direction::Older => (M::PlatformCreatedAt.lt(p.at), M::PlatformMessageId.lt(p.platform_message_id.as_str())),
-            Direction::Newer => (M::PlatformCreatedAt.gt(p.at), M::PlatformMessageId.gt(p.platform_message_id.as_str())),
+            Direction::Older => (
+                M::PlatformCreatedAt.lt(p.at),
+                M::PlatformMessageId.lt(p.platform_message_id.as_str()),
+            ),
+            Direction::Newer => (
+                M::PlatformCreatedAt.gt(p.at),
+                M::PlatformMessageId.gt(p.platform_message_id.as_str()),
+            ),
         };
         query = query.filter(
             Condition::any().add(before_at).add(
@@ -144,7 +150,10 @@ pub async fn with_details(
             .all(db)
             .await?;
         for r in found {
-            reactions.entry(r.message_id.clone()).or_default().push(r.into());
+            reactions
+                .entry(r.message_id.clone())
+                .or_default()
+                .push(r.into());
         }
         let found = message_attachments::Entity::find()
             .filter(A::MessageId.is_in(chunk.iter().cloned()))
@@ -153,7 +162,10 @@ pub async fn with_details(
             .all(db)
             .await?;
         for a in found {
-            attachments.entry(a.message_id.clone()).or_default().push(a.into());
+            attachments
+                .entry(a.message_id.clone())
+                .or_default()
+                .push(a.into());
         }
     }
     Ok(rows
@@ -216,7 +228,11 @@ pub async fn channel_stats(
 
 /// Number of messages in one channel.
 pub async fn count_messages(db: &impl ConnectionTrait, channel_id: &str) -> Result<u64> {
-    let stats = channel_stats(db, Condition::all().add(channels::Column::Id.eq(channel_id))).await?;
+    let stats = channel_stats(
+        db,
+        Condition::all().add(channels::Column::Id.eq(channel_id)),
+    )
+    .await?;
     Ok(stats.get(channel_id).map_or(0, |s| s.message_count))
 }
 

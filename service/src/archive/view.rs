@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use entity::{
     channels, message_attachments, message_emoji_reactions, messages, tenant_branding, tenants,
@@ -50,7 +51,7 @@ pub mod ts {
 }
 
 /// A tenant: exactly the original's eight fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantView {
     /// Internal id (UUID).
@@ -89,7 +90,7 @@ impl From<tenants::Model> for TenantView {
 }
 
 /// A tenant's branding as the read API returns it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BrandingView {
     /// Internal id.
@@ -128,7 +129,7 @@ impl From<tenant_branding::Model> for BrandingView {
 }
 
 /// An archived channel, thread, forum or category (the export's `metadata.json` entries).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelView {
     /// Internal id (UUID).
@@ -145,6 +146,7 @@ pub struct ChannelView {
     /// Discord snowflake of the parent channel (category, or the thread's channel/forum).
     pub parent_channel_id: Option<String>,
     /// Free-form platform metadata (topic, archived flags, ...).
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// Row creation time.
     #[serde(with = "ts")]
@@ -171,7 +173,7 @@ impl From<channels::Model> for ChannelView {
 }
 
 /// A channel with its activity: what the read API returns for channels.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelSummary {
     /// The channel's own fields.
@@ -185,7 +187,7 @@ pub struct ChannelSummary {
 }
 
 /// One reaction row: one user's emoji on one message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReactionView {
     /// Internal id.
@@ -214,7 +216,7 @@ impl From<message_emoji_reactions::Model> for ReactionView {
 }
 
 /// Reactions of one message aggregated per emoji (read API).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReactionCount {
     /// The emoji.
@@ -224,7 +226,7 @@ pub struct ReactionCount {
 }
 
 /// One attachment's metadata.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentView {
     /// Internal id.
@@ -259,7 +261,7 @@ impl From<message_attachments::Model> for AttachmentView {
 }
 
 /// An archived message with its reactions and attachments (both ordered by creation time).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageView {
     /// Internal id (UUID).
@@ -275,6 +277,7 @@ pub struct MessageView {
     /// Discord snowflake of the message this one replies to.
     pub reply_to_id: Option<String>,
     /// Free-form platform metadata (embeds, edit time, deletion marks, ...).
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// When Discord says the message was sent.
     #[serde(with = "ts")]
@@ -336,7 +339,7 @@ impl MessageView {
 }
 
 /// The first message of a thread, as summarised in thread lists.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FirstMessageView {
     /// Internal id of the message.
@@ -365,7 +368,7 @@ impl From<messages::Model> for FirstMessageView {
 }
 
 /// A thread (forum post) with its activity summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ThreadView {
     /// Internal id of the thread channel.

@@ -127,7 +127,10 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["page-1.json".to_owned()]);
         let text = fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("{\n  \"a\": ["), "two-space pretty JSON: {text}");
+        assert!(
+            text.starts_with("{\n  \"a\": ["),
+            "two-space pretty JSON: {text}"
+        );
     }
 
     #[test]
@@ -147,7 +150,12 @@ mod tests {
         names.sort();
         assert_eq!(
             names,
-            ["notes.txt", "page-1.json", "page-2.json", "threads-page-3.json"]
+            [
+                "notes.txt",
+                "page-1.json",
+                "page-2.json",
+                "threads-page-3.json"
+            ]
         );
     }
 }

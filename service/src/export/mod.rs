@@ -59,7 +59,7 @@ impl Progress for NoProgress {}
 
 /// The summary of a finished export (the original's `ExportResult` without `errors`: a
 /// failure aborts the export instead).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportResult {
     /// The tenant's id.
@@ -170,6 +170,21 @@ fn page_count(items: u64, per_page: u64) -> u64 {
     items.div_ceil(per_page)
 }
 
+/// Ids of the tenants an "all tenants" export covers: every `ACTIVE` tenant, oldest first.
+pub async fn active_tenant_ids(db: &DatabaseConnection) -> Result<Vec<String>> {
+    use entity::tenants;
+    use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    Ok(tenants::Entity::find()
+        .select_only()
+        .column(tenants::Column::Id)
+        .filter(tenants::Column::Status.eq("ACTIVE"))
+        .order_by_asc(tenants::Column::CreatedAt)
+        .order_by_asc(tenants::Column::Id)
+        .into_tuple::<String>()
+        .all(db)
+        .await?)
+}
+
 /// Export tenant `tenant` (id or slug) into `<out_dir>/<slug>/`.
 ///
 /// Errors: [`Error::NotFound`] for an unknown tenant, [`Error::Io`] naming the path when the
@@ -225,12 +240,14 @@ pub async fn export_tenant(
     let keep: HashSet<String> = channels.iter().map(|c| c.id.clone()).collect();
     files::remove_stale_channel_dirs(&channels_dir, &keep)?;
 
-    let branding = archive::branding(&tx, &tenant.id).await?.map(|b| BrandingFile {
-        logo: b.logo,
-        primary_color: b.primary_color,
-        secondary_color: b.secondary_color,
-        accent_color: b.accent_color,
-    });
+    let branding = archive::branding(&tx, &tenant.id)
+        .await?
+        .map(|b| BrandingFile {
+            logo: b.logo,
+            primary_color: b.primary_color,
+            secondary_color: b.secondary_color,
+            accent_color: b.accent_color,
+        });
     let metadata = MetadataFile {
         tenant: TenantView::from(tenant.clone()),
         channels: channels.into_iter().map(ChannelView::from).collect(),
