@@ -695,14 +695,21 @@ pub async fn list(db: &impl ConnectionTrait, query: &ListTenantsQuery) -> Result
         Order::Desc
     };
     let total = tenants::Entity::find().count(db).await?;
-    // The tenants table is small (one row per community): OFFSET paging is fine here.
-    let rows = tenants::Entity::find()
-        .order_by(params.sort_by.column(), order.clone())
-        .order_by(tenants::Column::Id, order)
-        .limit(params.limit)
-        .offset(params.page.saturating_sub(1).saturating_mul(params.limit))
-        .all(db)
-        .await?;
+    let offset = params.page.saturating_sub(1).saturating_mul(params.limit);
+    // A page past the end is answered without a query: the offset of an absurd page number
+    // does not fit the database's signed 64-bit OFFSET (the SQLite binder panics on it).
+    let rows = if offset >= total {
+        Vec::new()
+    } else {
+        // The tenants table is small (one row per community): OFFSET paging is fine here.
+        tenants::Entity::find()
+            .order_by(params.sort_by.column(), order.clone())
+            .order_by(tenants::Column::Id, order)
+            .limit(params.limit)
+            .offset(offset)
+            .all(db)
+            .await?
+    };
     let data = rows
         .into_iter()
         .map(Tenant::try_from)

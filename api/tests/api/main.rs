@@ -1,9 +1,13 @@
-//! The API's integration tests: one binary, each test with its own app and database.
+//! The API's integration tests: one binary, each test with its own app and database
+//! (`helpers::spawn_app`). Route families add their module here.
 
 mod helpers;
 
 mod auth;
+mod branding;
+mod cli;
 mod errors;
 mod health;
 mod metrics;
 mod openapi;
+mod tenants;
