@@ -1,19 +1,42 @@
-//! `verta export --tenant <id|slug> --out DIR` (owned by the export, H-read).
-//!
-//! Contract (DESIGN.md): writes the tenant's archive to `<out>/<slug>/` and prints a JSON
-//! summary on stdout; progress on stderr. Use [`super::open_database`] and
-//! [`super::print_json`].
+//! `verta export --tenant <id|slug> --out DIR`: writes the tenant's archive to `<out>/<slug>/`
+//! (see `service::export`), draws a progress bar on stderr and prints the export summary as
+//! JSON on stdout. An unknown tenant or an unwritable directory is an error (non-zero exit).
 
 use std::process::ExitCode;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use service::Config;
+use service::export::{self, Progress};
 
-use super::{CliError, ExportArgs};
+use super::{CliError, ExportArgs, open_database, print_json};
+
+/// A progress bar over exported messages, on stderr (hidden when stderr is not a terminal).
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn begin(&self, total_messages: u64) {
+        self.0.set_length(total_messages);
+    }
+
+    fn advance(&self, messages: u64) {
+        self.0.inc(messages);
+    }
+}
 
 /// Runs `verta export`.
 pub async fn run(args: ExportArgs, config: Config) -> Result<ExitCode, CliError> {
-    let _ = (args, config);
-    Err(CliError::Failed(
-        "`verta export` is not available in this build yet".to_owned(),
-    ))
+    let db = open_database(&config).await?;
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} exporting [{bar:40}] {pos}/{len} messages ({per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let progress = Bar(bar);
+    let result = export::export_tenant(&db, &args.tenant, &args.out, &progress).await;
+    progress.0.finish_and_clear();
+    print_json(&result?)?;
+    Ok(ExitCode::SUCCESS)
 }

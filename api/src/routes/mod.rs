@@ -15,10 +15,12 @@ use crate::middleware::require_api_key;
 use crate::openapi;
 
 pub mod branding;
+pub mod export;
 pub mod health;
 pub mod metrics;
 pub mod root;
 pub mod tenants;
+pub mod v1;
 
 /// Registers every route of the application.
 ///
@@ -29,7 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::configure)
         .service(SwaggerUi::new("/api/docs/{_:.*}").url(openapi::OPENAPI_PATH, document()))
         .service(web::resource(openapi::DOCS_PATH).route(web::get().to(docs_redirect)));
-    // Public read API (H-read): cfg.service(web::scope("/api/v1").configure(v1::configure));
+    // Public read API: `/api/v1` with its own CORS and rate limit.
+    cfg.configure(v1::configure);
 
     // Protected by X-API-KEY.
     cfg.service(
@@ -42,7 +45,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(require_api_key))
             .configure(root::configure)
             .configure(tenants::configure)
-            .configure(branding::configure),
+            .configure(branding::configure)
+            .configure(export::configure),
     );
 }
 
@@ -54,6 +58,8 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         metrics::MetricsApi::openapi(),
         tenants::TenantsApi::openapi(),
         branding::BrandingApi::openapi(),
+        export::ExportApi::openapi(),
+        v1::ReadApi::openapi(),
     ]
 }
 
