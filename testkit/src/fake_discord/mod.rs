@@ -283,12 +283,14 @@ impl FakeDiscord {
     /// The first line the `fake-discord` binary prints:
     /// `{"proxy": "...", "token": "...", "guild_ids": ["..."]}`.
     pub fn announcement(&self) -> String {
-        serde_json::json!({
-            "proxy": self.proxy(),
-            "token": self.token(),
-            "guild_ids": self.guild_ids().iter().map(u64::to_string).collect::<Vec<_>>(),
-        })
-        .to_string()
+        let ids: Vec<String> = self.guild_ids().iter().map(u64::to_string).collect();
+        // Written by hand to keep the documented key order (serde_json sorts keys).
+        format!(
+            "{{\"proxy\":{},\"token\":{},\"guild_ids\":{}}}",
+            serde_json::Value::from(self.proxy()),
+            serde_json::Value::from(self.token()),
+            serde_json::Value::from(ids)
+        )
     }
 
     /// Blocks until the server stops (the binary uses this to serve until killed).

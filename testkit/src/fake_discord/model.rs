@@ -521,7 +521,7 @@ impl Layout<'_> {
                 archived,
                 archive_ms: if archived { last_ms + DAY_MS } else { last_ms },
                 created_ms: created,
-                locked: archived && mix(id) % 3 == 0,
+                locked: archived && mix(id).is_multiple_of(3),
                 owner_id: owner,
                 auto_archive_minutes: 1440,
                 forum_post,
@@ -895,7 +895,11 @@ impl Guild {
             for k in 0..n {
                 let emoji = emojis[((start + k) % emojis.len() as u64) as usize].clone();
                 let rk = h3(r(23), k, 1);
-                let count = if rk % 40 == 0 { 130 } else { 1 + rk % 5 };
+                let count = if rk.is_multiple_of(40) {
+                    130
+                } else {
+                    1 + rk % 5
+                };
                 let count = count.min(pool);
                 let first = h3(rk, 2, 3) % pool;
                 let mut users: Vec<u64> = (0..count)

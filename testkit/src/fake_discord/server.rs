@@ -106,6 +106,7 @@ fn rate_limited(
     ));
     let body = json!({
         "message": "You are being rate limited.",
+        "code": 0,
         "retry_after": (retry_after * 1000.0).round() / 1000.0,
         "global": global,
     });

@@ -120,8 +120,8 @@ impl GuildSpec {
     }
 
     /// A benchmark-sized guild: `channels` text channels of `messages` messages each,
-    /// `reaction_share` of them with reactions; no threads, forums or hidden channels so
-    /// that the work is exactly `channels * messages` messages.
+    /// `reaction_share` of them with reactions; no threads, forums, hidden channels or
+    /// deleted slots, so that the work is exactly `channels * messages` messages.
     pub fn bench(channels: u32, messages: u64, reaction_share: f64) -> GuildSpec {
         GuildSpec {
             seed: 7,
@@ -140,6 +140,7 @@ impl GuildSpec {
             private_threads_per_channel: 0,
             posts_per_forum: 0,
             messages_per_thread: 0,
+            deleted_share: 0.0,
             reaction_share,
             ..GuildSpec::small()
         }

@@ -266,10 +266,11 @@ impl Store {
         let ov = lock.entry(channel_id).or_default();
         let mut m = current;
         f(&mut m);
-        if ov.added.contains_key(&message_id) {
-            ov.added.insert(message_id, m.clone());
-        } else {
-            ov.replaced.insert(message_id, Some(m.clone()));
+        match ov.added.get_mut(&message_id) {
+            Some(slot) => *slot = m.clone(),
+            None => {
+                ov.replaced.insert(message_id, Some(m.clone()));
+            }
         }
         Ok(m)
     }

@@ -1,0 +1,200 @@
+//! The HTTP control API changes what the API serves and what the ground truth says.
+
+use reqwest::Method;
+use serde_json::json;
+use testkit::fake_discord::{ChannelKind, Emoji, routes};
+
+use crate::helpers::{Harness, first_of, ids};
+
+#[tokio::test]
+async fn control_api_adds_edits_and_deletes_messages_and_reactions() {
+    let h = Harness::small();
+    let g = h.guild().clone();
+    let ch = first_of(&g, ChannelKind::Text);
+    let user = g.users[3].id;
+    let newest_before = h
+        .fake
+        .truth(g.id)
+        .expect("truth")
+        .messages(ch.id)
+        .last()
+        .expect("m");
+
+    let r = h
+        .control(
+            Method::POST,
+            &format!("/channels/{}/messages", ch.id),
+            Some(
+                json!({"content": format!("hi <@{user}>"), "author_id": user.to_string(),
+                        "reply_to": newest_before.platform_id.to_string()}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id: u64 = r.body["id"].as_str().expect("id").parse().expect("id");
+    assert!(id > newest_before.platform_id);
+    let page = h
+        .get(&format!("/channels/{}/messages?limit=2", ch.id))
+        .await;
+    assert_eq!(ids(&page.body)[0], id, "the new message is the newest");
+    assert_eq!(page.body[0]["type"], 19);
+    assert_eq!(page.body[0]["mentions"][0]["id"], user.to_string());
+    assert_eq!(
+        page.body[0]["referenced_message"]["id"],
+        newest_before.platform_id.to_string()
+    );
+    let channel = h.get(&format!("/channels/{}", ch.id)).await;
+    assert_eq!(channel.body["last_message_id"], id.to_string());
+
+    let r = h
+        .control(
+            Method::PATCH,
+            &format!("/channels/{}/messages/{id}", ch.id),
+            Some(json!({"content": "edited"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let m = h.get(&format!("/channels/{}/messages/{id}", ch.id)).await;
+    assert_eq!(m.body["content"], "edited");
+    assert!(m.body["edited_timestamp"].is_string());
+
+    let emoji = Emoji::Unicode("🎉".into());
+    let r = h
+        .control(
+            Method::PUT,
+            &format!(
+                "/channels/{}/messages/{id}/reactions/{}/{user}",
+                ch.id,
+                emoji.url_segment()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let users = h
+        .get(&format!(
+            "/channels/{}/messages/{id}/reactions/{}",
+            ch.id,
+            emoji.url_segment()
+        ))
+        .await;
+    assert_eq!(ids(&users.body), vec![user]);
+    let truth = h.fake.truth(g.id).expect("truth");
+    let last = truth.messages(ch.id).last().expect("last");
+    assert_eq!(last.platform_id, id);
+    assert_eq!(last.content, "edited");
+    assert_eq!(last.reactions.len(), 1);
+    assert_eq!(last.reactions[0].emoji, "🎉");
+
+    let r = h
+        .control(
+            Method::DELETE,
+            &format!(
+                "/channels/{}/messages/{id}/reactions/{}/{user}",
+                ch.id,
+                emoji.url_segment()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.get("reactions").is_none());
+
+    // Deleting a generated message.
+    let victim = newest_before.platform_id;
+    let r = h
+        .control(
+            Method::DELETE,
+            &format!("/channels/{}/messages/{victim}", ch.id),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let gone = h
+        .get(&format!("/channels/{}/messages/{victim}", ch.id))
+        .await;
+    assert_eq!(gone.status, 404);
+    assert_eq!(gone.body["code"], 10008);
+    let reply = h.get(&format!("/channels/{}/messages/{id}", ch.id)).await;
+    assert!(
+        reply.body["referenced_message"].is_null(),
+        "reply to a deleted message"
+    );
+    assert_eq!(
+        reply.body["message_reference"]["message_id"],
+        victim.to_string()
+    );
+    let truth = h.fake.truth(g.id).expect("truth");
+    assert!(truth.messages(ch.id).all(|m| m.platform_id != victim));
+
+    let r = h
+        .control(
+            Method::DELETE,
+            &format!("/channels/{}/messages/{victim}", ch.id),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 404, "deleting twice");
+    let r = h
+        .control(Method::POST, "/channels/1/messages", Some(json!({})))
+        .await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn control_api_reports_counters_and_the_request_log_and_resets() {
+    let h = Harness::small();
+    let g = h.guild();
+    let ch = first_of(g, ChannelKind::Text);
+    for _ in 0..3 {
+        h.get(&format!("/channels/{}/messages", ch.id)).await;
+    }
+    h.get("/nope").await;
+    let info = h.control(Method::GET, "/info", None).await;
+    assert_eq!(info.body["proxy"], h.fake.proxy());
+    assert_eq!(info.body["token"], h.fake.token());
+    assert_eq!(info.body["guild_ids"][0], g.id.to_string());
+    let stats = h.control(Method::GET, "/stats", None).await;
+    assert_eq!(stats.body["routes"][routes::MESSAGES], 3);
+    assert_eq!(stats.body["total"], 4);
+    assert_eq!(stats.body["statuses"]["404"], 1);
+    assert_eq!(h.fake.route_count(routes::MESSAGES), 3);
+    let log = h.control(Method::GET, "/requests", None).await;
+    let log = log.body.as_array().expect("log");
+    assert_eq!(log.len(), 4);
+    assert_eq!(log[0]["route"], routes::MESSAGES);
+    assert_eq!(log[3]["status"], 404);
+    assert_eq!(h.fake.requests().len(), 4);
+
+    let faults = h
+        .control(
+            Method::PUT,
+            "/faults",
+            Some(json!({"forbidden_channels": [ch.id], "latency_ms": 0})),
+        )
+        .await;
+    assert_eq!(faults.status, 200);
+    assert_eq!(
+        h.get(&format!("/channels/{}/messages", ch.id)).await.status,
+        403
+    );
+    h.control(
+        Method::PUT,
+        "/limits",
+        Some(json!({"route_limit": {"limit": 1, "window_ms": 60000}, "global_per_sec": null})),
+    )
+    .await;
+    assert_eq!(h.get("/users/@me").await.status, 200);
+    assert_eq!(h.get("/users/@me").await.status, 429);
+
+    let r = h.control(Method::POST, "/reset", None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(h.fake.total_requests(), 0);
+    assert!(h.fake.faults().forbidden_channels.is_empty());
+    assert_eq!(
+        h.get(&format!("/channels/{}/messages", ch.id)).await.status,
+        200
+    );
+    let unknown = h.control(Method::GET, "/nothing", None).await;
+    assert_eq!(unknown.status, 404);
+}
