@@ -755,34 +755,34 @@ pub async fn update(db: &impl ConnectionTrait, id: Uuid, input: &UpdateTenant) -
         id: NotSet,
         ..Default::default()
     };
-    if input.name.is_some() {
-        if let Some(name) = trimmed_text("name", "Name", input.name.as_deref(), &mut issues) {
-            row.name = Set(name);
-        }
+    if input.name.is_some()
+        && let Some(name) = trimmed_text("name", "Name", input.name.as_deref(), &mut issues)
+    {
+        row.name = Set(name);
     }
     if let Some(slug) = &input.slug {
         validate_slug(slug, &mut issues);
         row.slug = Set(slug.clone());
     }
-    if input.platform.is_some() {
-        if let Some(p) = platform_field(input.platform.as_deref(), &mut issues) {
-            row.platform = Set(p.as_str().to_owned());
-        }
+    if input.platform.is_some()
+        && let Some(p) = platform_field(input.platform.as_deref(), &mut issues)
+    {
+        row.platform = Set(p.as_str().to_owned());
     }
-    if input.platform_id.is_some() {
-        if let Some(pid) = trimmed_text(
+    if input.platform_id.is_some()
+        && let Some(pid) = trimmed_text(
             "platformId",
             "Platform ID",
             input.platform_id.as_deref(),
             &mut issues,
-        ) {
-            row.platform_id = Set(pid);
-        }
+        )
+    {
+        row.platform_id = Set(pid);
     }
-    if let Some(status) = &input.status {
-        if let Some(s) = status_field(status, &mut issues) {
-            row.status = Set(s.as_str().to_owned());
-        }
+    if let Some(status) = &input.status
+        && let Some(s) = status_field(status, &mut issues)
+    {
+        row.status = Set(s.as_str().to_owned());
     }
     if !issues.is_empty() {
         return Err(Error::Validation(issues));

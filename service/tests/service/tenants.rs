@@ -288,7 +288,7 @@ async fn list_pages_sorts_and_counts() {
         .unwrap();
     assert!(empty.data.is_empty());
     assert_eq!(
-        serde_json::to_value(&empty.pagination).unwrap(),
+        serde_json::to_value(empty.pagination).unwrap(),
         serde_json::json!({"page":1,"limit":10,"total":0,"totalPages":0})
     );
     for i in 0..15 {
