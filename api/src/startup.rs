@@ -251,9 +251,7 @@ pub fn spawn_sync_worker(
     config: web::Data<Config>,
     stop: watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
-    let _ = (db, config, stop);
-    tracing::warn!("the sync worker is not part of this build yet: no jobs will be processed");
-    None
+    Some(service::sync::spawn_worker(db, config.get_ref(), stop))
 }
 
 /// `verta worker`: connect, migrate, run the sync worker and scheduler until SIGINT/SIGTERM.

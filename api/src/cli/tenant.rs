@@ -26,6 +26,8 @@ pub async fn run(command: TenantCommand, config: Config) -> Result<ExitCode, Cli
                 status: None,
             };
             let tenant = tenants::create(&db, &input).await?;
+            // A new Discord tenant gets its first (full) sync queued.
+            service::sync::service::on_tenant_created(&db, &tenant.id.to_string()).await;
             print_json(&tenant)?;
         }
         TenantCommand::List => {

@@ -19,6 +19,7 @@ pub mod export;
 pub mod health;
 pub mod metrics;
 pub mod root;
+pub mod sync;
 pub mod tenants;
 pub mod v1;
 
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api")
             .wrap(from_fn(require_api_key))
             .configure(root::configure)
+            .configure(sync::configure)
             .configure(tenants::configure)
             .configure(branding::configure)
             .configure(export::configure),
@@ -57,6 +59,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         health::HealthApi::openapi(),
         metrics::MetricsApi::openapi(),
         tenants::TenantsApi::openapi(),
+        sync::SyncApi::openapi(),
         branding::BrandingApi::openapi(),
         export::ExportApi::openapi(),
         v1::ReadApi::openapi(),

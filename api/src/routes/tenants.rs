@@ -214,6 +214,8 @@ pub async fn create(
     body: ValidJson<CreateTenant>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenants::create(db.get_ref(), &body.0).await?;
+    // A new Discord tenant gets its first (full) sync queued; never fails the creation.
+    service::sync::service::on_tenant_created(db.get_ref(), &tenant.id.to_string()).await;
     Ok(HttpResponse::Created().json(tenant))
 }
 

@@ -11,3 +11,4 @@ mod health;
 mod metrics;
 mod openapi;
 mod tenants;
+mod sync;

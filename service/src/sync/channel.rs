@@ -158,7 +158,10 @@ impl SyncEngine {
         let mut cursor = stored_cursor;
         let outcome: Result<bool, PlatformOrDb> = async {
             loop {
-                if ctx.stop.load(Ordering::Relaxed) || queue::should_stop(db, &ctx.job_id).await? {
+                if ctx.stop.load(Ordering::Relaxed)
+                    || self.shutting_down.load(Ordering::Relaxed)
+                    || queue::should_stop(db, &ctx.job_id).await?
+                {
                     ctx.stop.store(true, Ordering::Relaxed);
                     return Ok(false);
                 }
@@ -178,7 +181,7 @@ impl SyncEngine {
                 };
                 let t = queue::now();
                 let rows =
-                    store::page_rows(&target.row_id, &page, users.as_deref(), &self.anonymizer, t);
+                    store::page_rows(&target.row_id, &page, users.as_deref(), &self.anonymizer);
                 let n_reactions = rows.reactions.len() as u64;
                 let n_attachments = rows.attachments.len() as u64;
                 // Deletions inside the already-stored range (rescans only).
@@ -200,7 +203,7 @@ impl SyncEngine {
                 }
                 let new_cursor = cursor.max(page_max);
                 let txn = crate::db::begin_write(db).await?;
-                store::write_page(&txn, rows).await?;
+                store::write_page(&txn, &rows).await?;
                 if !deleted.is_empty() {
                     store::mark_deleted(&txn, &target.row_id, &deleted, t).await?;
                 }

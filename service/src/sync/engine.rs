@@ -92,6 +92,8 @@ pub struct SyncEngine {
     pub(crate) worker_id: String,
     /// Live counters.
     pub progress: Arc<Progress>,
+    /// Set when the process is stopping: running jobs are handed back to the queue.
+    pub(crate) shutting_down: Arc<AtomicBool>,
 }
 
 /// A random worker id: host-independent, unique per process (`worker-<8 hex>`).
@@ -104,6 +106,7 @@ pub fn new_worker_id() -> String {
 }
 
 enum JobEnd {
+    Released,
     Completed,
     Cancelled,
     Failed(String),
@@ -126,6 +129,7 @@ impl SyncEngine {
             settings,
             worker_id: new_worker_id(),
             progress: Arc::new(Progress::default()),
+            shutting_down: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -163,6 +167,16 @@ impl SyncEngine {
     /// Work until `shutdown` turns true.
     pub async fn run(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         tracing::info!(worker_id = %self.worker_id, "sync worker started");
+        let flag = Arc::clone(&self.shutting_down);
+        let mut watcher = shutdown.clone();
+        let watch_task = tokio::spawn(async move {
+            while watcher.changed().await.is_ok() {
+                if *watcher.borrow() {
+                    flag.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+        });
         loop {
             if *shutdown.borrow() {
                 break;
@@ -181,6 +195,7 @@ impl SyncEngine {
                 }
             }
         }
+        watch_task.abort();
         tracing::info!(worker_id = %self.worker_id, "sync worker stopped");
     }
 
@@ -209,6 +224,10 @@ impl SyncEngine {
             heartbeat.abort();
             let end = if lost.load(Ordering::Relaxed) {
                 JobEnd::LeaseLost
+            } else if self.shutting_down.load(Ordering::Relaxed)
+                && !matches!(end, JobEnd::Completed | JobEnd::Failed(_))
+            {
+                JobEnd::Released
             } else {
                 end
             };
@@ -218,6 +237,11 @@ impl SyncEngine {
                 JobEnd::Failed(message) => (status::FAILED, Some(message)),
                 JobEnd::LeaseLost => {
                     tracing::warn!("lease lost; another worker continues the job");
+                    return Ok(());
+                }
+                JobEnd::Released => {
+                    queue::release(&self.db, &job.id, &self.worker_id).await?;
+                    tracing::info!("worker stopping: job handed back to the queue");
                     return Ok(());
                 }
             };
@@ -255,10 +279,16 @@ impl SyncEngine {
         let db = self.db.clone();
         let worker = self.worker_id.clone();
         let lease = self.settings.lease;
+        let shutting_down = Arc::clone(&self.shutting_down);
         tokio::spawn(async move {
             let every = (lease / 3).max(Duration::from_millis(200));
             loop {
-                tokio::time::sleep(every).await;
+                for _ in 0..10 {
+                    tokio::time::sleep(every / 10).await;
+                    if shutting_down.load(Ordering::Relaxed) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
                 match queue::renew_lease(&db, &job_id, &worker, lease).await {
                     Ok(true) => {}
                     Ok(false) => {
@@ -421,6 +451,12 @@ impl SyncEngine {
                     let (platform_id, name) =
                         names.get(&item.channel_id).cloned().unwrap_or_default();
                     let details = item.error_details.clone().unwrap_or_default();
+                    if details.get("status").and_then(serde_json::Value::as_u64) == Some(401)
+                        && let Ok(mut g) = ctx.unauthorized.lock()
+                        && g.is_none()
+                    {
+                        *g = Some("a worker was refused with 401".into());
+                    }
                     summary.errors.push(serde_json::json!({
                         "channelId": platform_id,
                         "channelName": name,

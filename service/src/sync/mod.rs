@@ -17,3 +17,44 @@ pub mod view;
 
 pub use engine::{Progress, SyncEngine, SyncSettings};
 pub use queue::{SyncType, Trigger};
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::anonymize::Anonymizer;
+use crate::config::Config;
+use crate::discord::{DiscordAdapter, DiscordOptions};
+use crate::platform::PlatformAdapter;
+
+/// The platform adapter for `config`: Discord when a bot token is configured, else `None`
+/// (jobs then fail with a message naming `DISCORD_BOT_TOKEN`). Call inside a tokio runtime.
+pub fn platform_from_config(config: &Config) -> Option<Arc<dyn PlatformAdapter>> {
+    DiscordOptions::from_config(config)
+        .map(|o| Arc::new(DiscordAdapter::new(&o)) as Arc<dyn PlatformAdapter>)
+}
+
+/// A worker for this process, configured from `config`.
+pub fn engine_from_config(db: DatabaseConnection, config: &Config) -> SyncEngine {
+    SyncEngine::new(
+        db,
+        platform_from_config(config),
+        Anonymizer::from_config(config),
+        SyncSettings::from_config(config),
+    )
+}
+
+/// Start the sync worker and the scheduler of this process. Both stop once `stop` turns
+/// true (a running job is handed back to the queue at its next page).
+pub fn spawn_worker(
+    db: DatabaseConnection,
+    config: &Config,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let engine = engine_from_config(db.clone(), config);
+    let interval = std::time::Duration::from_secs(config.sync_interval_secs);
+    tokio::spawn(async move {
+        let scheduler = scheduler::run(&db, interval, stop.clone());
+        tokio::join!(engine.run(stop), scheduler);
+    })
+}

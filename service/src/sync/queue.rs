@@ -135,7 +135,8 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, new: NewJob) -> Result<(sync_jo
         if let Some(existing) = find_active(db, &new.tenant_id).await? {
             return Ok((existing, false));
         }
-        let id = Uuid::new_v4().to_string();
+        // Time-ordered (v7), so jobs created within one second still sort by creation.
+        let id = Uuid::now_v7().to_string();
         let t = now();
         let row = sync_jobs::ActiveModel {
             id: Set(id.clone()),
@@ -306,6 +307,28 @@ pub async fn renew_lease<C: ConnectionTrait>(
         .await?
         .rows_affected;
     Ok(n == 1)
+}
+
+/// Hand a running job held by `worker_id` back to the queue (the worker is stopping); the
+/// next worker resumes it from the cursors.
+pub async fn release<C: ConnectionTrait>(db: &C, job_id: &str, worker_id: &str) -> Result<()> {
+    sync_jobs::Entity::update_many()
+        .col_expr(sync_jobs::Column::Status, Expr::value(status::QUEUED))
+        .col_expr(
+            sync_jobs::Column::WorkerId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            sync_jobs::Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(sync_jobs::Column::UpdatedAt, Expr::value(now()))
+        .filter(sync_jobs::Column::Id.eq(job_id))
+        .filter(sync_jobs::Column::WorkerId.eq(worker_id))
+        .filter(sync_jobs::Column::Status.eq(status::RUNNING))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Final figures of a job.
@@ -540,8 +563,7 @@ pub async fn jobs_needing_help<C: ConnectionTrait>(db: &C, lease: Duration) -> R
 
 /// Deterministic id of a job's work item for one channel, so re-creating items is idempotent.
 pub fn item_id(job_id: &str, channel_id: &str) -> String {
-    let ns = Uuid::parse_str(job_id).unwrap_or(Uuid::NAMESPACE_OID);
-    Uuid::new_v5(&ns, channel_id.as_bytes()).to_string()
+    crate::repo::ids::channel_sync_job(job_id, crate::sync::store::uuid_of(channel_id)).to_string()
 }
 
 /// Create the pending channel items of a job (existing ones are left as they are).

@@ -60,14 +60,25 @@ pub async fn trigger<C: ConnectionTrait>(
     Ok((view::job_view(db, job).await?, created))
 }
 
-/// Queue the first (full) sync of a newly created tenant if it is a Discord tenant. Never
-/// fails the creation: errors are logged.
-pub async fn on_tenant_created<C: ConnectionTrait>(db: &C, tenant: &tenants::Model) {
+/// Queue the first (full) sync of a newly created tenant if it is an ACTIVE Discord tenant.
+/// Never fails the creation: errors are logged.
+pub async fn on_tenant_created<C: ConnectionTrait>(db: &C, tenant_id: &str) {
+    let tenant = match tenants::Entity::find_by_id(tenant_id.to_owned())
+        .one(db)
+        .await
+    {
+        Ok(Some(t)) => t,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(tenant_id, error = %e, "could not queue the first sync");
+            return;
+        }
+    };
     if tenant.platform != "discord" || tenant.status != "ACTIVE" {
         return;
     }
-    if let Err(e) = trigger(db, tenant, SyncType::Full, Trigger::TenantCreated, None).await {
-        tracing::error!(tenant_id = %tenant.id, error = %e, "could not queue the first sync");
+    if let Err(e) = trigger(db, &tenant, SyncType::Full, Trigger::TenantCreated, None).await {
+        tracing::error!(tenant_id, error = %e, "could not queue the first sync");
     }
 }
 

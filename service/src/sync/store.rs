@@ -5,41 +5,48 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use entity::{channels, message_attachments, message_emoji_reactions, messages, sync_progress};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QuerySelect, sea_query::OnConflict,
-};
+use entity::{channels, messages, sync_progress};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::anonymize::Anonymizer;
 use crate::error::Result;
-use crate::platform::{PlatformChannel, PlatformMessage};
+use crate::platform::{ChannelKind, PlatformChannel, PlatformMessage};
+use crate::repo::{
+    self,
+    attachments::AttachmentRow,
+    channels::{ChannelKind as RepoKind, ChannelRow},
+    ids,
+    messages::MessageRow,
+    reactions::ReactionRow,
+    sync_progress::{ProgressRow, ProgressStatus},
+};
 
-/// Deterministic row id of a channel: UUIDv5(tenant id, platform channel id).
+/// Deterministic row id of a channel ([`ids::channel`]).
 pub fn channel_row_id(tenant_id: &str, platform_channel_id: &str) -> String {
-    uuid_v5(tenant_id, platform_channel_id)
+    ids::channel(uuid_of(tenant_id), platform_channel_id).to_string()
 }
 
-/// Deterministic row id of a message: UUIDv5(channel row id, platform message id).
+/// Deterministic row id of a message ([`ids::message`]).
 pub fn message_row_id(channel_id: &str, platform_message_id: &str) -> String {
-    uuid_v5(channel_id, platform_message_id)
+    ids::message(uuid_of(channel_id), platform_message_id).to_string()
 }
 
-fn uuid_v5(namespace: &str, name: &str) -> String {
-    let ns = Uuid::parse_str(namespace).unwrap_or(Uuid::NAMESPACE_OID);
-    Uuid::new_v5(&ns, name.as_bytes()).to_string()
+/// Row ids are UUID strings written by us; a malformed one maps to the nil UUID (and then to
+/// ids that match nothing) rather than panicking.
+pub fn uuid_of(id: &str) -> Uuid {
+    Uuid::parse_str(id).unwrap_or(Uuid::nil())
 }
 
 /// A page turned into rows, ready to write.
 #[derive(Debug, Default)]
 pub struct PageRows {
     /// Message rows.
-    pub messages: Vec<messages::ActiveModel>,
+    pub messages: Vec<MessageRow>,
     /// Reaction rows (one per message, user, emoji).
-    pub reactions: Vec<message_emoji_reactions::ActiveModel>,
+    pub reactions: Vec<ReactionRow>,
     /// Attachment rows.
-    pub attachments: Vec<message_attachments::ActiveModel>,
+    pub attachments: Vec<AttachmentRow>,
 }
 
 /// Turn platform messages into rows. `reaction_users[i]` holds, per reaction of message `i`,
@@ -49,12 +56,12 @@ pub fn page_rows(
     page: &[PlatformMessage],
     reaction_users: Option<&[Vec<Vec<String>>]>,
     anonymizer: &Anonymizer,
-    now: DateTime<Utc>,
 ) -> PageRows {
     let mut rows = PageRows::default();
+    let channel = uuid_of(channel_id);
     for (i, m) in page.iter().enumerate() {
         let platform_id = m.id.to_string();
-        let id = message_row_id(channel_id, &platform_id);
+        let id = ids::message(channel, &platform_id);
         let mut metadata = serde_json::json!({
             "editedAt": m.edited_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
             "pinned": m.pinned,
@@ -71,12 +78,10 @@ pub fn page_rows(
                 for (reaction, users) in m.reactions.iter().zip(per_reaction) {
                     for user in users {
                         let user = anonymizer.user_id(user);
-                        rows.reactions.push(message_emoji_reactions::ActiveModel {
-                            id: Set(uuid_v5(&id, &format!("{}\u{0}{}", reaction.emoji, user))),
-                            message_id: Set(id.clone()),
-                            emoji: Set(reaction.emoji.clone()),
-                            anonymized_user_id: Set(user),
-                            created_at: Set(now),
+                        rows.reactions.push(ReactionRow {
+                            message_id: id,
+                            emoji: reaction.emoji.clone(),
+                            anonymized_user_id: user,
                         });
                     }
                 }
@@ -91,30 +96,26 @@ pub fn page_rows(
             None => {}
         }
         for a in &m.attachments {
-            rows.attachments.push(message_attachments::ActiveModel {
-                id: Set(uuid_v5(&id, &a.id)),
-                message_id: Set(id.clone()),
-                filename: Set(a.filename.clone()),
-                file_size: Set(i64::try_from(a.size).unwrap_or(i64::MAX)),
-                content_type: Set(a
+            rows.attachments.push(AttachmentRow {
+                message_id: id,
+                platform_attachment_id: a.id.clone(),
+                filename: a.filename.clone(),
+                file_size: i64::try_from(a.size).unwrap_or(i64::MAX),
+                content_type: a
                     .content_type
                     .clone()
-                    .unwrap_or_else(|| "application/octet-stream".to_owned())),
-                url: Set(a.url.clone()),
-                created_at: Set(now),
+                    .unwrap_or_else(|| "application/octet-stream".to_owned()),
+                url: a.url.clone(),
             });
         }
-        rows.messages.push(messages::ActiveModel {
-            id: Set(id),
-            channel_id: Set(channel_id.to_owned()),
-            platform_message_id: Set(platform_id),
-            anonymized_author_id: Set(anonymizer.user_id(&m.author_id)),
-            content: Set(anonymizer.rewrite_mentions(&m.content).into_owned()),
-            reply_to_id: Set(m.reply_to_id.clone()),
-            metadata: Set(Some(metadata)),
-            platform_created_at: Set(m.created_at),
-            created_at: Set(now),
-            updated_at: Set(now),
+        rows.messages.push(MessageRow {
+            channel_id: channel,
+            platform_message_id: platform_id,
+            anonymized_author_id: anonymizer.user_id(&m.author_id),
+            content: anonymizer.rewrite_mentions(&m.content).into_owned(),
+            reply_to_id: m.reply_to_id.clone(),
+            metadata: Some(metadata),
+            platform_created_at: m.created_at,
         });
     }
     rows
@@ -133,72 +134,11 @@ fn channel_mentions(content: &str) -> Vec<String> {
     out
 }
 
-fn chunk_size(backend: DbBackend, columns: usize) -> usize {
-    crate::db::rows_per_statement(backend, columns)
-}
-
 /// Upsert a page's rows (call inside the page transaction).
-pub async fn write_page<C: ConnectionTrait>(db: &C, rows: PageRows) -> Result<()> {
-    let backend = db.get_database_backend();
-    let PageRows {
-        messages: msgs,
-        reactions,
-        attachments,
-    } = rows;
-    let mut msgs = msgs.into_iter().peekable();
-    while msgs.peek().is_some() {
-        let chunk: Vec<_> = msgs.by_ref().take(chunk_size(backend, 10)).collect();
-        messages::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::columns([
-                    messages::Column::ChannelId,
-                    messages::Column::PlatformMessageId,
-                ])
-                .update_columns([
-                    messages::Column::AnonymizedAuthorId,
-                    messages::Column::Content,
-                    messages::Column::ReplyToId,
-                    messages::Column::Metadata,
-                    messages::Column::UpdatedAt,
-                ])
-                .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-    }
-    let mut reactions = reactions.into_iter().peekable();
-    while reactions.peek().is_some() {
-        let chunk: Vec<_> = reactions.by_ref().take(chunk_size(backend, 5)).collect();
-        message_emoji_reactions::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::columns([
-                    message_emoji_reactions::Column::MessageId,
-                    message_emoji_reactions::Column::AnonymizedUserId,
-                    message_emoji_reactions::Column::Emoji,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-    }
-    let mut attachments = attachments.into_iter().peekable();
-    while attachments.peek().is_some() {
-        let chunk: Vec<_> = attachments.by_ref().take(chunk_size(backend, 7)).collect();
-        message_attachments::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::column(message_attachments::Column::Id)
-                    .update_columns([
-                        message_attachments::Column::Filename,
-                        message_attachments::Column::FileSize,
-                        message_attachments::Column::ContentType,
-                        message_attachments::Column::Url,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-    }
+pub async fn write_page<C: ConnectionTrait>(db: &C, rows: &PageRows) -> Result<()> {
+    repo::messages::upsert(db, &rows.messages).await?;
+    repo::reactions::upsert(db, &rows.reactions).await?;
+    repo::attachments::upsert(db, &rows.attachments).await?;
     Ok(())
 }
 
@@ -319,57 +259,33 @@ pub struct ProgressUpdate<'a> {
 
 /// Upsert a channel's `sync_progress` row.
 pub async fn save_progress<C: ConnectionTrait>(db: &C, p: ProgressUpdate<'_>) -> Result<()> {
-    let row = sync_progress::ActiveModel {
-        id: Set(uuid_v5(p.channel_id, "sync_progress")),
-        tenant_id: Set(p.tenant_id.to_owned()),
-        channel_id: Set(p.channel_id.to_owned()),
-        last_synced_message_id: Set(if p.cursor == 0 {
+    let status = match p.status {
+        "completed" => ProgressStatus::Completed,
+        "failed" => ProgressStatus::Failed,
+        _ => ProgressStatus::InProgress,
+    };
+    let row = ProgressRow {
+        tenant_id: uuid_of(p.tenant_id),
+        channel_id: uuid_of(p.channel_id),
+        last_synced_message_id: if p.cursor == 0 {
             String::new()
         } else {
             p.cursor.to_string()
-        }),
-        last_synced_at: Set(p.now),
-        status: Set(p.status.to_owned()),
-        error_details: Set(p.error),
-        created_at: Set(p.now),
-        updated_at: Set(p.now),
-        worker_id: Set(p.worker_id.map(str::to_owned)),
-        started_at: Set(Some(p.started_at)),
-        messages_per_second: Set(p.messages_per_second.map(rust_decimal::Decimal::from)),
+        },
+        last_synced_at: p.now,
+        status,
+        error_details: p.error,
+        worker_id: p.worker_id.map(str::to_owned),
+        started_at: Some(p.started_at),
+        messages_per_second: p.messages_per_second.map(rust_decimal::Decimal::from),
     };
-    let mut update = vec![
-        sync_progress::Column::LastSyncedMessageId,
-        sync_progress::Column::LastSyncedAt,
-        sync_progress::Column::Status,
-        sync_progress::Column::ErrorDetails,
-        sync_progress::Column::UpdatedAt,
-        sync_progress::Column::WorkerId,
-        sync_progress::Column::StartedAt,
-    ];
-    if p.messages_per_second.is_some() {
-        update.push(sync_progress::Column::MessagesPerSecond);
-    }
-    sync_progress::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                sync_progress::Column::TenantId,
-                sync_progress::Column::ChannelId,
-            ])
-            .update_columns(update)
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    repo::sync_progress::upsert(db, std::slice::from_ref(&row)).await?;
     Ok(())
 }
 
 /// Forget every cursor of a tenant (`verta sync reset`); returns how many were removed.
 pub async fn reset_cursors<C: ConnectionTrait>(db: &C, tenant_id: &str) -> Result<u64> {
-    Ok(sync_progress::Entity::delete_many()
-        .filter(sync_progress::Column::TenantId.eq(tenant_id))
-        .exec(db)
-        .await?
-        .rows_affected)
+    repo::sync_progress::reset_tenant(db, uuid_of(tenant_id)).await
 }
 
 /// Upsert the discovered channels of a tenant and mark stored ones that were not seen
@@ -382,47 +298,29 @@ pub async fn reconcile_channels<C: ConnectionTrait>(
     incomplete_parents: &[String],
     now: DateTime<Utc>,
 ) -> Result<HashMap<String, String>> {
-    let backend = db.get_database_backend();
-    let mut ids = HashMap::new();
-    let rows: Vec<channels::ActiveModel> = found
+    let tenant = uuid_of(tenant_id);
+    let mut row_ids = HashMap::new();
+    let rows: Vec<ChannelRow> = found
         .iter()
         .map(|c| {
-            let id = channel_row_id(tenant_id, &c.id);
-            ids.insert(c.id.clone(), id.clone());
-            channels::ActiveModel {
-                id: Set(id),
-                tenant_id: Set(tenant_id.to_owned()),
-                platform_channel_id: Set(c.id.clone()),
-                name: Set(c.name.clone()),
-                r#type: Set(Some(c.kind.as_str().to_owned())),
-                parent_channel_id: Set(c.parent_id.clone()),
-                metadata: Set(Some(c.metadata.clone())),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
+            let row = ChannelRow {
+                tenant_id: tenant,
+                platform_channel_id: c.id.clone(),
+                name: c.name.clone(),
+                kind: match c.kind {
+                    ChannelKind::Text => RepoKind::Text,
+                    ChannelKind::Forum => RepoKind::Forum,
+                    ChannelKind::Category => RepoKind::Category,
+                    ChannelKind::Thread => RepoKind::Thread,
+                },
+                parent_channel_id: c.parent_id.clone(),
+                metadata: Some(c.metadata.clone()),
+            };
+            row_ids.insert(c.id.clone(), row.id().to_string());
+            row
         })
         .collect();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(chunk_size(backend, 9)).collect();
-        channels::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::columns([
-                    channels::Column::TenantId,
-                    channels::Column::PlatformChannelId,
-                ])
-                .update_columns([
-                    channels::Column::Name,
-                    channels::Column::Type,
-                    channels::Column::ParentChannelId,
-                    channels::Column::Metadata,
-                    channels::Column::UpdatedAt,
-                ])
-                .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-    }
+    repo::channels::upsert(db, &rows).await?;
 
     let seen: HashSet<&str> = found.iter().map(|c| c.id.as_str()).collect();
     let incomplete: HashSet<&str> = incomplete_parents.iter().map(String::as_str).collect();
@@ -477,7 +375,7 @@ pub async fn reconcile_channels<C: ConnectionTrait>(
             .exec(db)
             .await?;
     }
-    Ok(ids)
+    Ok(row_ids)
 }
 
 #[cfg(test)]

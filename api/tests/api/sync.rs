@@ -1,0 +1,646 @@
+//! The sync against the fake Discord (testkit), on the backend of `VERTA_TEST_BACKEND`:
+//! whole-database comparisons with the fake's ground truth, incremental runs, failures,
+//! cancellation, several workers, a killed worker process, and the sync HTTP routes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use entity::{channels, message_attachments, message_emoji_reactions, messages, sync_progress};
+use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use service::Config;
+use service::anonymize::Anonymizer;
+use service::sync::queue::{self, NewJob, SyncType, Trigger};
+use service::sync::{SyncEngine, SyncSettings};
+use testkit::db::TestDb;
+use testkit::fake_discord::{FakeConfig, FakeDiscord, GuildSpec, NewMessage, routes};
+
+use crate::helpers::{assert_status, spawn_app_with};
+
+/// A fresh database with a Discord tenant for the fake's first guild.
+struct Harness {
+    fake: FakeDiscord,
+    guild: u64,
+    db: DatabaseConnection,
+    tenant_id: String,
+    config: Config,
+    _test_db: TestDb,
+}
+
+fn test_settings(config: &Config) -> SyncSettings {
+    SyncSettings {
+        lease: Duration::from_secs(2),
+        poll_interval: Duration::from_millis(100),
+        retry_delays: vec![
+            Duration::from_millis(50),
+            Duration::from_millis(100),
+            Duration::from_millis(200),
+        ],
+        ..SyncSettings::from_config(config)
+    }
+}
+
+impl Harness {
+    async fn new(spec: GuildSpec) -> Harness {
+        let fake = FakeDiscord::start(FakeConfig::single(spec))
+            .unwrap_or_else(|e| panic!("fake discord: {e}"));
+        let guild = fake.guild_ids()[0];
+        let test_db = TestDb::new().await;
+        let config = Config {
+            database_url: test_db.url().to_owned(),
+            discord_bot_token: Some(fake.token().to_owned()),
+            discord_api_proxy: Some(fake.proxy()),
+            sync_rescan_window_secs: 0,
+            sync_channel_concurrency: 4,
+            ..Config::default()
+        };
+        let db = service::db::connect(&config)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        service::db::migrate(&db)
+            .await
+            .unwrap_or_else(|e| panic!("migrate: {e}"));
+        let tenant = service::tenants::create(
+            &db,
+            &service::tenants::CreateTenant {
+                name: Some("Fake Guild".into()),
+                slug: Some("fake-guild".into()),
+                platform: Some("discord".into()),
+                platform_id: Some(guild.to_string()),
+                status: None,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("tenant: {e}"));
+        Harness {
+            fake,
+            guild,
+            db,
+            tenant_id: tenant.id.to_string(),
+            config,
+            _test_db: test_db,
+        }
+    }
+
+    fn engine(&self) -> SyncEngine {
+        self.engine_with(|_| {})
+    }
+
+    fn engine_with(&self, adjust: impl FnOnce(&mut SyncSettings)) -> SyncEngine {
+        let mut settings = test_settings(&self.config);
+        adjust(&mut settings);
+        SyncEngine::new(
+            self.db.clone(),
+            service::sync::platform_from_config(&self.config),
+            Anonymizer::from_config(&self.config),
+            settings,
+        )
+    }
+
+    async fn enqueue(&self, sync_type: SyncType) -> entity::sync_jobs::Model {
+        let (job, _) = queue::enqueue(
+            &self.db,
+            NewJob {
+                tenant_id: self.tenant_id.clone(),
+                sync_type,
+                trigger: Trigger::Cli,
+                channel_ids: None,
+                retry_of: None,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("enqueue: {e}"));
+        job
+    }
+
+    /// Enqueue an incremental sync and run the queue dry; returns the finished job.
+    async fn sync(&self) -> entity::sync_jobs::Model {
+        let job = self.enqueue(SyncType::Incremental).await;
+        self.engine()
+            .run_until_empty()
+            .await
+            .unwrap_or_else(|e| panic!("worker: {e}"));
+        queue::get(&self.db, &job.id)
+            .await
+            .unwrap_or_else(|e| panic!("job: {e}"))
+    }
+
+    /// Assert that the database holds exactly the fake's ground truth.
+    async fn assert_equals_truth(&self) {
+        let truth = self.fake.truth(self.guild).expect("truth of the guild");
+        let anon = Anonymizer::from_config(&self.config);
+        let stored = channels::Entity::find()
+            .filter(channels::Column::TenantId.eq(self.tenant_id.as_str()))
+            .all(&self.db)
+            .await
+            .expect("channels");
+        let stored_by_platform: BTreeMap<String, channels::Model> = stored
+            .into_iter()
+            .map(|c| (c.platform_channel_id.clone(), c))
+            .collect();
+        let expected: BTreeSet<String> = truth
+            .channels
+            .iter()
+            .map(|c| c.platform_id.to_string())
+            .collect();
+        assert_eq!(
+            stored_by_platform.keys().cloned().collect::<BTreeSet<_>>(),
+            expected,
+            "stored channels differ from the truth"
+        );
+        for c in &truth.channels {
+            let row = &stored_by_platform[&c.platform_id.to_string()];
+            assert_eq!(row.name, c.name, "name of {}", c.platform_id);
+            assert_eq!(
+                row.r#type.as_deref(),
+                Some(c.kind),
+                "type of {}",
+                c.platform_id
+            );
+            assert_eq!(
+                row.parent_channel_id,
+                c.parent_platform_id.map(|p| p.to_string()),
+                "parent of {}",
+                c.platform_id
+            );
+        }
+        for c in truth.message_channels() {
+            let row = &stored_by_platform[&c.platform_id.to_string()];
+            let mut rows = messages::Entity::find()
+                .filter(messages::Column::ChannelId.eq(row.id.as_str()))
+                .all(&self.db)
+                .await
+                .expect("messages");
+            rows.sort_by_key(|m| m.platform_message_id.parse::<u64>().unwrap_or(0));
+            let expected: Vec<_> = truth.messages(c.platform_id).collect();
+            assert_eq!(
+                rows.len(),
+                expected.len(),
+                "message count of channel {}",
+                c.platform_id
+            );
+            let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+            let mut reactions: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+            let mut attachments: BTreeMap<String, Vec<message_attachments::Model>> =
+                BTreeMap::new();
+            for chunk in ids.chunks(500) {
+                for r in message_emoji_reactions::Entity::find()
+                    .filter(message_emoji_reactions::Column::MessageId.is_in(chunk.iter().cloned()))
+                    .all(&self.db)
+                    .await
+                    .expect("reactions")
+                {
+                    reactions
+                        .entry(r.message_id.clone())
+                        .or_default()
+                        .insert((r.emoji, r.anonymized_user_id));
+                }
+                for a in message_attachments::Entity::find()
+                    .filter(message_attachments::Column::MessageId.is_in(chunk.iter().cloned()))
+                    .all(&self.db)
+                    .await
+                    .expect("attachments")
+                {
+                    attachments.entry(a.message_id.clone()).or_default().push(a);
+                }
+            }
+            for (m, t) in rows.iter().zip(&expected) {
+                let at = format!("message {} of channel {}", t.platform_id, c.platform_id);
+                assert_eq!(m.platform_message_id, t.platform_id.to_string(), "{at}");
+                assert_eq!(
+                    m.anonymized_author_id,
+                    anon.user_id(&t.author_id.to_string()),
+                    "{at}"
+                );
+                assert_eq!(m.content, anon.rewrite_mentions(&t.content), "{at}");
+                assert_eq!(m.reply_to_id, t.reply_to.map(|r| r.to_string()), "{at}");
+                assert_eq!(
+                    m.platform_created_at.timestamp(),
+                    t.created_at.timestamp(),
+                    "{at}"
+                );
+                let edited = m
+                    .metadata
+                    .as_ref()
+                    .and_then(|md| md.get("editedAt"))
+                    .and_then(Value::as_str)
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .map(|d| d.timestamp_millis());
+                assert_eq!(edited, t.edited_at.map(|e| e.timestamp_millis()), "{at}");
+                let want: BTreeSet<(String, String)> = t
+                    .reactions
+                    .iter()
+                    .map(|r| (r.emoji.clone(), anon.user_id(&r.user_id.to_string())))
+                    .collect();
+                assert_eq!(
+                    reactions.remove(&m.id).unwrap_or_default(),
+                    want,
+                    "reactions of {at}"
+                );
+                let mut got = attachments.remove(&m.id).unwrap_or_default();
+                got.sort_by(|a, b| a.url.cmp(&b.url));
+                let mut want = t.attachments.clone();
+                want.sort_by(|a, b| a.url.cmp(&b.url));
+                assert_eq!(got.len(), want.len(), "attachments of {at}");
+                for (g, w) in got.iter().zip(&want) {
+                    assert_eq!(g.filename, w.filename, "{at}");
+                    assert_eq!(g.file_size, w.size as i64, "{at}");
+                    assert_eq!(
+                        g.content_type,
+                        w.content_type
+                            .clone()
+                            .unwrap_or_else(|| "application/octet-stream".into()),
+                        "{at}"
+                    );
+                    assert_eq!(g.url, w.url, "{at}");
+                }
+            }
+        }
+    }
+
+    async fn message_count(&self) -> usize {
+        messages::Entity::find()
+            .all(&self.db)
+            .await
+            .expect("messages")
+            .len()
+    }
+}
+
+fn small_guild() -> GuildSpec {
+    GuildSpec::small()
+}
+
+#[tokio::test]
+async fn full_sync_equals_ground_truth_and_rerun_makes_no_message_request() {
+    let h = Harness::new(small_guild()).await;
+    let job = h.sync().await;
+    assert_eq!(job.status, "completed", "job error: {:?}", job.error);
+    h.assert_equals_truth().await;
+    let count = h.message_count().await;
+
+    h.fake.reset_stats();
+    let second = h.sync().await;
+    assert_eq!(second.status, "completed");
+    assert_eq!(
+        h.fake.route_count(routes::MESSAGES),
+        0,
+        "unchanged channels were re-read"
+    );
+    assert_eq!(h.message_count().await, count, "a re-run added rows");
+    h.assert_equals_truth().await;
+}
+
+#[tokio::test]
+async fn added_messages_and_only_they_arrive_on_the_next_run() {
+    let h = Harness::new(small_guild()).await;
+    assert_eq!(h.sync().await.status, "completed");
+    let truth = h.fake.truth(h.guild).expect("truth");
+    let channel = truth
+        .message_channels()
+        .find(|c| c.kind == "text")
+        .map(|c| c.platform_id)
+        .expect("a text channel");
+    drop(truth);
+    let before = h.message_count().await;
+    for i in 0..3 {
+        h.fake
+            .add_message(
+                channel,
+                NewMessage {
+                    author_id: None,
+                    content: format!("new message {i}"),
+                    reply_to: None,
+                },
+            )
+            .unwrap_or_else(|e| panic!("add message: {e:?}"));
+    }
+    h.fake.reset_stats();
+    let job = h.sync().await;
+    assert_eq!(job.status, "completed");
+    assert_eq!(h.message_count().await, before + 3);
+    assert_eq!(
+        h.fake.route_count(routes::MESSAGES),
+        1,
+        "only the changed channel is read"
+    );
+    assert_eq!(
+        job.messages_processed, 3,
+        "only the new messages were written"
+    );
+    h.assert_equals_truth().await;
+}
+
+#[tokio::test]
+async fn forbidden_channel_is_recorded_as_failed_and_the_others_complete() {
+    let h = Harness::new(small_guild()).await;
+    let truth = h.fake.truth(h.guild).expect("truth");
+    let forbidden = truth
+        .message_channels()
+        .find(|c| c.kind == "text")
+        .map(|c| c.platform_id)
+        .expect("a text channel");
+    drop(truth);
+    h.fake.update_faults(|f| {
+        f.forbidden_channels.insert(forbidden);
+    });
+    let job = h.sync().await;
+    assert_eq!(job.status, "completed");
+    assert_eq!(job.channels_failed, 1);
+    let errors = job.errors.clone().expect("errors");
+    let first = &errors[0];
+    assert_eq!(first["channelId"], json!(forbidden.to_string()));
+    assert_eq!(first["status"], json!(403));
+    assert!(
+        first["error"].as_str().unwrap_or("").contains("403"),
+        "{first}"
+    );
+    // Everything else arrived.
+    h.fake.update_faults(|f| f.forbidden_channels.clear());
+    assert_eq!(h.sync().await.status, "completed");
+    h.assert_equals_truth().await;
+}
+
+#[tokio::test]
+async fn revoked_token_fails_the_job_at_once_with_a_clear_message() {
+    let h = Harness::new(small_guild()).await;
+    h.fake.update_faults(|f| f.token_revoked = true);
+    let job = h.sync().await;
+    assert_eq!(job.status, "failed");
+    let error = job.error.unwrap_or_default();
+    assert!(
+        error.contains("401") && error.contains("DISCORD_BOT_TOKEN"),
+        "{error}"
+    );
+    assert_eq!(h.message_count().await, 0);
+}
+
+#[tokio::test]
+async fn storm_of_429s_and_bursts_of_5xx_still_complete() {
+    let h = Harness::new(small_guild()).await;
+    h.fake.update_faults(|f| {
+        f.storm_429 = 20;
+        f.storm_retry_after_ms = 50;
+        f.error_rate = 0.05;
+    });
+    let job = h.sync().await;
+    assert_eq!(job.status, "completed", "{:?} {:?}", job.error, job.errors);
+    assert_eq!(job.channels_failed, 0, "{:?}", job.errors);
+    assert!(h.fake.status_counts().get(&429).copied().unwrap_or(0) > 0);
+    assert!(h.fake.status_counts().get(&500).copied().unwrap_or(0) > 0);
+    h.assert_equals_truth().await;
+}
+
+#[tokio::test]
+async fn cancel_stops_the_job_within_a_page() {
+    let h = Harness::new(small_guild()).await;
+    h.fake.update_faults(|f| f.latency_ms = 30);
+    let job = h.enqueue(SyncType::Full).await;
+    let engine = Arc::new(h.engine_with(|s| s.concurrency = 1));
+    let runner = {
+        let engine = Arc::clone(&engine);
+        tokio::spawn(async move { engine.run_until_empty().await })
+    };
+    // Wait until some messages are stored, then cancel.
+    for _ in 0..200 {
+        if h.message_count().await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    queue::request_cancel(&h.db, &job.id)
+        .await
+        .unwrap_or_else(|e| panic!("cancel: {e}"));
+    let at_cancel = h.message_count().await;
+    tokio::time::timeout(Duration::from_secs(20), runner)
+        .await
+        .expect("the worker stops")
+        .expect("join")
+        .expect("worker");
+    let job = queue::get(&h.db, &job.id).await.expect("job");
+    assert_eq!(job.status, "cancelled");
+    let total = h.fake.truth(h.guild).expect("truth").message_count() as usize;
+    let after = h.message_count().await;
+    assert!(
+        after <= at_cancel + 2 * 100,
+        "kept working after cancel: {at_cancel} -> {after}"
+    );
+    assert!(after < total, "the job ran to the end");
+}
+
+#[tokio::test]
+async fn two_workers_on_one_database_sync_each_channel_once() {
+    let h = Harness::new(small_guild()).await;
+    h.fake.update_faults(|f| f.latency_ms = 5);
+    let job = h.enqueue(SyncType::Incremental).await;
+    let a = Arc::new(h.engine_with(|s| s.concurrency = 2));
+    let b = Arc::new(h.engine_with(|s| s.concurrency = 2));
+    let (ra, rb) = tokio::join!(
+        {
+            let a = Arc::clone(&a);
+            async move { a.run_until_empty().await }
+        },
+        {
+            let b = Arc::clone(&b);
+            async move {
+                // Let the first worker claim the job, then help with its channels.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                b.run_until_empty().await
+            }
+        }
+    );
+    ra.expect("worker a");
+    rb.expect("worker b");
+    let job = queue::get(&h.db, &job.id).await.expect("job");
+    assert_eq!(job.status, "completed", "{:?}", job.error);
+    // Each channel was read exactly once: the message requests equal the pages needed.
+    let truth = h.fake.truth(h.guild).expect("truth");
+    let pages: u64 = truth
+        .message_channels()
+        .map(|c| (truth.messages(c.platform_id).count() as u64 / 100) + 1)
+        .sum();
+    drop(truth);
+    assert_eq!(h.fake.route_count(routes::MESSAGES), pages);
+    let items = queue::items(&h.db, &job.id).await.expect("items");
+    let workers: BTreeSet<String> = items.iter().filter_map(|i| i.worker_id.clone()).collect();
+    assert_eq!(workers.len(), 2, "both workers took channels: {workers:?}");
+    h.assert_equals_truth().await;
+}
+
+#[tokio::test]
+async fn killed_worker_process_is_resumed_from_the_cursors_by_another() {
+    let h = Harness::new(small_guild().with_big_channel(Some(6_000))).await;
+    h.fake.update_faults(|f| f.latency_ms = 15);
+    let job = h.enqueue(SyncType::Incremental).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_verta"))
+        .arg("worker")
+        .env("DATABASE_URL", &h.config.database_url)
+        .env("DISCORD_BOT_TOKEN", h.fake.token())
+        .env("DISCORD_API_PROXY", h.fake.proxy())
+        .env("SYNC_INTERVAL_SECS", "0")
+        .env("SYNC_RESCAN_WINDOW_SECS", "0")
+        .env("SYNC_CHANNEL_CONCURRENCY", "2")
+        .env("ADMIN_API_KEY", "unused")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn verta worker");
+    // Kill it mid-sync: once it has stored a good part, but not all.
+    let mut stored = 0;
+    for _ in 0..600 {
+        stored = h.message_count().await;
+        if stored > 2_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().expect("SIGKILL the worker");
+    let _ = child.wait();
+    assert!(stored > 0, "the worker process stored nothing");
+    let total = h.fake.truth(h.guild).expect("truth").message_count() as usize;
+    assert!(
+        h.message_count().await < total,
+        "the worker finished before it was killed"
+    );
+    let cursors = sync_progress::Entity::find()
+        .all(&h.db)
+        .await
+        .expect("cursors");
+    assert!(cursors.iter().any(|c| !c.last_synced_message_id.is_empty()));
+
+    // Another worker takes over once the dead worker's lease (30 s) expires.
+    let engine = h.engine();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        engine.run_until_empty().await.expect("worker");
+        let j = queue::get(&h.db, &job.id).await.expect("job");
+        if j.status == "completed" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job never resumed: {}",
+            j.status
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    h.assert_equals_truth().await;
+}
+
+#[tokio::test]
+async fn sync_routes_trigger_report_cancel_retry_and_list_history() {
+    let fake = FakeDiscord::start(FakeConfig::single(small_guild())).expect("fake");
+    let guild = fake.guild_ids()[0];
+    let app = spawn_app_with(|c| {
+        c.discord_bot_token = Some(fake.token().to_owned());
+        c.discord_api_proxy = Some(fake.proxy());
+    })
+    .await;
+    let response = app
+        .create_tenant(&json!({"name": "Guild", "slug": "guild", "platform": "discord", "platformId": guild.to_string()}))
+        .await;
+    assert_status(&response, StatusCode::CREATED);
+    let tenant: Value = response.json().await.expect("tenant");
+    let tenant_id = tenant["id"].as_str().expect("id").to_owned();
+
+    // Creating a discord tenant queued its first (full) sync.
+    let status: Value = app
+        .get(&format!("/api/tenants/{tenant_id}/sync/status"))
+        .await
+        .json()
+        .await
+        .expect("status");
+    assert_eq!(status["status"], json!("queued"), "{status}");
+    assert_eq!(status["syncType"], json!("full"));
+    let first_id = status["jobId"].as_str().expect("jobId").to_owned();
+
+    // A duplicate trigger returns the existing job.
+    let response = app
+        .post_json(
+            &format!("/api/tenants/{tenant_id}/sync"),
+            &json!({"syncType": "incremental"}),
+        )
+        .await;
+    assert_status(&response, StatusCode::OK);
+    let dup: Value = response.json().await.expect("dup");
+    assert_eq!(dup["jobId"], json!(first_id));
+
+    // Invalid syncType, unknown tenant.
+    let response = app
+        .post_json(
+            &format!("/api/tenants/{tenant_id}/sync"),
+            &json!({"syncType": "sideways"}),
+        )
+        .await;
+    assert_status(&response, StatusCode::BAD_REQUEST);
+    let response = app
+        .post_json(
+            "/api/sync",
+            &json!({"tenantId": uuid::Uuid::new_v4().to_string()}),
+        )
+        .await;
+    assert_status(&response, StatusCode::NOT_FOUND);
+
+    // Cancel the queued job; then a retry of it is queued.
+    let response = app.delete(&format!("/api/sync/jobs/{first_id}")).await;
+    assert_status(&response, StatusCode::OK);
+    let cancelled: Value = response.json().await.expect("cancel");
+    assert_eq!(cancelled["cancelled"], json!(true));
+    let response = app.delete(&format!("/api/sync/jobs/{first_id}")).await;
+    assert_status(&response, StatusCode::UNPROCESSABLE_ENTITY);
+    let response = app
+        .post_json(&format!("/api/sync/jobs/{first_id}/retry"), &json!({}))
+        .await;
+    assert_status(&response, StatusCode::CREATED);
+    let retried: Value = response.json().await.expect("retry");
+    let retry_id = retried["jobId"].as_str().expect("jobId").to_owned();
+
+    // Run it; the job reports completion with per-channel progress.
+    let engine = service::sync::engine_from_config(app.db.clone(), &app.config);
+    engine.run_until_empty().await.expect("worker");
+    let job: Value = app
+        .get(&format!("/api/sync/jobs/{retry_id}"))
+        .await
+        .json()
+        .await
+        .expect("job");
+    assert_eq!(job["status"], json!("completed"), "{job}");
+    assert!(
+        job["progress"]["messagesProcessed"].as_i64().unwrap_or(0) > 1_000,
+        "{job}"
+    );
+    assert!(
+        !job["channels"]
+            .as_array()
+            .map(Vec::is_empty)
+            .unwrap_or(true)
+    );
+    let response = app.get("/api/sync/jobs/not-a-job").await;
+    assert_status(&response, StatusCode::NOT_FOUND);
+
+    let history: Value = app
+        .get(&format!("/api/sync/history/{tenant_id}?limit=5"))
+        .await
+        .json()
+        .await
+        .expect("history");
+    let ids: Vec<&str> = history["history"]
+        .as_array()
+        .expect("history array")
+        .iter()
+        .filter_map(|j| j["jobId"].as_str())
+        .collect();
+    assert_eq!(ids, vec![retry_id.as_str(), first_id.as_str()]);
+
+    // A never-synced tenant.
+    let other = uuid::Uuid::new_v4();
+    let status: Value = app
+        .get(&format!("/api/tenants/{other}/sync/status"))
+        .await
+        .json()
+        .await
+        .expect("status");
+    assert_eq!(status["status"], json!("never_synced"));
+}
