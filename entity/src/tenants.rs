@@ -24,6 +24,8 @@ pub struct Model {
     #[sea_orm(has_many)]
     pub channels: HasMany<super::channels::Entity>,
     #[sea_orm(has_many)]
+    pub sync_jobs: HasMany<super::sync_jobs::Entity>,
+    #[sea_orm(has_many)]
     pub sync_progresses: HasMany<super::sync_progress::Entity>,
     #[sea_orm(has_one)]
     pub tenant_branding: HasOne<super::tenant_branding::Entity>,
