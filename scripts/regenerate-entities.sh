@@ -34,9 +34,11 @@ if ! sea-orm-cli --version 2>/dev/null | grep -q " $SEA_ORM_CLI_VERSION\$"; then
 fi
 
 source scripts/mariadb.sh
+STARTED_SERVER=0
 if [ -z "${VERTA_TEST_MARIADB_URL:-}" ]; then
     mariadb_install
     mariadb_start
+    STARTED_SERVER=1
 fi
 ADMIN_URL="${VERTA_TEST_MARIADB_URL%/}"
 HOSTPORT="${ADMIN_URL#*@}"
@@ -49,7 +51,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/verta-entities.XXXXXX")
 cleanup() {
     "${MARIADB[@]}" -e "DROP DATABASE IF EXISTS \`$DB\`" >/dev/null 2>&1 || true
     rm -rf "$WORK"
-    mariadb_stop
+    # Only a server this script started (the caller's server, e.g. scripts/test.sh's, stays).
+    if [ "$STARTED_SERVER" = 1 ]; then mariadb_stop; fi
 }
 trap cleanup EXIT
 
