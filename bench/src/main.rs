@@ -1,4 +1,75 @@
 //! `verta-bench`: Verta's benchmarks. Each measurement prints one machine-readable line,
 //! `BENCH <name> backend=<sqlite|mariadb> <key>=<value> ...` (DESIGN.md, Benchmarks).
+//!
+//! `verta-bench <name> --backend sqlite|mariadb [--database-url URL] [bench options]`.
+//! Without `--database-url` every run gets fresh databases: an SQLite file in a temporary
+//! directory, or a `verta_t_*` database on the server named by `VERTA_TEST_MARIADB_URL`
+//! (`scripts/bench.sh` starts a throwaway MariaDB and sets it). Human progress goes to stderr.
+//!
+//! Adding a benchmark: a module with an `Args` struct (clap) that flattens
+//! [`common::DbArgs`] and an `async fn run(args) -> common::BenchResult`, plus one variant in
+//! [`Bench`] and one arm in `main`.
 
-fn main() {}
+mod common;
+mod sync;
+mod upsert;
+
+use clap::{Parser, Subcommand};
+
+/// Command line of `verta-bench`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "verta-bench",
+    about = "Verta benchmarks (BENCH lines on stdout)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+/// One subcommand per benchmark.
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Repository upserts (messages + attachments + reactions) vs a raw multi-row INSERT.
+    Upsert(upsert::Args),
+    /// Full sync of a generated guild from the fake Discord vs a raw INSERT of the same rows;
+    /// `--limited` for Discord-like rate limits.
+    Sync(sync::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("verta-bench: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.bench {
+            Bench::Upsert(args) => upsert::run(args).await,
+            Bench::Sync(args) => sync::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("verta-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}
