@@ -1,12 +1,15 @@
 //! Cross-cutting request handling: the admin API key check, the `x-request-id` response
 //! header, and the JSON answers for unknown routes (404) and unsupported methods (405).
 
+use std::panic::AssertUnwindSafe;
+
 use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+use futures::FutureExt;
 use subtle::ConstantTimeEq;
 use tracing_actix_web::RequestId;
 
@@ -83,13 +86,28 @@ pub async fn require_api_key(
 /// `tracing_actix_web::TracingLogger` into the `x-request-id` header (so it must be wrapped
 /// *inside* `TracingLogger`), and replaces actix's empty `405 Method Not Allowed` (what a
 /// resource answers for a method it has no route for) with the JSON error body, keeping the
-/// `Allow` header.
+/// `Allow` header. A panicking handler is answered with a JSON 500 instead of a dropped
+/// connection.
 pub async fn finish_response(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let request_id = req.extensions().get::<RequestId>().copied();
-    let response = next.call(req).await?;
+    // A panic in a handler would drop the connection without an answer; answer 500 instead
+    // (and log it: a panic is always a bug). The request is gone by then (and must not be
+    // cloned beforehand: routing needs it unshared), so the error travels up as an `Err`,
+    // which actix renders through the same `ResponseError`.
+    let response = match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(response) => response?,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            return Err(ApiError::Internal(format!("handler panicked: {what}")).into());
+        }
+    };
     let mut response = if response.status() == StatusCode::METHOD_NOT_ALLOWED
         && matches!(
             response.response().body().size(),
@@ -108,6 +126,11 @@ pub async fn finish_response(
     } else {
         response.map_into_left_body()
     };
+    add_request_id(&mut response, request_id);
+    Ok(response)
+}
+
+fn add_request_id<B>(response: &mut ServiceResponse<B>, request_id: Option<RequestId>) {
     if let Some(id) = request_id
         && let Ok(value) = HeaderValue::from_str(&id.to_string())
     {
@@ -115,7 +138,6 @@ pub async fn finish_response(
             .headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
-    Ok(response)
 }
 
 /// The default service: 405 when some route matches the path (but not the method), 404
@@ -142,6 +164,49 @@ mod tests {
         assert!(!key.matches(b"secret-key"));
         assert!(!key.matches(b"Secret-Ke"));
         assert!(!key.matches(b"Secret-Key "));
+    }
+
+    #[actix_web::test]
+    async fn a_panicking_handler_is_answered_with_a_json_500() {
+        use actix_web::{App, middleware::from_fn, test};
+        async fn boom() -> HttpResponse {
+            panic!("boom")
+        }
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(finish_response))
+                .route("/boom", web::get().to(boom)),
+        )
+        .await;
+        // The error travels up as `Err`; actix renders it with `ResponseError` (the server
+        // does so too).
+        let Err(err) =
+            test::try_call_service(&app, test::TestRequest::get().uri("/boom").to_request()).await
+        else {
+            panic!("a panicking handler must yield an error");
+        };
+        let response = err.error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = actix_web::body::to_bytes(response.into_body()).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["error"], "Internal Server Error");
+    }
+
+    #[actix_web::test]
+    async fn an_empty_405_becomes_json_with_the_allow_header() {
+        use actix_web::{App, middleware::from_fn, test};
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(finish_response))
+                .service(web::resource("/r").route(web::get().to(HttpResponse::Ok))),
+        )
+        .await;
+        let response =
+            test::call_service(&app, test::TestRequest::delete().uri("/r").to_request()).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert!(response.headers().get(ALLOW).is_some());
+        let body: serde_json::Value = test::read_body_json(response).await;
+        assert_eq!(body["error"], "Method Not Allowed");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use testkit::db::TestDb;
 pub const TEST_API_KEY: &str = "test-admin-key-0123456789";
 
 /// A running application with its own database.
+#[allow(dead_code)] // Some fields serve only some test modules (sync, read API).
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
     pub address: String,
