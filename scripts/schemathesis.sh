@@ -21,7 +21,15 @@ BIN="${VERTA_BIN:-target/debug/verta}"
 if [ ! -x "$VENV/bin/schemathesis" ] \
   || [ "$("$VENV/bin/schemathesis" --version 2>/dev/null | awk '{print $NF}')" != "$SCHEMATHESIS_VERSION" ]; then
   echo "== installing schemathesis $SCHEMATHESIS_VERSION into $VENV" >&2
-  python3 -m venv "$VENV"
+  rm -rf "$VENV"
+  if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
+    # Debian/Ubuntu ship venv support separately.
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+      apt-get install -y -qq python3-venv >/dev/null
+    fi
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+  fi
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 if [ -z "${VERTA_BIN:-}" ]; then
@@ -42,8 +50,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+healthy() {
+  python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+    "http://127.0.0.1:$port/health" >/dev/null 2>&1
+}
 for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1; then break; fi
+  if healthy; then break; fi
   if ! kill -0 "$server" 2>/dev/null; then cat "$work/server.log" >&2; exit 1; fi
   sleep 0.1
 done

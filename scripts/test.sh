@@ -55,6 +55,12 @@ leg "Entity drift check (sea-orm-cli on the migrated MariaDB vs entity/src)" \
     bash scripts/regenerate-entities.sh --check
 
 # ---- BEGIN schemathesis step (owned by H-api) ------------------------------------------
+# Fuzz the running `verta serve` (SQLite) from its own OpenAPI document: no 5xx, every
+# response matching its documented status, content type and schema. Whole-workspace runs only.
+if [ "${CARGO_ARGS[*]}" = "--workspace" ]; then
+    leg "API fuzzing (schemathesis against verta serve from /api/openapi.json)" \
+        bash scripts/schemathesis.sh
+fi
 # ---- END schemathesis step -------------------------------------------------------------
 
 banner "Summary ($(( $(date +%s) - START ))s)"
