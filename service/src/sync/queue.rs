@@ -593,8 +593,9 @@ pub async fn create_items<C: ConnectionTrait>(
             });
         channel_sync_jobs::Entity::insert_many(rows)
             .on_conflict(
+                // A no-op update: MySQL has no `DO NOTHING` (sea-query renders invalid SQL).
                 OnConflict::column(channel_sync_jobs::Column::Id)
-                    .do_nothing()
+                    .update_column(channel_sync_jobs::Column::Id)
                     .to_owned(),
             )
             .exec_without_returning(db)
