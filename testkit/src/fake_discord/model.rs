@@ -10,8 +10,8 @@ use super::spec::GuildSpec;
 
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds.
 pub const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
-/// Generated messages lie before this instant (2026-01-01T00:00:00Z, Unix ms); messages
-/// added at runtime get later ids.
+/// Default end of generated history ([`GuildSpec::generated_until_ms`]):
+/// 2026-01-01T00:00:00Z in Unix ms. Messages added at runtime get later ids.
 pub const GENERATED_END_MS: i64 = 1_767_225_600_000;
 
 /// `VIEW_CHANNEL` permission bit.
@@ -450,7 +450,7 @@ impl Layout<'_> {
         self.slot += 1;
         let id = snowflake(created, slot, 0);
         let first_ms = created + 60_000;
-        let span = (GENERATED_END_MS - DAY_MS - first_ms).max(1);
+        let span = (self.spec.generated_until_ms - DAY_MS - first_ms).max(1);
         let step_ms = if messages == 0 {
             1
         } else {
@@ -486,7 +486,7 @@ impl Layout<'_> {
     ) {
         let p = &self.channels[parent];
         let parent_id = p.id;
-        let span = GENERATED_END_MS - DAY_MS * 10 - p.first_ms;
+        let span = self.spec.generated_until_ms - DAY_MS * 10 - p.first_ms;
         let created = p.first_ms + span / fraction.1 as i64 * fraction.0 as i64;
         let slot = self.slot;
         self.slot += 1;
@@ -500,7 +500,7 @@ impl Layout<'_> {
         let step_ms = if archived {
             600_000
         } else {
-            let span = (GENERATED_END_MS - DAY_MS - first_ms).max(1);
+            let span = (self.spec.generated_until_ms - DAY_MS - first_ms).max(1);
             (span / n.max(1) as i64).max(step_ms)
         };
         let last_ms = first_ms + step_ms * n as i64;

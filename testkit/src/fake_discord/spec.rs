@@ -3,6 +3,11 @@
 
 use std::time::Duration;
 
+use super::model::GENERATED_END_MS;
+
+/// Guilds are created in 2019; their history must end after this (2020-06-01, Unix ms).
+const EARLIEST_END_MS: i64 = 1_590_969_600_000;
+
 /// What a generated guild looks like. Everything is derived deterministically from
 /// [`GuildSpec::seed`] and the counts; two guilds with the same spec are identical.
 ///
@@ -64,6 +69,10 @@ pub struct GuildSpec {
     pub deleted_share: f64,
     /// Share of messages with empty content (these always carry an attachment).
     pub empty_share: f64,
+    /// End of the generated history, Unix ms: the newest generated message is about a day
+    /// before it (default [`GENERATED_END_MS`], 2026-01-01). Set it to "now" with
+    /// [`GuildSpec::ending_now`] when a test needs recent messages (rescan windows).
+    pub generated_until_ms: i64,
 }
 
 impl Default for GuildSpec {
@@ -101,6 +110,7 @@ impl GuildSpec {
             edit_share: 0.05,
             deleted_share: 0.02,
             empty_share: 0.01,
+            generated_until_ms: GENERATED_END_MS,
         }
     }
 
@@ -170,6 +180,14 @@ impl GuildSpec {
         self
     }
 
+    /// Ends the generated history now (rounded down to the hour, so that guilds generated
+    /// in one test agree), putting the newest messages within the last day or so.
+    pub fn ending_now(mut self) -> Self {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.generated_until_ms = now - now % 3_600_000;
+        self
+    }
+
     /// Sets the share of messages with reactions.
     pub fn with_reaction_share(mut self, share: f64) -> Self {
         self.reaction_share = share;
@@ -198,6 +216,9 @@ impl GuildSpec {
                 "{} channels and threads; at most 1024 are supported",
                 self.channel_count()
             ));
+        }
+        if self.generated_until_ms < EARLIEST_END_MS {
+            return Err("generated_until_ms must be after 2020-06-01".into());
         }
         if self.users < 2 {
             return Err("users must be at least 2".into());

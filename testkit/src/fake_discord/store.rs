@@ -298,9 +298,9 @@ impl Store {
         }
         let mut lock = self.write();
         let ov = lock.entry(channel_id).or_default();
-        if ov.added.remove(&message_id).is_none() {
-            ov.replaced.insert(message_id, None);
-        }
+        ov.added.remove(&message_id);
+        // Also for added messages: `replaced` doubles as the record of deletions.
+        ov.replaced.insert(message_id, None);
         Ok(())
     }
 
@@ -341,6 +341,24 @@ impl Store {
             }
             m.reactions.retain(|r| !r.users.is_empty());
         })
+    }
+
+    /// Ids of messages deleted at runtime in the channel, ascending (generated slots that
+    /// were never served are not included).
+    pub fn deleted_ids(&self, channel_id: u64) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .read()
+            .get(&channel_id)
+            .map(|o| {
+                o.replaced
+                    .iter()
+                    .filter(|(_, m)| m.is_none())
+                    .map(|(id, _)| *id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids
     }
 
     /// Forgets every runtime change.

@@ -206,6 +206,12 @@ impl<'a> GuildTruth<'a> {
         }
     }
 
+    /// Messages of the channel deleted at runtime (a sync that stored them earlier must
+    /// mark them deleted, never remove them), ascending.
+    pub fn deleted_messages(&self, channel_id: u64) -> Vec<u64> {
+        self.store.deleted_ids(channel_id)
+    }
+
     /// Total number of messages to store (iterates every channel: O(messages) time,
     /// O(1) memory).
     pub fn message_count(&self) -> u64 {

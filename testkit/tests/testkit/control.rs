@@ -126,6 +126,7 @@ async fn control_api_adds_edits_and_deletes_messages_and_reactions() {
     );
     let truth = h.fake.truth(g.id).expect("truth");
     assert!(truth.messages(ch.id).all(|m| m.platform_id != victim));
+    assert_eq!(truth.deleted_messages(ch.id), vec![victim]);
 
     let r = h
         .control(

@@ -162,6 +162,21 @@ fn small_guild_has_a_few_thousand_messages_and_one_channel_over_a_thousand() {
 }
 
 #[test]
+fn a_guild_ending_now_has_messages_from_the_last_days() {
+    let g = Guild::generate(&GuildSpec::small().ending_now());
+    let now = chrono::Utc::now().timestamp_millis();
+    let newest = g
+        .channels
+        .iter()
+        .filter_map(|c| c.last_generated_id())
+        .map(testkit::fake_discord::snowflake_ms)
+        .max()
+        .expect("messages");
+    assert!(newest <= now);
+    assert!(now - newest < 3 * 86_400_000, "newest message is recent");
+}
+
+#[test]
 fn generation_is_deterministic_per_seed() {
     let a = Guild::generate(&GuildSpec::small());
     let b = Guild::generate(&GuildSpec::small());
