@@ -93,6 +93,8 @@ pub async fn finish_response(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let request_id = req.extensions().get::<RequestId>().copied();
+    let started = std::time::Instant::now();
+    let probe = matches!(req.path(), "/health" | "/metrics");
     // A panic in a handler would drop the connection without an answer; answer 500 instead
     // (and log it: a panic is always a bug). The request is gone by then (and must not be
     // cloned beforehand: routing needs it unshared), so the error travels up as an `Err`,
@@ -127,6 +129,14 @@ pub async fn finish_response(
         response.map_into_left_body()
     };
     add_request_id(&mut response, request_id);
+    // The access log line, inside the request's span (method, route, request id).
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if probe {
+        tracing::debug!(status, elapsed_ms, "request completed");
+    } else {
+        tracing::info!(status, elapsed_ms, "request completed");
+    }
     Ok(response)
 }
 
