@@ -12,7 +12,9 @@ async fn branding_is_null_until_set_then_defaults_fill_absent_fields() {
     assert_status(&response, StatusCode::OK);
     assert_eq!(response.json::<Value>().await.unwrap(), Value::Null);
 
-    let response = app.put_json(&path, &json!({"primaryColor": "#AABBCC"})).await;
+    let response = app
+        .put_json(&path, &json!({"primaryColor": "#AABBCC"}))
+        .await;
     assert_status(&response, StatusCode::OK);
     let branding: Value = response.json().await.unwrap();
     assert_eq!(branding["primaryColor"], "#AABBCC");
@@ -22,7 +24,10 @@ async fn branding_is_null_until_set_then_defaults_fill_absent_fields() {
     assert_eq!(branding["tenantId"], tenant["id"]);
 
     let response = app
-        .put_json(&path, &json!({"logo": "https://example.com/logo.png", "accentColor": "#000000"}))
+        .put_json(
+            &path,
+            &json!({"logo": "https://example.com/logo.png", "accentColor": "#000000"}),
+        )
         .await;
     let branding: Value = response.json().await.unwrap();
     assert_eq!(branding["primaryColor"], "#AABBCC", "kept");
@@ -45,7 +50,10 @@ async fn branding_values_are_validated() {
         (json!({"primaryColor": "red"}), vec!["primaryColor"]),
         (json!({"secondaryColor": "#12345"}), vec!["secondaryColor"]),
         (json!({"accentColor": "#1234567"}), vec!["accentColor"]),
-        (json!({"primaryColor": "#GGGGGG", "accentColor": "123456"}), vec!["primaryColor", "accentColor"]),
+        (
+            json!({"primaryColor": "#GGGGGG", "accentColor": "123456"}),
+            vec!["primaryColor", "accentColor"],
+        ),
         (json!({"logo": "x".repeat(65_536)}), vec!["logo"]),
         (json!({"primaryColor": 5}), vec!["primaryColor"]),
     ] {
@@ -53,7 +61,9 @@ async fn branding_values_are_validated() {
         let err = assert_error(response, StatusCode::BAD_REQUEST, "Validation Error").await;
         assert_eq!(issue_paths(&err), paths);
     }
-    let response = app.put_json(&path, &json!({"logo": "x".repeat(65_535)})).await;
+    let response = app
+        .put_json(&path, &json!({"logo": "x".repeat(65_535)}))
+        .await;
     assert_status(&response, StatusCode::OK);
 }
 
@@ -62,7 +72,9 @@ async fn branding_of_an_unknown_tenant_is_404_and_bad_ids_are_400() {
     let app = spawn_app().await;
     let path = format!("/api/tenants/{}/branding", uuid::Uuid::new_v4());
     assert_error(app.get(&path).await, StatusCode::NOT_FOUND, "Not Found").await;
-    let response = app.put_json(&path, &json!({"primaryColor": "#000000"})).await;
+    let response = app
+        .put_json(&path, &json!({"primaryColor": "#000000"}))
+        .await;
     assert_error(response, StatusCode::NOT_FOUND, "Not Found").await;
     let response = send(app.request(Method::GET, "/api/tenants/nope/branding")).await;
     assert_error(response, StatusCode::BAD_REQUEST, "Validation Error").await;
@@ -75,6 +87,9 @@ async fn deleting_a_tenant_removes_its_branding() {
     let id = tenant["id"].as_str().unwrap();
     let path = format!("/api/tenants/{id}/branding");
     assert_status(&app.put_json(&path, &json!({})).await, StatusCode::OK);
-    assert_status(&app.delete(&format!("/api/tenants/{id}")).await, StatusCode::NO_CONTENT);
+    assert_status(
+        &app.delete(&format!("/api/tenants/{id}")).await,
+        StatusCode::NO_CONTENT,
+    );
     assert_error(app.get(&path).await, StatusCode::NOT_FOUND, "Not Found").await;
 }

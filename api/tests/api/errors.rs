@@ -37,7 +37,13 @@ async fn unsupported_method_on_a_known_route_is_a_json_405() {
 #[tokio::test]
 async fn malformed_json_is_a_400_not_a_500() {
     let app = spawn_app().await;
-    for raw in ["{", "{\"name\": }", "nul", "\u{0}", "{\"name\":\"a\"} trailing"] {
+    for raw in [
+        "{",
+        "{\"name\": }",
+        "nul",
+        "\u{0}",
+        "{\"name\":\"a\"} trailing",
+    ] {
         let response = send(
             app.request(Method::POST, "/api/tenants")
                 .header("content-type", "application/json")
@@ -59,7 +65,11 @@ async fn missing_body_or_wrong_content_type_is_a_400() {
     assert_error(response, StatusCode::BAD_REQUEST, "Bad Request").await;
     let response = send(app.request(Method::POST, "/api/tenants")).await;
     assert_error(response, StatusCode::BAD_REQUEST, "Bad Request").await;
-    for content_type in ["text/plain", "application/x-www-form-urlencoded", "application/xml"] {
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+    ] {
         let response = send(
             app.request(Method::POST, "/api/tenants")
                 .header("content-type", content_type)
@@ -87,7 +97,9 @@ async fn oversized_body_is_a_413() {
     assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large").await;
     // Also without a Content-Length: a chunked body, written by hand.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
     let head = format!(
         "POST /api/tenants HTTP/1.1\r\nHost: localhost\r\nX-API-KEY: {}\r\n\
          Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",

@@ -42,13 +42,23 @@ async fn list_pages_carry_totals_and_a_page_past_the_end_is_empty() {
         app.create_tenant_ok(&format!("Tenant {i}"), &format!("tenant-{i}"), "slack")
             .await;
     }
-    let first: Value = app.get("/api/tenants?page=1&limit=10").await.json().await.unwrap();
+    let first: Value = app
+        .get("/api/tenants?page=1&limit=10")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(first["data"].as_array().unwrap().len(), 10);
     assert_eq!(
         first["pagination"],
         json!({"page": 1, "limit": 10, "total": 15, "totalPages": 2})
     );
-    let second: Value = app.get("/api/tenants?page=2&limit=10").await.json().await.unwrap();
+    let second: Value = app
+        .get("/api/tenants?page=2&limit=10")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(second["data"].as_array().unwrap().len(), 5);
     assert_eq!(second["pagination"]["page"], 2);
     let mut ids: Vec<String> = first["data"]
@@ -61,10 +71,20 @@ async fn list_pages_carry_totals_and_a_page_past_the_end_is_empty() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 15, "pages overlap");
-    let past: Value = app.get("/api/tenants?page=3&limit=10").await.json().await.unwrap();
+    let past: Value = app
+        .get("/api/tenants?page=3&limit=10")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(past["data"], json!([]));
     assert_eq!(past["pagination"]["total"], 15);
-    let all: Value = app.get("/api/tenants?limit=100").await.json().await.unwrap();
+    let all: Value = app
+        .get("/api/tenants?limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(all["data"].as_array().unwrap().len(), 15);
     assert_eq!(all["pagination"]["totalPages"], 1);
 }
@@ -72,8 +92,10 @@ async fn list_pages_carry_totals_and_a_page_past_the_end_is_empty() {
 #[tokio::test]
 async fn list_sorts_by_name_in_both_directions() {
     let app = spawn_app().await;
-    app.create_tenant_ok("Zebra Corp", "zebra-corp", "slack").await;
-    app.create_tenant_ok("Alpha Inc", "alpha-inc", "slack").await;
+    app.create_tenant_ok("Zebra Corp", "zebra-corp", "slack")
+        .await;
+    app.create_tenant_ok("Alpha Inc", "alpha-inc", "slack")
+        .await;
     let names = |page: Value| -> Vec<String> {
         page["data"]
             .as_array()
@@ -123,7 +145,14 @@ async fn list_query_values_are_validated_at_their_boundaries() {
         let err = assert_error(response, StatusCode::BAD_REQUEST, "Validation Error").await;
         assert_eq!(issue_paths(&err), [path], "{query}: {err}");
     }
-    for query in ["limit=100", "limit=1", "page=1", "page=99999", "unknown=1", "sortOrder=asc"] {
+    for query in [
+        "limit=100",
+        "limit=1",
+        "page=1",
+        "page=99999",
+        "unknown=1",
+        "sortOrder=asc",
+    ] {
         let response = app.get(&format!("/api/tenants?{query}")).await;
         assert_status(&response, StatusCode::OK);
     }
@@ -138,7 +167,11 @@ async fn repeated_or_huge_query_values_are_client_errors() {
     let app = spawn_app().await;
     let response = app.get("/api/tenants?page=1&page=2").await;
     assert_error(response, StatusCode::BAD_REQUEST, "Validation Error").await;
-    for query in ["page=18446744073709551616", "page=9223372036854775807", "page=1e300"] {
+    for query in [
+        "page=18446744073709551616",
+        "page=9223372036854775807",
+        "page=1e300",
+    ] {
         let response = app.get(&format!("/api/tenants?{query}")).await;
         assert!(
             response.status().is_success() || response.status() == StatusCode::BAD_REQUEST,
@@ -156,15 +189,32 @@ async fn get_returns_exactly_the_eight_fields() {
     let response = app.get(&format!("/api/tenants/{id}")).await;
     assert_status(&response, StatusCode::OK);
     let tenant: Value = response.json().await.unwrap();
-    let mut keys: Vec<&str> = tenant.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = tenant
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort();
     assert_eq!(
         keys,
-        ["createdAt", "id", "name", "platform", "platformId", "slug", "status", "updatedAt"]
+        [
+            "createdAt",
+            "id",
+            "name",
+            "platform",
+            "platformId",
+            "slug",
+            "status",
+            "updatedAt"
+        ]
     );
     assert_eq!(tenant, created);
     let created_at = tenant["createdAt"].as_str().unwrap();
-    assert!(created_at.ends_with('Z') && created_at.len() == 24, "{created_at}");
+    assert!(
+        created_at.ends_with('Z') && created_at.len() == 24,
+        "{created_at}"
+    );
 }
 
 #[tokio::test]
@@ -180,7 +230,12 @@ async fn unknown_tenant_is_404_and_malformed_ids_are_400() {
         .await;
     assert_error(response, StatusCode::NOT_FOUND, "Not Found").await;
 
-    for bad in ["invalid-uuid", "123", "550e8400e29b41d4a716446655440000", "550e8400-e29b-41d4-a716-44665544000g"] {
+    for bad in [
+        "invalid-uuid",
+        "123",
+        "550e8400e29b41d4a716446655440000",
+        "550e8400-e29b-41d4-a716-44665544000g",
+    ] {
         for method in [Method::GET, Method::PATCH, Method::DELETE] {
             let mut request = app.request(method.clone(), &format!("/api/tenants/{bad}"));
             if method == Method::PATCH {
@@ -189,13 +244,19 @@ async fn unknown_tenant_is_404_and_malformed_ids_are_400() {
             let response = send(request).await;
             let err = assert_error(response, StatusCode::BAD_REQUEST, "Validation Error").await;
             assert_eq!(err["details"]["issues"][0]["path"], "");
-            assert_eq!(err["details"]["issues"][0]["message"], "Invalid tenant ID format");
+            assert_eq!(
+                err["details"]["issues"][0]["message"],
+                "Invalid tenant ID format"
+            );
         }
     }
     // Upper-case hex is a valid id.
     let created = app.create_tenant_ok("Upper", "upper", "slack").await;
     let upper = created["id"].as_str().unwrap().to_uppercase();
-    assert_status(&app.get(&format!("/api/tenants/{upper}")).await, StatusCode::OK);
+    assert_status(
+        &app.get(&format!("/api/tenants/{upper}")).await,
+        StatusCode::OK,
+    );
 }
 
 #[tokio::test]
@@ -241,13 +302,23 @@ async fn create_validates_every_field_at_its_boundaries() {
     let n255 = "n".repeat(255);
     let n256 = "n".repeat(256);
     // name
-    assert_create_rejected(&app, json!({"platform": "slack", "platformId": "p"}), &["name"]).await;
+    assert_create_rejected(
+        &app,
+        json!({"platform": "slack", "platformId": "p"}),
+        &["name"],
+    )
+    .await;
     assert_create_rejected(&app, body("", Some("abc"), "slack", "p1"), &["name"]).await;
     assert_create_rejected(&app, body("   ", Some("abc"), "slack", "p1"), &["name"]).await;
     assert_create_rejected(&app, body(&n256, Some("abc"), "slack", "p1"), &["name"]).await;
     // slug
     assert_create_rejected(&app, body("Ok", Some("ab"), "slack", "p1"), &["slug"]).await;
-    assert_create_rejected(&app, body("Ok", Some(&"a".repeat(51)), "slack", "p1"), &["slug"]).await;
+    assert_create_rejected(
+        &app,
+        body("Ok", Some(&"a".repeat(51)), "slack", "p1"),
+        &["slug"],
+    )
+    .await;
     for bad in ["AB-c", "-abc", "abc-", "a--bc", "Bad_Slug", "a bc", "abç"] {
         assert_create_rejected(&app, body("Ok", Some(bad), "slack", "p1"), &["slug"]).await;
     }
@@ -256,9 +327,24 @@ async fn create_validates_every_field_at_its_boundaries() {
         assert_create_rejected(&app, body("Ok", Some("abc"), bad, "p1"), &["platform"]).await;
     }
     // platformId
-    assert_create_rejected(&app, json!({"name": "Ok", "platform": "slack"}), &["platformId"]).await;
-    assert_create_rejected(&app, body("Ok", Some("abc"), "slack", "  "), &["platformId"]).await;
-    assert_create_rejected(&app, body("Ok", Some("abc"), "slack", &n256), &["platformId"]).await;
+    assert_create_rejected(
+        &app,
+        json!({"name": "Ok", "platform": "slack"}),
+        &["platformId"],
+    )
+    .await;
+    assert_create_rejected(
+        &app,
+        body("Ok", Some("abc"), "slack", "  "),
+        &["platformId"],
+    )
+    .await;
+    assert_create_rejected(
+        &app,
+        body("Ok", Some("abc"), "slack", &n256),
+        &["platformId"],
+    )
+    .await;
     // status
     let mut b = body("Ok", Some("abc"), "slack", "p1");
     b["status"] = json!("active");
@@ -289,7 +375,9 @@ async fn create_validates_every_field_at_its_boundaries() {
     .into_iter()
     .enumerate()
     {
-        let response = app.create_tenant(&body(name, Some(&slug), "discord", &pid)).await;
+        let response = app
+            .create_tenant(&body(name, Some(&slug), "discord", &pid))
+            .await;
         assert_status(&response, StatusCode::CREATED);
         let t: Value = response.json().await.unwrap();
         assert_eq!(t["slug"], slug, "case {i}");
@@ -340,7 +428,12 @@ async fn update_changes_only_the_given_fields() {
         assert_eq!(updated[same], created[same], "{same}");
     }
     assert!(updated["updatedAt"].as_str().unwrap() >= created["updatedAt"].as_str().unwrap());
-    let stored: Value = app.get(&format!("/api/tenants/{id}")).await.json().await.unwrap();
+    let stored: Value = app
+        .get(&format!("/api/tenants/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stored, updated);
     // Every field can change.
     let response = app
@@ -360,7 +453,9 @@ async fn empty_or_invalid_updates_are_rejected_before_the_lookup() {
     let app = spawn_app().await;
     let missing = "550e8400-e29b-41d4-a716-446655440000";
     for empty in [json!({}), json!({"unknown": 1})] {
-        let response = app.patch_json(&format!("/api/tenants/{missing}"), &empty).await;
+        let response = app
+            .patch_json(&format!("/api/tenants/{missing}"), &empty)
+            .await;
         let err = assert_error(response, StatusCode::BAD_REQUEST, "Bad Request").await;
         assert_eq!(err["message"], "No valid fields provided for update");
     }
@@ -393,7 +488,10 @@ async fn update_to_a_taken_slug_or_platform_id_is_409() {
         .await;
     assert_error(response, StatusCode::CONFLICT, "Duplicate Entry").await;
     let response = app
-        .patch_json(&format!("/api/tenants/{id}"), &json!({"platformId": "slack-one"}))
+        .patch_json(
+            &format!("/api/tenants/{id}"),
+            &json!({"platformId": "slack-one"}),
+        )
         .await;
     assert_error(response, StatusCode::CONFLICT, "Duplicate Entry").await;
 }
@@ -416,8 +514,13 @@ async fn hundred_concurrent_creates_all_succeed() {
     let requests = (0..100).map(|i| {
         let app = &app;
         async move {
-            app.create_tenant(&body(&format!("Concurrent {i}"), None, "discord", &format!("g{i}")))
-                .await
+            app.create_tenant(&body(
+                &format!("Concurrent {i}"),
+                None,
+                "discord",
+                &format!("g{i}"),
+            ))
+            .await
         }
     });
     let responses = futures::future::join_all(requests).await;
@@ -430,7 +533,12 @@ async fn hundred_concurrent_creates_all_succeed() {
     slugs.sort();
     slugs.dedup();
     assert_eq!(slugs.len(), 100);
-    let page: Value = app.get("/api/tenants?limit=100").await.json().await.unwrap();
+    let page: Value = app
+        .get("/api/tenants?limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["pagination"]["total"], 100);
 }
 
