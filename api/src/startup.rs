@@ -19,6 +19,7 @@ use tracing_actix_web::TracingLogger;
 use crate::error::{self, ApiError};
 use crate::middleware::{self as mw, AdminKey};
 use crate::routes;
+use crate::routes::metrics::QueueGauges;
 
 /// Largest accepted JSON request body (the original's limit, Express's 100 kB). Larger
 /// bodies are answered with 413.
@@ -66,6 +67,8 @@ pub struct AppState {
     /// HTTP request metrics; `metrics.registry` is the registry `/metrics` renders, where
     /// other components register their own collectors.
     pub metrics: PrometheusMetrics,
+    /// Queue gauges refreshed on every scrape of `/metrics`.
+    pub queue_gauges: QueueGauges,
 }
 
 impl AppState {
@@ -82,11 +85,14 @@ impl AppState {
             .mask_unmatched_patterns("UNMATCHED")
             .build()
             .map_err(|e| StartupError::Metrics(e.to_string()))?;
+        let queue_gauges = QueueGauges::register(&metrics.registry)
+            .map_err(|e| StartupError::Metrics(e.to_string()))?;
         Ok(Self {
             db,
             config: web::Data::new(config),
             admin_key,
             metrics,
+            queue_gauges,
         })
     }
 }
@@ -124,6 +130,7 @@ pub fn app(
         .app_data(state.config.clone())
         .app_data(web::Data::new(state.admin_key.clone()))
         .app_data(web::Data::new(state.metrics.registry.clone()))
+        .app_data(web::Data::new(state.queue_gauges.clone()))
         .configure(routes::configure)
         .default_service(web::to(mw::no_route))
         .wrap(from_fn(mw::finish_response))

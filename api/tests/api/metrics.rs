@@ -42,3 +42,16 @@ async fn metrics_require_the_api_key() {
     let response = app.anonymous(Method::GET, "/metrics").send().await.unwrap();
     assert_error(response, StatusCode::UNAUTHORIZED, "Unauthorized").await;
 }
+
+#[tokio::test]
+async fn metrics_count_sync_jobs_by_status() {
+    let app = spawn_app().await;
+    // A new Discord tenant gets its first sync queued.
+    app.create_tenant_ok("Queued", "queued", "discord").await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l == "verta_sync_jobs{status=\"queued\"} 1"),
+        "no queued-jobs gauge in:\n{text}"
+    );
+}
