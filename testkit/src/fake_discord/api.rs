@@ -288,7 +288,7 @@ fn channel_route(
                 return cannot_on_type();
             }
             match list_messages(store, g, ch, q) {
-                Ok(v) => (200, v),
+                Ok(bytes) => (200, serde_json::from_slice(&bytes).unwrap_or_default()),
                 Err(r) => r,
             }
         }
@@ -314,12 +314,29 @@ fn message_json(store: &Store, g: &Guild, ch: &ChannelMeta, msg: &super::model::
     render::message(g, msg, referenced.as_ref())
 }
 
+/// The messages route, serialized straight to bytes (the hot path of every sync):
+/// `None` for other routes.
+pub fn handle_messages(store: &Store, m: &Matched, query: &str) -> Option<(u16, Vec<u8>)> {
+    if m.route != routes::MESSAGES {
+        return None;
+    }
+    let (g, ch) = store.channel(m.major)?;
+    if !ch.kind.has_messages() {
+        return None;
+    }
+    let q = parse_query(query);
+    Some(match list_messages(store, g, ch, &q) {
+        Ok(bytes) => (200, bytes),
+        Err((status, body)) => (status, body.to_string().into_bytes()),
+    })
+}
+
 fn list_messages(
     store: &Store,
     g: &Guild,
     ch: &ChannelMeta,
     q: &[(String, String)],
-) -> Result<Value, Reply> {
+) -> Result<Vec<u8>, Reply> {
     let limit = query_limit(q, 50, 1, 100)?;
     let around = query_snowflake(q, "around")?;
     let before = query_snowflake(q, "before")?;
@@ -343,9 +360,16 @@ fn list_messages(
     };
     // Discord always answers newest-first.
     page.reverse();
-    Ok(Value::Array(
-        page.iter().map(|m| message_json(store, g, ch, m)).collect(),
-    ))
+    let referenced: Vec<Option<super::model::Message>> = page
+        .iter()
+        .map(|m| m.reply_to.and_then(|r| store.message(ch, r)))
+        .collect();
+    let out: Vec<render::MessageOut<'_>> = page
+        .iter()
+        .zip(&referenced)
+        .map(|(m, r)| render::MessageOut::new(g, m, r.as_ref()))
+        .collect();
+    Ok(serde_json::to_vec(&out).unwrap_or_default())
 }
 
 fn archived_threads(

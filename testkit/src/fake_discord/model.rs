@@ -856,27 +856,33 @@ impl Guild {
             ch.slot_id(i - back)
         });
         let n_words = 3 + r(4) % 13;
-        let mut words: Vec<String> = (0..n_words)
-            .map(|w| WORDS[(h3(r(5), w, 0) % WORDS.len() as u64) as usize].to_string())
-            .collect();
-        let mut mentions = Vec::new();
-        if chance(r(6), spec.mention_share) {
+        let mention = chance(r(6), spec.mention_share).then(|| {
             let u = self.users[(r(7) % pool) as usize].id;
             let bang = if r(7) & 1 == 1 { "!" } else { "" };
-            words.insert(
-                (r(8) % (words.len() as u64 + 1)) as usize,
-                format!("<@{bang}{u}>"),
-            );
-            mentions.push(u);
-        }
+            (u, format!("<@{bang}{u}>"), r(8) % (n_words + 1))
+        });
         let empty = !starter && chance(r(9), spec.empty_share);
-        let content = if empty {
-            String::new()
-        } else if starter {
-            format!("{}\n{}", ch.name, words.join(" "))
-        } else {
-            words.join(" ")
-        };
+        let mut content = String::new();
+        if !empty {
+            if starter {
+                content.push_str(&ch.name);
+                content.push('\n');
+            }
+            for w in 0..=n_words {
+                if let Some((_, text, at)) = &mention
+                    && *at == w
+                {
+                    content.push_str(text);
+                    content.push(' ');
+                }
+                if w < n_words {
+                    content.push_str(WORDS[(h3(r(5), w, 0) % WORDS.len() as u64) as usize]);
+                    content.push(' ');
+                }
+            }
+            content.pop();
+        }
+        let mentions: Vec<u64> = mention.iter().map(|m| m.0).collect();
         let n_att = if empty {
             1
         } else if chance(r(10), spec.attachment_share) {

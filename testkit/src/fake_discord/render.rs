@@ -1,5 +1,8 @@
 //! Discord JSON shapes of the generated objects (API v10).
 
+use std::borrow::Cow;
+
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::model::{
@@ -9,45 +12,19 @@ use super::store::Store;
 
 /// Discord's timestamp format: `2021-01-01T00:00:00.000000+00:00`.
 pub fn iso(ms: i64) -> String {
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string(),
-        None => "1970-01-01T00:00:00.000000+00:00".into(),
-    }
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
 }
 
 /// A user object (unknown ids get a placeholder name).
 pub fn user(g: &Guild, id: u64) -> Value {
-    match g.user(id) {
-        Some(u) => user_obj(u),
-        None => user_obj(&User {
-            id,
-            username: format!("user-{id}"),
-            global_name: None,
-            bot: false,
-        }),
-    }
+    serde_json::to_value(UserOut::of(g, id)).unwrap_or(Value::Null)
 }
 
 /// A user object.
 pub fn user_obj(u: &User) -> Value {
-    let mut v = json!({
-        "id": u.id.to_string(),
-        "username": u.username,
-        "avatar": null,
-        "discriminator": "0",
-        "public_flags": 0,
-        "flags": 0,
-        "global_name": u.global_name,
-        "primary_guild": null,
-        "banner": null,
-        "accent_color": null,
-        "avatar_decoration_data": null,
-        "collectibles": null,
-    });
-    if u.bot {
-        v["bot"] = json!(true);
-    }
-    v
+    serde_json::to_value(UserOut::from_user(u)).unwrap_or(Value::Null)
 }
 
 /// The current user (`/users/@me`).
@@ -81,15 +58,6 @@ pub fn role(r: &Role) -> Value {
         v["tags"] = json!({"bot_id": bot.to_string()});
     }
     v
-}
-
-fn emoji_obj(e: &Emoji) -> Value {
-    match e {
-        Emoji::Unicode(s) => json!({"id": null, "name": s}),
-        Emoji::Custom { id, name, animated } => {
-            json!({"id": id.to_string(), "name": name, "animated": animated})
-        }
-    }
 }
 
 /// The guild object (`/guilds/{id}`); `with_counts` adds approximate counts.
@@ -245,80 +213,236 @@ pub fn channel(store: &Store, g: &Guild, c: &ChannelMeta) -> Value {
     v
 }
 
-fn attachment(a: &Attachment) -> Value {
-    let mut v = json!({
-        "id": a.id.to_string(),
-        "filename": a.filename,
-        "size": a.size,
-        "url": a.url,
-        "proxy_url": a.url.replace("cdn.discordapp.com", "media.discordapp.net"),
-    });
-    if let Some(ct) = &a.content_type {
-        v["content_type"] = json!(ct);
+/// A snowflake, serialized as a JSON string.
+#[derive(Debug, Clone, Copy)]
+pub struct Sf(pub u64);
+
+impl Serialize for Sf {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
     }
-    if let Some((w, h)) = a.dimensions {
-        v["width"] = json!(w);
-        v["height"] = json!(h);
-    }
-    v
 }
 
-fn reaction(r: &Reaction) -> Value {
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Discord's user object, borrowed from the generated pool.
+#[derive(Debug, Serialize)]
+pub struct UserOut<'a> {
+    id: Sf,
+    username: Cow<'a, str>,
+    avatar: Option<()>,
+    discriminator: &'static str,
+    public_flags: u8,
+    flags: u8,
+    global_name: Option<&'a str>,
+    primary_guild: Option<()>,
+    banner: Option<()>,
+    accent_color: Option<()>,
+    avatar_decoration_data: Option<()>,
+    collectibles: Option<()>,
+    #[serde(skip_serializing_if = "is_false")]
+    bot: bool,
+}
+
+impl<'a> UserOut<'a> {
+    fn from_user(u: &'a User) -> Self {
+        UserOut {
+            id: Sf(u.id),
+            username: Cow::Borrowed(&u.username),
+            avatar: None,
+            discriminator: "0",
+            public_flags: 0,
+            flags: 0,
+            global_name: u.global_name.as_deref(),
+            primary_guild: None,
+            banner: None,
+            accent_color: None,
+            avatar_decoration_data: None,
+            collectibles: None,
+            bot: u.bot,
+        }
+    }
+
+    /// The user with this id; unknown ids (runtime additions) get a placeholder name.
+    pub fn of(g: &'a Guild, id: u64) -> Self {
+        match g.user(id) {
+            Some(u) => UserOut::from_user(u),
+            None => UserOut {
+                username: Cow::Owned(format!("user-{id}")),
+                global_name: None,
+                bot: false,
+                id: Sf(id),
+                ..UserOut::from_user(&g.bot)
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct AttachmentOut<'a> {
+    id: Sf,
+    filename: &'a str,
+    size: u64,
+    url: &'a str,
+    proxy_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct EmojiOut<'a> {
+    id: Option<Sf>,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    animated: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+struct CountDetails {
+    burst: u8,
+    normal: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct ReactionOut<'a> {
+    emoji: EmojiOut<'a>,
+    count: usize,
+    count_details: CountDetails,
+    burst_colors: [u8; 0],
+    me_burst: bool,
+    me: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ReferenceOut {
+    #[serde(rename = "type")]
+    kind: u8,
+    channel_id: Sf,
+    message_id: Sf,
+    guild_id: Sf,
+}
+
+/// Discord's message object, borrowed from a [`Message`].
+#[derive(Debug, Serialize)]
+pub struct MessageOut<'a> {
+    #[serde(rename = "type")]
+    kind: u8,
+    content: &'a str,
+    mentions: Vec<UserOut<'a>>,
+    mention_roles: [u8; 0],
+    attachments: Vec<AttachmentOut<'a>>,
+    embeds: [u8; 0],
+    timestamp: String,
+    edited_timestamp: Option<String>,
+    flags: u8,
+    components: [u8; 0],
+    id: Sf,
+    channel_id: Sf,
+    author: UserOut<'a>,
+    pinned: bool,
+    mention_everyone: bool,
+    tts: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_reference: Option<ReferenceOut>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reactions: Vec<ReactionOut<'a>>,
+    /// Present on replies only: the replied-to message, or null when it was deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    referenced_message: Option<Option<Box<MessageOut<'a>>>>,
+}
+
+impl<'a> MessageOut<'a> {
+    /// The message without `reactions` / `referenced_message` (Discord's "basic message").
+    fn basic(g: &'a Guild, m: &'a Message) -> Self {
+        MessageOut {
+            kind: m.kind,
+            content: &m.content,
+            mentions: m.mentions.iter().map(|u| UserOut::of(g, *u)).collect(),
+            mention_roles: [],
+            attachments: m
+                .attachments
+                .iter()
+                .map(|a: &Attachment| AttachmentOut {
+                    id: Sf(a.id),
+                    filename: &a.filename,
+                    size: a.size,
+                    url: &a.url,
+                    proxy_url: a.url.replace("cdn.discordapp.com", "media.discordapp.net"),
+                    content_type: a.content_type.as_deref(),
+                    width: a.dimensions.map(|d| d.0),
+                    height: a.dimensions.map(|d| d.1),
+                })
+                .collect(),
+            embeds: [],
+            timestamp: iso(m.timestamp_ms),
+            edited_timestamp: m.edited_ms.map(iso),
+            flags: 0,
+            components: [],
+            id: Sf(m.id),
+            channel_id: Sf(m.channel_id),
+            author: UserOut::of(g, m.author_id),
+            pinned: false,
+            mention_everyone: false,
+            tts: false,
+            message_reference: m.reply_to.map(|r| ReferenceOut {
+                kind: 0,
+                channel_id: Sf(m.channel_id),
+                message_id: Sf(r),
+                guild_id: Sf(g.id),
+            }),
+            reactions: Vec::new(),
+            referenced_message: None,
+        }
+    }
+
+    /// A full message; `referenced` is the current replied-to message (None when it was
+    /// deleted: Discord then sends `referenced_message: null`).
+    pub fn new(g: &'a Guild, m: &'a Message, referenced: Option<&'a Message>) -> Self {
+        let mut out = MessageOut::basic(g, m);
+        out.reactions = m.reactions.iter().map(reaction).collect();
+        if m.reply_to.is_some() {
+            out.referenced_message = Some(referenced.map(|r| Box::new(MessageOut::basic(g, r))));
+        }
+        out
+    }
+}
+
+fn reaction(r: &Reaction) -> ReactionOut<'_> {
     let n = r.users.len();
-    json!({
-        "emoji": emoji_obj(&r.emoji),
-        "count": n,
-        "count_details": {"burst": 0, "normal": n},
-        "burst_colors": [],
-        "me_burst": false,
-        "me": false,
-    })
-}
-
-fn basic_message(g: &Guild, guild_id: u64, m: &Message) -> Value {
-    let mut v = json!({
-        "type": m.kind,
-        "content": m.content,
-        "mentions": m.mentions.iter().map(|u| user(g, *u)).collect::<Vec<_>>(),
-        "mention_roles": [],
-        "attachments": m.attachments.iter().map(attachment).collect::<Vec<_>>(),
-        "embeds": [],
-        "timestamp": iso(m.timestamp_ms),
-        "edited_timestamp": m.edited_ms.map(iso),
-        "flags": 0,
-        "components": [],
-        "id": m.id.to_string(),
-        "channel_id": m.channel_id.to_string(),
-        "author": user(g, m.author_id),
-        "pinned": false,
-        "mention_everyone": false,
-        "tts": false,
-    });
-    if let Some(r) = m.reply_to {
-        v["message_reference"] = json!({
-            "type": 0,
-            "channel_id": m.channel_id.to_string(),
-            "message_id": r.to_string(),
-            "guild_id": guild_id.to_string(),
-        });
+    let emoji = match &r.emoji {
+        Emoji::Unicode(s) => EmojiOut {
+            id: None,
+            name: s,
+            animated: None,
+        },
+        Emoji::Custom { id, name, animated } => EmojiOut {
+            id: Some(Sf(*id)),
+            name,
+            animated: Some(*animated),
+        },
+    };
+    ReactionOut {
+        emoji,
+        count: n,
+        count_details: CountDetails {
+            burst: 0,
+            normal: n,
+        },
+        burst_colors: [],
+        me_burst: false,
+        me: false,
     }
-    v
 }
 
-/// A full message object; `referenced` is the current replied-to message (None when it
-/// was deleted: Discord then sends `referenced_message: null`).
+/// A full message object as a JSON value (see [`MessageOut::new`]).
 pub fn message(g: &Guild, m: &Message, referenced: Option<&Message>) -> Value {
-    let mut v = basic_message(g, g.id, m);
-    if !m.reactions.is_empty() {
-        v["reactions"] = Value::Array(m.reactions.iter().map(reaction).collect());
-    }
-    if m.reply_to.is_some() {
-        v["referenced_message"] = match referenced {
-            Some(r) => basic_message(g, g.id, r),
-            None => Value::Null,
-        };
-    }
-    v
+    serde_json::to_value(MessageOut::new(g, m, referenced)).unwrap_or(Value::Null)
 }
 
 /// Discord's error body.

@@ -78,13 +78,17 @@ impl Shared {
 }
 
 fn json_response(status: u16, body: &Value, headers: &[(&'static str, String)]) -> HttpResponse {
+    bytes_response(status, body.to_string().into_bytes(), headers)
+}
+
+fn bytes_response(status: u16, body: Vec<u8>, headers: &[(&'static str, String)]) -> HttpResponse {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut b = HttpResponse::build(code);
     b.content_type("application/json");
     for (k, v) in headers {
         b.insert_header((*k, v.as_str()));
     }
-    b.body(body.to_string())
+    b.body(body)
 }
 
 fn rate_limited(
@@ -218,8 +222,14 @@ async fn serve_api(
         let body = render::error(50001, "Missing Access");
         return (json_response(403, &body, &decision.headers), 403);
     }
-    let (status, body) = api::handle(&shared.store, &m, req.query_string());
-    (json_response(status, &body, &decision.headers), status)
+    let (status, bytes) = match api::handle_messages(&shared.store, &m, req.query_string()) {
+        Some(reply) => reply,
+        None => {
+            let (status, body) = api::handle(&shared.store, &m, req.query_string());
+            (status, body.to_string().into_bytes())
+        }
+    };
+    (bytes_response(status, bytes, &decision.headers), status)
 }
 
 /// Control-API body of `POST /_control/channels/{id}/messages`.
