@@ -69,8 +69,8 @@ pub enum PlatformSchema {
 #[serde(rename_all = "camelCase")]
 #[schema(as = CreateTenant)]
 pub struct CreateTenantSchema {
-    /// Display name; trimmed, then 1-255 characters.
-    #[schema(min_length = 1, max_length = 255)]
+    /// Display name; trimmed, then 1-255 characters (so not only whitespace).
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub name: String,
     /// 3-50 characters `^[a-z0-9]+(?:-[a-z0-9]+)*$`; generated from the name (and made
     /// unique) when absent or empty.
@@ -84,7 +84,7 @@ pub struct CreateTenantSchema {
     /// `slack` or `discord`.
     pub platform: PlatformSchema,
     /// The platform's id; trimmed, then 1-255 characters.
-    #[schema(min_length = 1, max_length = 255)]
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub platform_id: String,
     /// Default `ACTIVE`.
     #[schema(nullable = false)]
@@ -98,7 +98,7 @@ pub struct CreateTenantSchema {
 #[schema(as = UpdateTenant)]
 pub struct UpdateTenantSchema {
     /// New display name.
-    #[schema(nullable = false, min_length = 1, max_length = 255)]
+    #[schema(nullable = false, min_length = 1, max_length = 255, pattern = "\\S")]
     pub name: Option<String>,
     /// New slug.
     #[schema(
@@ -112,7 +112,7 @@ pub struct UpdateTenantSchema {
     #[schema(nullable = false)]
     pub platform: Option<PlatformSchema>,
     /// New platform id.
-    #[schema(nullable = false, min_length = 1, max_length = 255)]
+    #[schema(nullable = false, min_length = 1, max_length = 255, pattern = "\\S")]
     pub platform_id: Option<String>,
     /// New status.
     #[schema(nullable = false)]
