@@ -32,6 +32,7 @@ where
             .json()
             .flatten_event(true)
             .with_current_span(true)
+            .with_span_list(false)
             .try_init(),
         LogFormat::Pretty => builder.with_ansi(stderr_is_terminal()).try_init(),
     };

@@ -153,6 +153,10 @@ async fn serve_logs_a_generated_key_as_json_and_stops_cleanly_on_sigterm() {
     assert!(up, "server did not come up");
     let unauthorized = client.get(format!("{base}/api")).send().await.unwrap();
     assert_eq!(unauthorized.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let request_id = unauthorized.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -188,10 +192,12 @@ async fn serve_logs_a_generated_key_as_json_and_stops_cleanly_on_sigterm() {
         "the generated key is logged exactly once:\n{stderr}"
     );
     assert_eq!(key_lines[0]["admin_api_key"].as_str().unwrap().len(), 64);
-    assert!(
-        lines.iter().any(|l| l["message"] == "request completed"),
-        "access log line expected:\n{stderr}"
-    );
+    let access = lines
+        .iter()
+        .find(|l| l["message"] == "request completed" && l["span"]["request_id"] == request_id)
+        .unwrap_or_else(|| panic!("access log line with request id {request_id}:\n{stderr}"));
+    assert_eq!(access["status"], 401);
+    assert_eq!(access["span"]["http.route"], "/api");
 }
 
 #[tokio::test]
