@@ -15,8 +15,12 @@ use super::spec::RouteLimit;
 pub struct Faults {
     /// Extra latency per `/api` request, milliseconds.
     pub latency_ms: u64,
-    /// Share (0..=1) of `/api` requests answered with a 500 (deterministic sequence).
+    /// Share (0..=1) of `/api` requests answered with a server error (deterministic
+    /// sequence).
     pub error_rate: f64,
+    /// Statuses of those errors, used in turn (empty = 500). 502 comes with an HTML body
+    /// like Cloudflare's; the others with Discord's JSON error body.
+    pub error_statuses: Vec<u16>,
     /// The next `storm_429` `/api` requests are answered with a 429 (route scope).
     pub storm_429: u32,
     /// `retry_after` of storm 429s, milliseconds (default 100 when 0).

@@ -65,6 +65,8 @@ pub enum ChannelKind {
     Announcement,
     /// Type 2.
     Voice,
+    /// Type 13 (stage; text-in-stage messages).
+    Stage,
     /// Type 15.
     Forum,
     /// Type 11 (also forum posts).
@@ -83,6 +85,7 @@ impl ChannelKind {
             ChannelKind::Text => 0,
             ChannelKind::Announcement => 5,
             ChannelKind::Voice => 2,
+            ChannelKind::Stage => 13,
             ChannelKind::Forum => 15,
             ChannelKind::PublicThread => 11,
             ChannelKind::AnnouncementThread => 10,
@@ -779,6 +782,20 @@ impl Guild {
                     (u64::from(a) + 1, total),
                     &users,
                 );
+            }
+        }
+        // Stage channels come last so that adding them kept every earlier id stable.
+        for k in 0..spec.stage_channels {
+            let parent = category_id(&l, k + 1);
+            let i = l.push(
+                ChannelKind::Stage,
+                format!("Stage {k}"),
+                parent,
+                250 + k as i32,
+                spec.messages_per_channel.min(5),
+            );
+            if !spec.everyone_can_view {
+                l.channels[i].overwrites.push(allow_view(guild_id));
             }
         }
         let _ = l.guild_id;

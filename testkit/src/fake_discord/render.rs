@@ -188,7 +188,7 @@ pub fn channel(store: &Store, g: &Guild, c: &ChannelMeta) -> Value {
             v["default_auto_archive_duration"] = json!(1440);
             v["default_thread_rate_limit_per_user"] = json!(0);
         }
-        ChannelKind::Voice => {
+        ChannelKind::Voice | ChannelKind::Stage => {
             v["nsfw"] = json!(false);
             v["last_message_id"] = json!(last);
             v["rate_limit_per_user"] = json!(0);

@@ -117,6 +117,19 @@ fn rate_limited(
     json_response(429, &body, &h)
 }
 
+fn server_error(status: u16) -> HttpResponse {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status == 502 {
+        return HttpResponse::build(code).content_type("text/html").body(
+            "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad \
+             Gateway</h1></center><hr><center>cloudflare</center></body></html>",
+        );
+    }
+    let reason = code.canonical_reason().unwrap_or("Server Error");
+    let body = render::error(0, &format!("{status}: {reason}"));
+    json_response(status, &body, &[])
+}
+
 fn dropped_response() -> HttpResponse {
     let stream = futures::stream::once(async {
         Err::<web::Bytes, std::io::Error>(std::io::Error::new(
@@ -208,8 +221,11 @@ async fn serve_api(
     if faults.error_rate > 0.0 {
         let n = lock(&shared.stats).total;
         if ((mix(n ^ 0x5EED) % 1_000_000) as f64) < faults.error_rate * 1_000_000.0 {
-            let body = render::error(0, "500: Internal Server Error");
-            return (json_response(500, &body, &[]), 500);
+            let status = match faults.error_statuses.len() {
+                0 => 500,
+                len => faults.error_statuses[(n % len as u64) as usize],
+            };
+            return (server_error(status), status);
         }
     }
     let decision = lock(&shared.limiter).check(m.route, m.major);

@@ -11,7 +11,8 @@ const EARLIEST_END_MS: i64 = 1_590_969_600_000;
 /// What a generated guild looks like. Everything is derived deterministically from
 /// [`GuildSpec::seed`] and the counts; two guilds with the same spec are identical.
 ///
-/// Channel kinds: categories (type 4), text (0), announcement (5), voice (2), forum (15);
+/// Channel kinds: categories (type 4), text (0), announcement (5), voice (2), stage (13),
+/// forum (15);
 /// threads: public (11), announcement threads (10, in announcement channels), private (12),
 /// forum posts (public threads of a forum).
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,9 @@ pub struct GuildSpec {
     pub voice_channels: u32,
     /// Number of forum channels (type 15); their posts are threads.
     pub forum_channels: u32,
+    /// Number of stage channels (type 13); they carry a few text-in-stage messages and
+    /// are never archived (in the locked-down guild they are even visible to @everyone).
+    pub stage_channels: u32,
     /// Whether the @everyone role has VIEW_CHANNEL. When true, `hidden_channels` text
     /// channels deny it with an @everyone overwrite; when false, every channel is hidden
     /// except the ones that allow VIEW_CHANNEL through an @everyone overwrite (all but
@@ -93,6 +97,7 @@ impl GuildSpec {
             announcement_channels: 1,
             voice_channels: 1,
             forum_channels: 1,
+            stage_channels: 1,
             everyone_can_view: true,
             hidden_channels: 1,
             messages_per_channel: 300,
@@ -141,6 +146,7 @@ impl GuildSpec {
             announcement_channels: 0,
             voice_channels: 0,
             forum_channels: 0,
+            stage_channels: 0,
             everyone_can_view: true,
             hidden_channels: 0,
             messages_per_channel: messages,
@@ -202,6 +208,7 @@ impl GuildSpec {
             + parents
             + u64::from(self.voice_channels)
             + u64::from(self.forum_channels)
+            + u64::from(self.stage_channels)
             + parents
                 * u64::from(self.active_threads_per_channel + self.archived_threads_per_channel)
             + u64::from(self.text_channels) * u64::from(self.private_threads_per_channel)

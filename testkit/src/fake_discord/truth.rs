@@ -142,7 +142,7 @@ pub fn verta_kind(kind: ChannelKind) -> Option<&'static str> {
         ChannelKind::Forum => Some("forum"),
         ChannelKind::Category => Some("category"),
         ChannelKind::PublicThread | ChannelKind::AnnouncementThread => Some("thread"),
-        ChannelKind::Voice | ChannelKind::PrivateThread => None,
+        ChannelKind::Voice | ChannelKind::Stage | ChannelKind::PrivateThread => None,
     }
 }
 

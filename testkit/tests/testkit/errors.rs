@@ -134,7 +134,22 @@ async fn revoked_token_error_rate_and_dropped_connection_faults_apply() {
     });
     let r = h.get(&path).await;
     assert_eq!(r.status, 500);
-    assert_eq!(r.body["code"], 0);
+    assert_eq!(
+        r.body,
+        json!({"message": "500: Internal Server Error", "code": 0})
+    );
+    h.fake.update_faults(|f| f.error_statuses = vec![502, 503]);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..4 {
+        let r = h.get(&path).await;
+        if r.status == 502 {
+            assert!(r.body.is_null(), "502 comes as HTML, not JSON");
+        } else {
+            assert_eq!(r.body["message"], "503: Service Unavailable");
+        }
+        seen.insert(r.status);
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![502, 503]);
     h.fake.update_faults(|f| {
         f.error_rate = 0.0;
         f.drop_connections = 1;
@@ -156,7 +171,7 @@ async fn revoked_token_error_rate_and_dropped_connection_faults_apply() {
         200,
         "only one connection dropped"
     );
-    assert_eq!(h.fake.route_count(routes::GUILD_ROLES), 4);
+    assert_eq!(h.fake.route_count(routes::GUILD_ROLES), 8);
 }
 
 #[tokio::test]

@@ -54,7 +54,7 @@ async fn guild_roles_channels_threads_and_users_match_schema_and_twilight_model(
     }
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
-        vec![0, 2, 4, 5, 10, 11, 12, 15],
+        vec![0, 2, 4, 5, 10, 11, 12, 13, 15],
         "every channel kind is served"
     );
     for c in guild.channels.iter().filter(|c| c.kind.has_threads()) {

@@ -31,7 +31,7 @@ fn small_guild_truth_keeps_visible_text_forum_category_and_public_threads_only()
             ChannelKind::Forum => Some("forum"),
             ChannelKind::Category => Some("category"),
             ChannelKind::PublicThread | ChannelKind::AnnouncementThread => Some("thread"),
-            ChannelKind::Voice | ChannelKind::PrivateThread => None,
+            ChannelKind::Voice | ChannelKind::Stage | ChannelKind::PrivateThread => None,
         };
         assert_eq!(
             kinds.get(&c.id).copied(),
@@ -93,7 +93,7 @@ fn locked_down_guild_truth_keeps_only_channels_shown_by_an_everyone_overwrite() 
             .overwrites
             .iter()
             .any(|o| o.id == g.id && o.allow & testkit::fake_discord::VIEW_CHANNEL != 0);
-        let archived = c.kind != ChannelKind::Voice;
+        let archived = !matches!(c.kind, ChannelKind::Voice | ChannelKind::Stage);
         assert_eq!(stored.contains(&c.id), allowed && archived, "{}", c.name);
         if c.kind == ChannelKind::Text && !allowed {
             hidden_text += 1;
