@@ -471,3 +471,29 @@ fn reactions(
         .unwrap_or_default();
     Ok((200, Value::Array(users)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_query, percent_decode};
+
+    #[test]
+    fn percent_decoding_handles_multibyte_emoji_and_malformed_escapes() {
+        assert_eq!(percent_decode("%E2%9D%A4%EF%B8%8F"), "❤️");
+        assert_eq!(percent_decode("party_parrot:123"), "party_parrot:123");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("é%"), "é%");
+        assert_eq!(percent_decode("%%41"), "%A");
+    }
+
+    #[test]
+    fn query_strings_split_into_decoded_pairs() {
+        assert_eq!(
+            parse_query("before=2024-01-01T00%3A00%3A00%2B00%3A00&limit=2&flag"),
+            vec![
+                ("before".into(), "2024-01-01T00:00:00+00:00".into()),
+                ("limit".into(), "2".into()),
+                ("flag".into(), String::new()),
+            ]
+        );
+    }
+}

@@ -232,11 +232,19 @@ async fn serve_api(
     if let Some((retry, global)) = decision.limited {
         return (rate_limited(retry, global, &decision.headers), 429);
     }
+    // A forbidden channel hides its threads too, as Discord's permissions would.
     if let Some(c) = api::channel_of(&m)
-        && faults.forbidden_channels.contains(&c)
+        && !faults.forbidden_channels.is_empty()
     {
-        let body = render::error(50001, "Missing Access");
-        return (json_response(403, &body, &decision.headers), 403);
+        let forbidden = |id: u64| faults.forbidden_channels.contains(&id);
+        let parent_forbidden = shared
+            .store
+            .channel(c)
+            .is_some_and(|(_, ch)| ch.kind.is_thread() && ch.parent_id.is_some_and(forbidden));
+        if forbidden(c) || parent_forbidden {
+            let body = render::error(50001, "Missing Access");
+            return (json_response(403, &body, &decision.headers), 403);
+        }
     }
     let (status, bytes) = match api::handle_messages(&shared.store, &m, req.query_string()) {
         Some(reply) => reply,

@@ -119,6 +119,16 @@ async fn forbidden_channel_fault_answers_403_missing_access_for_that_channel_onl
             .status,
         200
     );
+    let thread = g
+        .channels
+        .iter()
+        .find(|c| c.kind.is_thread() && c.parent_id == Some(text.id))
+        .expect("a thread of the text channel");
+    let r = h.get(&format!("/channels/{}/messages", thread.id)).await;
+    assert_eq!(
+        r.status, 403,
+        "threads of a forbidden channel are forbidden too"
+    );
 }
 
 #[tokio::test]
