@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::model::{ChannelKind, ChannelMeta, Emoji, Guild};
+use super::guild::Guild;
+use super::model::{ChannelKind, ChannelMeta, Emoji};
 use super::render;
 use super::store::Store;
 

@@ -2,6 +2,7 @@
 
 mod api;
 mod control;
+mod guild;
 mod limits;
 mod model;
 mod render;
@@ -18,10 +19,11 @@ use std::thread::JoinHandle;
 use actix_web::{App, HttpServer, web};
 
 pub use api::routes;
+pub use guild::Guild;
 pub use limits::Faults;
 pub use model::{
-    Attachment, ChannelKind, ChannelMeta, DISCORD_EPOCH_MS, Emoji, GENERATED_END_MS, Guild,
-    Message, Overwrite, Reaction, Role, ThreadInfo, User, VIEW_CHANNEL, snowflake, snowflake_ms,
+    Attachment, ChannelKind, ChannelMeta, DISCORD_EPOCH_MS, Emoji, GENERATED_END_MS, Message,
+    Overwrite, Reaction, Role, ThreadInfo, User, VIEW_CHANNEL, snowflake, snowflake_ms,
 };
 pub use server::LoggedRequest;
 pub use spec::{FakeConfig, GuildSpec, RouteLimit};

@@ -5,9 +5,8 @@ use std::borrow::Cow;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::model::{
-    Attachment, ChannelKind, ChannelMeta, Emoji, Guild, Message, Reaction, Role, User,
-};
+use super::guild::Guild;
+use super::model::{Attachment, ChannelKind, ChannelMeta, Emoji, Message, Reaction, Role, User};
 use super::store::Store;
 
 /// Discord's timestamp format: `2021-01-01T00:00:00.000000+00:00`.

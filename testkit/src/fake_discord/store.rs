@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
-use super::model::{ChannelMeta, Emoji, Guild, Message, Reaction, snowflake};
+use super::guild::Guild;
+use super::model::{ChannelMeta, Emoji, Message, Reaction, snowflake};
 
 /// Runtime changes of one channel.
 #[derive(Debug, Default)]

@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::model::{ChannelKind, ChannelMeta, Guild, Message, VIEW_CHANNEL};
+use super::guild::Guild;
+use super::model::{ChannelKind, ChannelMeta, Message, VIEW_CHANNEL};
 use super::store::Store;
 
 /// A channel Verta must store.
