@@ -4,6 +4,7 @@ mod api;
 mod control;
 mod guild;
 mod limits;
+mod messages;
 mod model;
 mod render;
 mod server;

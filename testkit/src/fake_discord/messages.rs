@@ -1,0 +1,187 @@
+//! Message generation: every field of message `i` of a channel is a hash of
+//! (seed, channel, i), so any slot can be computed alone, in any order.
+
+use super::guild::Guild;
+use super::model::{Attachment, ChannelMeta, Emoji, Message, Reaction, chance, h3, mix, snowflake};
+
+const WORDS: &[&str] = &[
+    "archive",
+    "sync",
+    "hello",
+    "world",
+    "rust",
+    "discord",
+    "thread",
+    "message",
+    "naïve",
+    "café",
+    "日本語",
+    "🎉",
+    "\"quoted\"",
+    "back\\slash",
+    "tab\there",
+    "line\nbreak",
+    "<b>html</b>",
+    "why?",
+    "ok",
+    "lol",
+    "ship",
+    "it",
+    "tomorrow",
+    "verta",
+    "data",
+    "test",
+    "&amp;",
+    "100%",
+    "ünïcödé",
+    "zero-width\u{200b}joiner",
+    "👩‍💻",
+    "tenant",
+    "export",
+    "search",
+    "the",
+    "a",
+];
+const UNICODE_EMOJI: &[&str] = &["👍", "🎉", "❤️", "😂", "👩‍💻", "🇫🇷"];
+
+impl Guild {
+    /// Every emoji reactions are drawn from (unicode first, then custom).
+    pub fn emoji_pool(&self) -> Vec<Emoji> {
+        UNICODE_EMOJI
+            .iter()
+            .map(|s| Emoji::Unicode((*s).to_string()))
+            .chain(self.custom_emojis.iter().cloned())
+            .collect()
+    }
+
+    /// Whether generated slot `i` of `ch` was deleted before serving (never slot 0).
+    pub fn slot_deleted(&self, ch: &ChannelMeta, i: u64) -> bool {
+        i > 0
+            && chance(
+                h3(self.spec.seed, ch.id, i ^ 0xDE1),
+                self.spec.deleted_share,
+            )
+    }
+
+    /// The generated message in slot `i` of `ch`, or `None` when that slot was deleted or
+    /// is out of range. Pure: the runtime overlay is applied by the server state.
+    pub fn generated_message(&self, ch: &ChannelMeta, i: u64) -> Option<Message> {
+        if i >= ch.message_count || self.slot_deleted(ch, i) {
+            return None;
+        }
+        let spec = &self.spec;
+        let r = |field: u64| h3(spec.seed, ch.id, i.wrapping_mul(0x100) ^ field);
+        let id = ch.slot_id(i);
+        let ts = ch.slot_ms(i);
+        let pool = self.users.len() as u64;
+        let starter = i == 0 && ch.thread.as_ref().is_some_and(|t| t.forum_post);
+        let author_id = match &ch.thread {
+            Some(t) if starter => t.owner_id,
+            _ => self.users[(r(1) % pool) as usize].id,
+        };
+        let reply_to = (!starter && i > 0 && chance(r(2), spec.reply_share)).then(|| {
+            let back = 1 + r(3) % i.min(50);
+            ch.slot_id(i - back)
+        });
+        let n_words = 3 + r(4) % 13;
+        let mention = chance(r(6), spec.mention_share).then(|| {
+            let u = self.users[(r(7) % pool) as usize].id;
+            let bang = if r(7) & 1 == 1 { "!" } else { "" };
+            (u, format!("<@{bang}{u}>"), r(8) % (n_words + 1))
+        });
+        let empty = !starter && chance(r(9), spec.empty_share);
+        let mut content = String::new();
+        if !empty {
+            if starter {
+                content.push_str(&ch.name);
+                content.push('\n');
+            }
+            for w in 0..=n_words {
+                if let Some((_, text, at)) = &mention
+                    && *at == w
+                {
+                    content.push_str(text);
+                    content.push(' ');
+                }
+                if w < n_words {
+                    content.push_str(WORDS[(h3(r(5), w, 0) % WORDS.len() as u64) as usize]);
+                    content.push(' ');
+                }
+            }
+            content.pop();
+        }
+        let mentions: Vec<u64> = mention.iter().map(|m| m.0).collect();
+        let n_att = if empty {
+            1
+        } else if chance(r(10), spec.attachment_share) {
+            1 + r(11) % 2
+        } else {
+            0
+        };
+        let attachments = (0..n_att)
+            .map(|k| attachment(ch.id, id, ts, k, r(12 + k)))
+            .collect();
+        let mut reactions = Vec::new();
+        if chance(r(20), spec.reaction_share) {
+            let emojis = self.emoji_pool();
+            let n = 1 + r(21) % 3;
+            let start = r(22) % emojis.len() as u64;
+            for k in 0..n {
+                let emoji = emojis[((start + k) % emojis.len() as u64) as usize].clone();
+                let rk = h3(r(23), k, 1);
+                let count = if rk.is_multiple_of(40) {
+                    130
+                } else {
+                    1 + rk % 5
+                };
+                let count = count.min(pool);
+                let first = h3(rk, 2, 3) % pool;
+                let mut users: Vec<u64> = (0..count)
+                    .map(|u| self.users[((first + u) % pool) as usize].id)
+                    .collect();
+                users.sort_unstable();
+                reactions.push(Reaction { emoji, users });
+            }
+        }
+        let edited_ms =
+            chance(r(30), spec.edit_share).then(|| ts + 1_000 + (r(31) % 3_600_000) as i64);
+        Some(Message {
+            id,
+            channel_id: ch.id,
+            author_id,
+            kind: if reply_to.is_some() { 19 } else { 0 },
+            content,
+            timestamp_ms: ts,
+            edited_ms,
+            reply_to,
+            mentions,
+            attachments,
+            reactions,
+        })
+    }
+}
+
+fn attachment(channel_id: u64, message_id: u64, ts: i64, k: u64, r: u64) -> Attachment {
+    const KINDS: &[(&str, Option<&str>, bool)] = &[
+        ("image.png", Some("image/png"), true),
+        ("photo.jpg", Some("image/jpeg"), true),
+        ("notes.txt", Some("text/plain; charset=utf-8"), false),
+        ("archive.zip", Some("application/zip"), false),
+        ("data.bin", None, false),
+        ("README", None, false),
+        ("résumé final.pdf", Some("application/pdf"), false),
+    ];
+    let (name, content_type, image) = KINDS[(r % KINDS.len() as u64) as usize];
+    // Unique among attachments: the message's timestamp plus 22 bits derived from the
+    // message id and the attachment's index.
+    let id = snowflake(ts, 0, 0) | (mix(message_id ^ k) & 0x3F_FFFF);
+    let url_name: String = name.replace(' ', "_");
+    Attachment {
+        id,
+        filename: name.to_string(),
+        size: 1_000 + (r >> 8) % 5_000_000,
+        content_type: content_type.map(str::to_string),
+        url: format!("https://cdn.discordapp.com/attachments/{channel_id}/{id}/{url_name}"),
+        dimensions: image.then_some((640 + (r % 7) as u32 * 10, 480)),
+    }
+}
