@@ -15,7 +15,7 @@ use service::anonymize::Anonymizer;
 use service::sync::queue::{self, NewJob, SyncType, Trigger};
 use service::sync::{SyncEngine, SyncSettings};
 use testkit::db::TestDb;
-use testkit::fake_discord::{FakeConfig, FakeDiscord, GuildSpec, NewMessage, routes};
+use testkit::fake_discord::{Emoji, FakeConfig, FakeDiscord, GuildSpec, NewMessage, routes};
 
 use crate::helpers::{assert_status, spawn_app_with};
 
@@ -348,15 +348,20 @@ async fn forbidden_channel_is_recorded_as_failed_and_the_others_complete() {
     });
     let job = h.sync().await;
     assert_eq!(job.status, "completed");
-    assert_eq!(job.channels_failed, 1);
     let errors = job.errors.clone().expect("errors");
-    let first = &errors[0];
-    assert_eq!(first["channelId"], json!(forbidden.to_string()));
-    assert_eq!(first["status"], json!(403));
-    assert!(
-        first["error"].as_str().unwrap_or("").contains("403"),
-        "{first}"
-    );
+    let errors = errors.as_array().expect("array");
+    // The channel, and threads inside it whose reads are refused as well.
+    assert!(job.channels_failed >= 1 && job.channels_failed as usize == errors.len());
+    assert!(job.channels_completed > job.channels_failed);
+    let entry = errors
+        .iter()
+        .find(|e| e["channelId"] == json!(forbidden.to_string()))
+        .unwrap_or_else(|| panic!("the forbidden channel is named: {errors:?}"));
+    assert!(entry["channelName"].as_str().is_some_and(|n| !n.is_empty()));
+    for e in errors {
+        assert_eq!(e["status"], json!(403), "{e}");
+        assert!(e["error"].as_str().unwrap_or("").contains("403"), "{e}");
+    }
     // Everything else arrived.
     h.fake.update_faults(|f| f.forbidden_channels.clear());
     assert_eq!(h.sync().await.status, "completed");
@@ -643,4 +648,236 @@ async fn sync_routes_trigger_report_cancel_retry_and_list_history() {
         .await
         .expect("status");
     assert_eq!(status["status"], json!("never_synced"));
+}
+
+#[tokio::test]
+async fn rescan_window_catches_edits_reactions_and_deletions_without_removing_rows() {
+    let h = Harness::new(small_guild()).await;
+    let rescan = |s: &mut SyncSettings| s.rescan_window = Duration::from_secs(86_400);
+    let run = |engine: SyncEngine| async move { engine.run_until_empty().await.expect("worker") };
+    h.enqueue(SyncType::Incremental).await;
+    run(h.engine_with(rescan)).await;
+    let truth = h.fake.truth(h.guild).expect("truth");
+    let channel = truth
+        .message_channels()
+        .find(|c| c.kind == "text")
+        .map(|c| c.platform_id)
+        .expect("a text channel");
+    let user = truth.guild().users[3].id;
+    drop(truth);
+    let new = |content: &str| NewMessage {
+        author_id: None,
+        content: content.to_owned(),
+        reply_to: None,
+    };
+    let a = h.fake.add_message(channel, new("first")).expect("add a");
+    let b = h.fake.add_message(channel, new("second")).expect("add b");
+    h.enqueue(SyncType::Incremental).await;
+    run(h.engine_with(rescan)).await;
+    assert_eq!(stored_message(&h, b.id).await.content, "second");
+
+    h.fake
+        .edit_message(channel, a.id, "first, edited")
+        .expect("edit");
+    h.fake
+        .add_reaction(channel, a.id, Emoji::Unicode("🎉".into()), user)
+        .expect("react");
+    h.fake.delete_message(channel, b.id).expect("delete");
+    h.fake.reset_stats();
+    let job = h.enqueue(SyncType::Incremental).await;
+    run(h.engine_with(rescan)).await;
+    assert_eq!(
+        queue::get(&h.db, &job.id).await.expect("job").status,
+        "completed"
+    );
+    assert_eq!(
+        h.fake.route_count(routes::MESSAGES),
+        1,
+        "quiet channels cost no request"
+    );
+
+    let edited = stored_message(&h, a.id).await;
+    assert_eq!(edited.content, "first, edited");
+    assert!(
+        edited
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get("editedAt"))
+            .is_some_and(|v| !v.is_null())
+    );
+    let reactions = message_emoji_reactions::Entity::find()
+        .filter(message_emoji_reactions::Column::MessageId.eq(edited.id.as_str()))
+        .all(&h.db)
+        .await
+        .expect("reactions");
+    assert_eq!(reactions.len(), 1);
+    assert_eq!(reactions[0].emoji, "🎉");
+    let deleted = stored_message(&h, b.id).await;
+    assert_eq!(deleted.content, "second", "a deleted message keeps its row");
+    assert_eq!(
+        deleted.metadata.as_ref().and_then(|m| m.get("deleted")),
+        Some(&json!(true))
+    );
+}
+
+async fn stored_message(h: &Harness, platform_id: u64) -> messages::Model {
+    messages::Entity::find()
+        .filter(messages::Column::PlatformMessageId.eq(platform_id.to_string()))
+        .one(&h.db)
+        .await
+        .expect("query")
+        .expect("the message is stored")
+}
+
+#[tokio::test]
+async fn vanished_channel_keeps_its_messages_and_is_marked() {
+    let h = Harness::new(small_guild()).await;
+    assert_eq!(h.sync().await.status, "completed");
+    // A channel archived earlier that Discord no longer lists.
+    let tenant = uuid::Uuid::parse_str(&h.tenant_id).expect("uuid");
+    let gone = service::repo::channels::ChannelRow {
+        tenant_id: tenant,
+        platform_channel_id: "999".into(),
+        name: "old-channel".into(),
+        kind: service::repo::channels::ChannelKind::Text,
+        parent_channel_id: None,
+        metadata: Some(json!({"discordType": 0})),
+    };
+    service::repo::channels::upsert(&h.db, std::slice::from_ref(&gone))
+        .await
+        .expect("channel");
+    service::repo::messages::upsert(
+        &h.db,
+        &[service::repo::messages::MessageRow {
+            channel_id: gone.id(),
+            platform_message_id: "1000".into(),
+            anonymized_author_id: "a".repeat(64),
+            content: "still here".into(),
+            reply_to_id: None,
+            metadata: None,
+            platform_created_at: chrono::Utc::now(),
+        }],
+    )
+    .await
+    .expect("message");
+    assert_eq!(h.sync().await.status, "completed");
+    let row = channels::Entity::find_by_id(gone.id().to_string())
+        .one(&h.db)
+        .await
+        .expect("query")
+        .expect("the vanished channel keeps its row");
+    let metadata = row.metadata.expect("metadata");
+    assert_eq!(metadata["vanished"], json!(true));
+    assert!(metadata["vanishedSeenAt"].is_string());
+    assert_eq!(stored_message(&h, 1000).await.content, "still here");
+}
+
+#[tokio::test]
+async fn without_reaction_users_the_counts_go_to_message_metadata() {
+    let h = Harness::new(small_guild()).await;
+    h.enqueue(SyncType::Incremental).await;
+    h.engine_with(|s| s.reaction_users = false)
+        .run_until_empty()
+        .await
+        .expect("worker");
+    assert_eq!(h.fake.route_count(routes::REACTIONS), 0);
+    assert!(
+        message_emoji_reactions::Entity::find()
+            .all(&h.db)
+            .await
+            .expect("rows")
+            .is_empty()
+    );
+    let truth = h.fake.truth(h.guild).expect("truth");
+    let expected: usize = truth
+        .message_channels()
+        .flat_map(|c| truth.messages(c.platform_id).collect::<Vec<_>>())
+        .map(|m| m.reactions.len())
+        .sum();
+    drop(truth);
+    let counted: u64 = messages::Entity::find()
+        .all(&h.db)
+        .await
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m.metadata.as_ref()?.get("reactions")?.as_array().cloned())
+        .flatten()
+        .filter_map(|r| r["count"].as_u64())
+        .sum();
+    assert!(expected > 0);
+    assert_eq!(counted as usize, expected);
+}
+
+/// Runs the built `verta` binary against `h`'s database and fake Discord.
+fn verta(h: &Harness, token: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_verta"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &h.config.database_url)
+        .env("DISCORD_BOT_TOKEN", token)
+        .env("DISCORD_API_PROXY", h.fake.proxy())
+        .env("SYNC_RESCAN_WINDOW_SECS", "0")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("the verta binary runs")
+}
+
+#[tokio::test]
+async fn cli_sync_start_wait_status_and_reset() {
+    let h = Harness::new(small_guild()).await;
+    let token = h.fake.token().to_owned();
+    let out = verta(
+        &h,
+        &token,
+        &["sync", "start", "--tenant", "fake-guild", "--wait"],
+    );
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let job: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(job["status"], json!("completed"));
+    assert!(job["id"].is_string());
+    h.assert_equals_truth().await;
+
+    let out = verta(&h, &token, &["sync", "status"]);
+    assert!(out.status.success());
+    let all: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(all[0]["status"], json!("completed"));
+    assert!(all[0]["channels"].as_array().is_some_and(|c| !c.is_empty()));
+
+    let out = verta(&h, &token, &["sync", "start", "--tenant", "fake-guild"]);
+    assert!(out.status.success());
+    let queued: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(queued["status"], json!("queued"));
+    // Process it, then forget the cursors.
+    h.engine().run_until_empty().await.expect("worker");
+    let out = verta(&h, &token, &["sync", "reset", "--tenant", "fake-guild"]);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reset: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert!(reset["cursorsRemoved"].as_u64().unwrap_or(0) > 0);
+    assert!(
+        sync_progress::Entity::find()
+            .all(&h.db)
+            .await
+            .expect("cursors")
+            .is_empty()
+    );
+
+    // A refused token: the job fails and the exit code says so.
+    let out = verta(
+        &h,
+        "wrong-token",
+        &["sync", "start", "--tenant", "fake-guild", "--wait"],
+    );
+    assert!(!out.status.success());
+    let failed: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(failed["status"], json!("failed"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
 }

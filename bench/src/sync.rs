@@ -1,0 +1,383 @@
+//! `sync`: a full sync of a generated guild from the fake Discord (in this process) into a
+//! fresh database through the real worker (discovery, paging, reaction users, upserts,
+//! cursors), against a raw multi-row INSERT of the same rows (pages of 100 messages per
+//! transaction, like the sync) measured in the same run.
+//!
+//! `BENCH sync backend=<b> channels=<c> messages=<n> msgs_per_s=<sync> raw_msgs_per_s=<raw>
+//! ratio=<sync/raw> requests=<r> peak_rss_mb=<m>`; one line per guild size (`--messages`
+//! may be given several times, to show that memory stays flat as the guild grows).
+//!
+//! With `--limited`: Discord-like limits on the fake (50 requests/s global and per route,
+//! `--latency-ms` per response) and the client's limiter at Discord's 50/s:
+//! `BENCH sync-limited backend=<b> req_per_s=<achieved> ceiling_ratio=<achieved/50>`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, Value};
+use service::anonymize::Anonymizer;
+use service::discord::{DiscordAdapter, DiscordOptions};
+use service::platform::PlatformAdapter;
+use service::sync::queue::{self, NewJob, SyncType, Trigger};
+use service::sync::{SyncEngine, SyncSettings};
+use service::tenants::{self, CreateTenant};
+use testkit::fake_discord::{FakeConfig, FakeDiscord, GuildSpec};
+
+use crate::common::{BenchResult, DbArgs, bench_line, peak_rss_mb};
+
+/// Options of the sync benchmark.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Text channels in the guild.
+    #[arg(long, default_value_t = 20)]
+    channels: u32,
+    /// Messages per channel; repeat for several guild sizes.
+    #[arg(long, default_values_t = vec![10_000u64, 50_000])]
+    messages: Vec<u64>,
+    /// Share of messages with reactions.
+    #[arg(long, default_value_t = 0.1)]
+    reaction_share: f64,
+    /// Channels synced at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Discord-like limits instead of an unlimited fake.
+    #[arg(long)]
+    limited: bool,
+    /// Latency of every fake response with `--limited`, milliseconds.
+    #[arg(long, default_value_t = 100)]
+    latency_ms: u64,
+    /// How long the limited run lasts at most, seconds.
+    #[arg(long, default_value_t = 20)]
+    limited_secs: u64,
+}
+
+/// Run the benchmark.
+pub async fn run(args: Args) -> BenchResult {
+    if args.limited {
+        return limited(&args).await;
+    }
+    for &messages in &args.messages {
+        unlimited(&args, messages).await?;
+    }
+    Ok(())
+}
+
+struct Setup {
+    fake: FakeDiscord,
+    db: DatabaseConnection,
+    tenant_id: String,
+    adapter: Arc<DiscordAdapter>,
+    _bench_db: crate::common::BenchDb,
+}
+
+async fn setup(
+    args: &Args,
+    spec: GuildSpec,
+    fake_config: FakeConfig,
+    global: u16,
+) -> Result<Setup, Box<dyn std::error::Error + Send + Sync>> {
+    let fake = FakeDiscord::start(FakeConfig {
+        guilds: vec![spec],
+        ..fake_config
+    })?;
+    let guild = fake.guild_ids()[0];
+    let bench_db = args.db.database().await?;
+    let db = bench_db.db.clone();
+    let tenant = tenants::create(
+        &db,
+        &CreateTenant {
+            name: Some("Bench Guild".into()),
+            slug: None,
+            platform: Some("discord".into()),
+            platform_id: Some(guild.to_string()),
+            status: None,
+        },
+    )
+    .await?;
+    let adapter = Arc::new(DiscordAdapter::new(&DiscordOptions {
+        token: fake.token().to_owned(),
+        proxy: Some(fake.proxy()),
+        global_limit: global,
+    }));
+    Ok(Setup {
+        fake,
+        db,
+        tenant_id: tenant.id.to_string(),
+        adapter,
+        _bench_db: bench_db,
+    })
+}
+
+fn engine(s: &Setup, concurrency: usize) -> SyncEngine {
+    let config = service::Config::default();
+    let settings = SyncSettings {
+        concurrency,
+        rescan_window: Duration::ZERO,
+        ..SyncSettings::from_config(&config)
+    };
+    SyncEngine::new(
+        s.db.clone(),
+        Some(Arc::clone(&s.adapter) as Arc<dyn PlatformAdapter>),
+        Anonymizer::new(None),
+        settings,
+    )
+}
+
+async fn enqueue(s: &Setup) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let (job, _) = queue::enqueue(
+        &s.db,
+        NewJob {
+            tenant_id: s.tenant_id.clone(),
+            sync_type: SyncType::Full,
+            trigger: Trigger::Cli,
+            channel_ids: None,
+            retry_of: None,
+        },
+    )
+    .await?;
+    Ok(job.id)
+}
+
+async fn unlimited(args: &Args, messages: u64) -> BenchResult {
+    let spec = GuildSpec::bench(args.channels, messages, args.reaction_share);
+    let fake_config = FakeConfig {
+        workers: 2,
+        ..FakeConfig::single(spec.clone())
+    };
+    let s = setup(args, spec, fake_config, u16::MAX).await?;
+    let job_id = enqueue(&s).await?;
+    let engine = engine(&s, args.concurrency);
+    eprintln!(
+        "sync: {} channels x {messages} messages on {}...",
+        args.channels,
+        args.db.backend.name()
+    );
+    let started = Instant::now();
+    engine.run_until_empty().await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let job = queue::get(&s.db, &job_id).await?;
+    if job.status != "completed" {
+        return Err(format!("sync job ended {}: {:?}", job.status, job.error).into());
+    }
+    let total = job.messages_processed as f64;
+    let rate = total / elapsed;
+    let requests = s.adapter.requests_made();
+    let rss = peak_rss_mb();
+
+    // Baseline: the same rows through raw multi-row INSERTs into a fresh database.
+    eprintln!("sync: raw-insert baseline...");
+    let raw = raw_insert_rate(args, &s).await?;
+    bench_line(
+        "sync",
+        args.db.backend,
+        &[
+            ("channels", args.channels.to_string()),
+            ("messages", format!("{}", total as u64)),
+            ("msgs_per_s", format!("{rate:.0}")),
+            ("raw_msgs_per_s", format!("{raw:.0}")),
+            ("ratio", format!("{:.2}", rate / raw)),
+            ("requests", requests.to_string()),
+            ("peak_rss_mb", rss.to_string()),
+        ],
+    );
+    Ok(())
+}
+
+/// Messages per second of raw multi-row INSERTs of the same rows (messages, reactions,
+/// attachments; one transaction per 100 messages) into a fresh database. Rows come from the
+/// fake's ground truth (not timed).
+async fn raw_insert_rate(
+    args: &Args,
+    s: &Setup,
+) -> Result<f64, Box<dyn std::error::Error + Send + Sync>> {
+    let target = args.db.database().await?;
+    let db = &target.db;
+    let guild = s.fake.guild_ids()[0];
+    let truth = s.fake.truth(guild).ok_or("no truth")?;
+    let anon = Anonymizer::new(None);
+    let tenant_id = uuid::Uuid::new_v4();
+    let now = service::db::now();
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO tenants (id, name, slug, status, platform, platform_id, created_at, updated_at) VALUES (?, 'raw', 'raw', 'ACTIVE', 'discord', 'raw', ?, ?)",
+        [tenant_id.to_string().into(), now.into(), now.into()],
+    ))
+    .await?;
+    let mut timed = Duration::ZERO;
+    let mut count = 0u64;
+    for ch in truth.message_channels() {
+        let channel_id = service::repo::ids::channel(tenant_id, &ch.platform_id.to_string());
+        db.execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "INSERT INTO channels (id, tenant_id, platform_channel_id, name, type, created_at, updated_at) VALUES (?, ?, ?, ?, 'text', ?, ?)",
+            [
+                channel_id.to_string().into(),
+                tenant_id.to_string().into(),
+                ch.platform_id.to_string().into(),
+                ch.name.clone().into(),
+                now.into(),
+                now.into(),
+            ],
+        ))
+        .await?;
+        let mut page = Vec::with_capacity(100);
+        let mut iter = truth.messages(ch.platform_id).peekable();
+        while iter.peek().is_some() {
+            page.clear();
+            page.extend(iter.by_ref().take(100));
+            let mut msg_values: Vec<Value> = Vec::new();
+            let mut reaction_values: Vec<Value> = Vec::new();
+            let mut attachment_values: Vec<Value> = Vec::new();
+            for m in &page {
+                let pid = m.platform_id.to_string();
+                let id = service::repo::ids::message(channel_id, &pid);
+                let metadata = serde_json::json!({
+                    "editedAt": m.edited_at.map(|t| t.to_rfc3339()),
+                    "pinned": false, "type": 0,
+                    "mentions": {"users": [], "roles": [], "channels": [], "everyone": false},
+                });
+                msg_values.extend([
+                    id.to_string().into(),
+                    channel_id.to_string().into(),
+                    pid.into(),
+                    anon.user_id(&m.author_id.to_string()).into(),
+                    anon.rewrite_mentions(&m.content).into_owned().into(),
+                    m.reply_to.map(|r| r.to_string()).into(),
+                    metadata.into(),
+                    m.created_at.into(),
+                    now.into(),
+                    now.into(),
+                ]);
+                for r in &m.reactions {
+                    let user = anon.user_id(&r.user_id.to_string());
+                    reaction_values.extend([
+                        service::repo::ids::reaction(id, &user, &r.emoji)
+                            .to_string()
+                            .into(),
+                        id.to_string().into(),
+                        r.emoji.clone().into(),
+                        user.into(),
+                        now.into(),
+                    ]);
+                }
+                for a in &m.attachments {
+                    attachment_values.extend([
+                        service::repo::ids::attachment(id, &a.id.to_string())
+                            .to_string()
+                            .into(),
+                        id.to_string().into(),
+                        a.filename.clone().into(),
+                        (a.size as i64).into(),
+                        a.content_type
+                            .clone()
+                            .unwrap_or_else(|| "application/octet-stream".into())
+                            .into(),
+                        a.url.clone().into(),
+                        now.into(),
+                    ]);
+                }
+            }
+            let started = Instant::now();
+            let backend = db.get_database_backend();
+            let txn = service::db::begin_write(db).await?;
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "INSERT INTO messages (id, channel_id, platform_message_id, anonymized_author_id, content, reply_to_id, metadata, platform_created_at, created_at, updated_at) VALUES {}",
+                    placeholders(msg_values.len() / 10, 10)
+                ),
+                msg_values,
+            ))
+            .await?;
+            if !reaction_values.is_empty() {
+                txn.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        "INSERT INTO message_emoji_reactions (id, message_id, emoji, anonymized_user_id, created_at) VALUES {}",
+                        placeholders(reaction_values.len() / 5, 5)
+                    ),
+                    reaction_values,
+                ))
+                .await?;
+            }
+            if !attachment_values.is_empty() {
+                txn.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        "INSERT INTO message_attachments (id, message_id, filename, file_size, content_type, url, created_at) VALUES {}",
+                        placeholders(attachment_values.len() / 7, 7)
+                    ),
+                    attachment_values,
+                ))
+                .await?;
+            }
+            txn.commit().await?;
+            timed += started.elapsed();
+            count += page.len() as u64;
+        }
+    }
+    Ok(count as f64 / timed.as_secs_f64().max(1e-9))
+}
+
+fn placeholders(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    vec![row; rows].join(", ")
+}
+
+async fn limited(args: &Args) -> BenchResult {
+    let messages = args.messages.first().copied().unwrap_or(10_000).min(5_000);
+    let spec = GuildSpec::bench(args.channels, messages, args.reaction_share);
+    let fake_config = FakeConfig::single(spec.clone())
+        .discord_like_limits()
+        .with_latency(Duration::from_millis(args.latency_ms));
+    let s = setup(
+        args,
+        spec,
+        fake_config,
+        service::discord::DISCORD_GLOBAL_LIMIT,
+    )
+    .await?;
+    let job_id = enqueue(&s).await?;
+    let engine = Arc::new(engine(&s, args.concurrency));
+    eprintln!(
+        "sync-limited: 50 req/s global, {} ms latency, on {} for up to {} s...",
+        args.latency_ms,
+        args.db.backend.name(),
+        args.limited_secs
+    );
+    let started = Instant::now();
+    let runner = {
+        let engine = Arc::clone(&engine);
+        tokio::spawn(async move { engine.run_until_empty().await })
+    };
+    let deadline = Duration::from_secs(args.limited_secs);
+    // Measure the steady state: skip discovery (the first second).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (t0, r0) = (Instant::now(), s.adapter.requests_made());
+    while started.elapsed() < deadline && !runner.is_finished() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (t1, r1) = (Instant::now(), s.adapter.requests_made());
+    let _ = queue::request_cancel(&s.db, &job_id).await;
+    let _ = runner.await;
+    let rate = (r1 - r0) as f64 / (t1 - t0).as_secs_f64();
+    let limit = f64::from(service::discord::DISCORD_GLOBAL_LIMIT);
+    let statuses = s.fake.status_counts();
+    bench_line(
+        "sync-limited",
+        args.db.backend,
+        &[
+            ("req_per_s", format!("{rate:.1}")),
+            ("ceiling_ratio", format!("{:.2}", rate / limit)),
+            ("latency_ms", args.latency_ms.to_string()),
+            (
+                "http_429",
+                statuses.get(&429).copied().unwrap_or(0).to_string(),
+            ),
+            ("peak_rss_mb", peak_rss_mb().to_string()),
+        ],
+    );
+    Ok(())
+}
