@@ -117,6 +117,7 @@ impl FakeDiscord {
             .recv()
             .map_err(|_| std::io::Error::other("fake-discord server thread exited"))??;
         *lock(&shared.proxy) = addr.to_string();
+        tracing::info!(%addr, guilds = shared.store.guilds().len(), "fake discord listening");
         Ok(FakeDiscord {
             shared,
             addr,

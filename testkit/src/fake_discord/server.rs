@@ -165,6 +165,7 @@ pub(crate) async fn dispatch(
     let matched = api::match_route(&method, api_path);
     let route = matched.as_ref().ok().map(|m| m.route);
     let (resp, status) = serve_api(&shared, &req, matched).await;
+    tracing::debug!(%method, path = %full, route, status, "fake discord request");
     shared.record(&method, full, route, status);
     resp
 }
