@@ -36,6 +36,7 @@ async fn control_api_adds_edits_and_deletes_messages_and_reactions() {
     let page = h
         .get(&format!("/channels/{}/messages?limit=2", ch.id))
         .await;
+    crate::helpers::assert_route_schema(routes::MESSAGES, &page.body);
     assert_eq!(ids(&page.body)[0], id, "the new message is the newest");
     assert_eq!(page.body[0]["type"], 19);
     assert_eq!(page.body[0]["mentions"][0]["id"], user.to_string());

@@ -113,11 +113,15 @@ async fn the_global_limit_answers_429_global_across_routes() {
         assert!(r.header("retry-after").is_some());
     }
     h.fake.set_limits(None, Some(1));
-    let first = h.get("/users/@me").await;
-    let second = h.get("/users/@me").await;
+    let mut limited = 0;
+    for _ in 0..5 {
+        if h.get("/users/@me").await.status == 429 {
+            limited += 1;
+        }
+    }
     assert!(
-        first.status == 429 || second.status == 429,
-        "two requests within a second exceed a 1/s global limit"
+        limited >= 1,
+        "five quick requests exceed a 1/s global limit"
     );
 }
 
