@@ -30,7 +30,7 @@ const MYSQL_DOWN: &[&str] = &[
 
 /// Drops `check_channel_type` where the server stored it (TiDB with CHECKs disabled does not).
 async fn drop_type_check(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    if sql::mysql_constraint_exists(manager, "channels", "check_channel_type", "CHECK").await? {
+    if sql::mysql_check_exists(manager, "channels", "check_channel_type").await? {
         sql::run(
             manager,
             &["ALTER TABLE channels DROP CONSTRAINT check_channel_type"],

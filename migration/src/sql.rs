@@ -49,6 +49,30 @@ pub(crate) async fn mysql_constraint_exists(
     Ok(n > 0)
 }
 
+/// MySQL family: does the named CHECK constraint exist on the table? Looks in
+/// `information_schema.CHECK_CONSTRAINTS` (MySQL >= 8.0.16, MariaDB, TiDB >= 7.2) as well as
+/// `TABLE_CONSTRAINTS`, since servers differ in which of the two lists CHECKs.
+pub(crate) async fn mysql_check_exists(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    constraint: &str,
+) -> Result<bool, DbErr> {
+    if mysql_constraint_exists(manager, table, constraint, "CHECK").await? {
+        return Ok(true);
+    }
+    // CHECK names are unique per schema on MySQL/TiDB (per table on MariaDB; ours are unique
+    // anyway). A server without CHECK_CONSTRAINTS has no stored CHECKs to find.
+    let n = count(
+        manager,
+        "SELECT COUNT(*) FROM information_schema.CHECK_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = DATABASE() AND CONSTRAINT_NAME = ?",
+        vec![constraint.into()],
+    )
+    .await
+    .unwrap_or(0);
+    Ok(n > 0)
+}
+
 /// MySQL family: does the named index exist on the table?
 pub(crate) async fn mysql_index_exists(
     manager: &SchemaManager<'_>,
