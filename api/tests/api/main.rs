@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod archive_data;
+
 mod auth;
 mod branding;
 mod cli;
@@ -12,3 +14,6 @@ mod metrics;
 mod openapi;
 mod tenants;
 mod sync;
+mod export;
+mod read_api;
+mod read_plans;

@@ -170,7 +170,8 @@ pub struct MessagePage {
     pub meta: MessagePageMeta,
 }
 
-/// A resolved cursor: its position, and whether a stored message sits exactly there.
+/// A validated cursor resolved in `channel_id`: its position, and whether a stored message
+/// sits exactly there.
 async fn resolve_cursor(
     db: &impl ConnectionTrait,
     channel_id: &str,
@@ -178,14 +179,7 @@ async fn resolve_cursor(
     raw: &str,
 ) -> Result<(Position, bool)> {
     let snowflake = ids::parse_snowflake(field, raw)?;
-    let pos = query::cursor_position(db, channel_id, &snowflake).await?;
-    let exists = messages::Entity::find()
-        .filter(messages::Column::ChannelId.eq(channel_id))
-        .filter(messages::Column::PlatformMessageId.eq(snowflake.as_str()))
-        .one(db)
-        .await?
-        .is_some();
-    Ok((pos, exists))
+    query::cursor_position(db, channel_id, &snowflake).await
 }
 
 /// `GET /api/v1/channels/{id}/messages`: a keyset page of the channel's messages, newest first.

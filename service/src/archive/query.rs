@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, Order,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Statement, Value,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Statement, Value,
 };
 
 use entity::{channels, message_attachments, message_emoji_reactions, messages};
@@ -50,6 +50,50 @@ pub enum Direction {
     Newer,
 }
 
+/// The query behind [`messages_from`] (public so tests can EXPLAIN it).
+pub fn messages_from_query(
+    channel_id: &str,
+    from: Option<&Position>,
+    direction: Direction,
+    limit: u64,
+) -> Select<messages::Entity> {
+    use messages::Column as M;
+    let mut query = messages::Entity::find().filter(M::ChannelId.eq(channel_id));
+    if let Some(p) = from {
+        let pid = p.platform_message_id.as_str();
+        let (bound, beyond_at, beyond_id) = match direction {
+            Direction::Older => (
+                M::PlatformCreatedAt.lte(p.at),
+                M::PlatformCreatedAt.lt(p.at),
+                M::PlatformMessageId.lt(pid),
+            ),
+            Direction::Newer => (
+                M::PlatformCreatedAt.gte(p.at),
+                M::PlatformCreatedAt.gt(p.at),
+                M::PlatformMessageId.gt(pid),
+            ),
+        };
+        // `bound` is implied by the OR below; it is there because it is a plain range on the
+        // index's second column, which every planner (SQLite's too) turns into a seek to the
+        // cursor instead of a scan from the end of the channel.
+        query = query.filter(bound).filter(
+            Condition::any().add(beyond_at).add(
+                Condition::all()
+                    .add(M::PlatformCreatedAt.eq(p.at))
+                    .add(beyond_id),
+            ),
+        );
+    }
+    let order = match direction {
+        Direction::Older => Order::Desc,
+        Direction::Newer => Order::Asc,
+    };
+    query
+        .order_by(M::PlatformCreatedAt, order.clone())
+        .order_by(M::PlatformMessageId, order)
+        .limit(limit)
+}
+
 /// Up to `limit` messages of `channel_id` strictly on the `direction` side of `from` (all of
 /// the channel when `from` is `None`): newest first for [`Direction::Older`], oldest first for
 /// [`Direction::Newer`].
@@ -60,35 +104,7 @@ pub async fn messages_from(
     direction: Direction,
     limit: u64,
 ) -> Result<Vec<messages::Model>> {
-    use messages::Column as M;
-    let mut query = messages::Entity::find().filter(M::ChannelId.eq(channel_id));
-    if let Some(p) = from {
-        let (before_at, before_id) = match direction {
-            Direction::Older => (
-                M::PlatformCreatedAt.lt(p.at),
-                M::PlatformMessageId.lt(p.platform_message_id.as_str()),
-            ),
-            Direction::Newer => (
-                M::PlatformCreatedAt.gt(p.at),
-                M::PlatformMessageId.gt(p.platform_message_id.as_str()),
-            ),
-        };
-        query = query.filter(
-            Condition::any().add(before_at).add(
-                Condition::all()
-                    .add(M::PlatformCreatedAt.eq(p.at))
-                    .add(before_id),
-            ),
-        );
-    }
-    let order = match direction {
-        Direction::Older => Order::Desc,
-        Direction::Newer => Order::Asc,
-    };
-    Ok(query
-        .order_by(M::PlatformCreatedAt, order.clone())
-        .order_by(M::PlatformMessageId, order)
-        .limit(limit)
+    Ok(messages_from_query(channel_id, from, direction, limit)
         .all(db)
         .await?)
 }
@@ -105,30 +121,34 @@ pub async fn any_message_from(
         .is_empty())
 }
 
-/// Resolve a cursor (a platform message id) to a position in `channel_id`. A cursor naming no
-/// stored message is placed by the time encoded in the snowflake, so `0` is before everything.
+/// Resolve a cursor (a platform message id) to a position in `channel_id`, and say whether a
+/// stored message sits exactly there. A cursor naming no stored message is placed by the time
+/// encoded in the snowflake, so `0` is before everything.
 pub async fn cursor_position(
     db: &impl ConnectionTrait,
     channel_id: &str,
     snowflake: &str,
-) -> Result<Position> {
+) -> Result<(Position, bool)> {
     let found = messages::Entity::find()
         .filter(messages::Column::ChannelId.eq(channel_id))
         .filter(messages::Column::PlatformMessageId.eq(snowflake))
         .one(db)
         .await?;
     if let Some(m) = found {
-        return Ok(Position::of(&m));
+        return Ok((Position::of(&m), true));
     }
     let value: u64 = snowflake.parse().unwrap_or(0);
     let at = Utc
         .timestamp_millis_opt(snowflake_unix_millis(value))
         .single()
         .unwrap_or_default();
-    Ok(Position {
-        at,
-        platform_message_id: snowflake.to_owned(),
-    })
+    Ok((
+        Position {
+            at,
+            platform_message_id: snowflake.to_owned(),
+        },
+        false,
+    ))
 }
 
 /// Attach reactions and attachments (each in creation order) to `rows`, keeping their order.
@@ -194,21 +214,27 @@ struct StatsRow {
     last_activity: Option<DateTime<Utc>>,
 }
 
+/// The grouped query behind [`channel_stats`] (public so tests can EXPLAIN it).
+pub fn channel_stats_query(filter: Condition) -> Select<messages::Entity> {
+    use messages::Column as M;
+    messages::Entity::find()
+        .select_only()
+        .column(M::ChannelId)
+        // COUNT(channel_id) keeps the query inside idx_messages_channel_created (covering).
+        .column_as(M::ChannelId.count(), "message_count")
+        .column_as(M::PlatformCreatedAt.max(), "last_activity")
+        .join(JoinType::InnerJoin, messages::Relation::Channels.def())
+        .filter(filter)
+        .group_by(M::ChannelId)
+}
+
 /// Stats of every non-empty channel matching `filter` (a condition on `channels` columns), in
 /// one grouped query over the messages index. Channels without messages are absent.
 pub async fn channel_stats(
     db: &impl ConnectionTrait,
     filter: Condition,
 ) -> Result<HashMap<String, ChannelStats>> {
-    use messages::Column as M;
-    let rows = messages::Entity::find()
-        .select_only()
-        .column(M::ChannelId)
-        .column_as(M::Id.count(), "message_count")
-        .column_as(M::PlatformCreatedAt.max(), "last_activity")
-        .join(JoinType::InnerJoin, messages::Relation::Channels.def())
-        .filter(filter)
-        .group_by(M::ChannelId)
+    let rows = channel_stats_query(filter)
         .into_model::<StatsRow>()
         .all(db)
         .await?;
@@ -236,6 +262,18 @@ pub async fn count_messages(db: &impl ConnectionTrait, channel_id: &str) -> Resu
     Ok(stats.get(channel_id).map_or(0, |s| s.message_count))
 }
 
+/// SQL selecting `(thread_id, first_id)` for `count` thread ids bound as `?` (public so tests
+/// can EXPLAIN it): a correlated `LIMIT 1` per thread, served by `idx_messages_channel_created`.
+pub fn first_message_ids_sql(count: usize) -> String {
+    let placeholders = vec!["?"; count].join(", ");
+    format!(
+        "SELECT c.id AS thread_id, \
+           (SELECT m.id FROM messages m WHERE m.channel_id = c.id \
+            ORDER BY m.platform_created_at ASC, m.platform_message_id ASC LIMIT 1) AS first_id \
+         FROM channels c WHERE c.id IN ({placeholders})"
+    )
+}
+
 /// The oldest message of each of `thread_ids` (threads without messages are absent): one
 /// query with an index-served correlated `LIMIT 1` per thread, then one fetch by primary key.
 pub async fn first_messages(
@@ -247,13 +285,7 @@ pub async fn first_messages(
         if chunk.is_empty() {
             continue;
         }
-        let placeholders = vec!["?"; chunk.len()].join(", ");
-        let sql = format!(
-            "SELECT c.id AS thread_id, \
-               (SELECT m.id FROM messages m WHERE m.channel_id = c.id \
-                ORDER BY m.platform_created_at ASC, m.platform_message_id ASC LIMIT 1) AS first_id \
-             FROM channels c WHERE c.id IN ({placeholders})"
-        );
+        let sql = first_message_ids_sql(chunk.len());
         let values: Vec<Value> = chunk.iter().map(|id| Value::from(id.clone())).collect();
         let rows = db
             .query_all_raw(Statement::from_sql_and_values(

@@ -292,7 +292,7 @@ pub struct MessageView {
     pub reactions: Vec<ReactionView>,
     /// Attachments.
     pub attachments: Vec<AttachmentView>,
-    /// Reactions aggregated per emoji, in order of first appearance (read API only).
+    /// Reactions aggregated per emoji, most used first (read API only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reaction_counts: Option<Vec<ReactionCount>>,
 }
@@ -333,6 +333,8 @@ impl MessageView {
                 }),
             }
         }
+        // Most used first; ties keep the order of first appearance (the sort is stable).
+        counts.sort_by(|a, b| b.count.cmp(&a.count));
         self.reaction_counts = Some(counts);
         self
     }
@@ -438,7 +440,7 @@ mod tests {
     }
 
     #[test]
-    fn reaction_counts_group_by_emoji_in_first_seen_order() {
+    fn reaction_counts_group_by_emoji_most_used_first() {
         let at = Utc::now();
         let r = |id: &str, emoji: &str| ReactionView {
             id: id.into(),
@@ -458,7 +460,7 @@ mod tests {
             platform_created_at: at,
             created_at: at,
             updated_at: at,
-            reactions: vec![r("1", "🎉"), r("2", "👍"), r("3", "🎉")],
+            reactions: vec![r("1", "👍"), r("2", "🎉"), r("3", "🎉")],
             attachments: vec![],
             reaction_counts: None,
         };

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, TransactionTrait};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use serde::{Deserialize, Serialize};
 
 use entity::channels;
@@ -197,17 +197,48 @@ pub async fn export_tenant(
     progress: &dyn Progress,
 ) -> Result<ExportResult> {
     let started = Instant::now();
-    // One read transaction: counts, pages and metadata describe the same moment.
+    // One read transaction: counts, pages and metadata describe the same moment. It is ended
+    // explicitly on every path: a transaction left to `Drop` is only rolled back when its
+    // connection is next used, and meanwhile holds MySQL metadata locks.
     let tx = db.begin().await?;
-    let tenant = archive::tenant_by_id_or_slug(&tx, tenant).await?;
+    let outcome = export_in(&tx, tenant, out_dir, progress, started).await;
+    match outcome {
+        Ok(result) => {
+            tx.commit().await?;
+            tracing::info!(
+                tenant_id = %result.tenant_id,
+                messages = result.messages_exported,
+                files = result.files_generated,
+                ms = result.execution_time_ms,
+                "export finished"
+            );
+            Ok(result)
+        }
+        Err(e) => {
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(error = %rollback, "rollback of the export's read transaction failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn export_in(
+    tx: &DatabaseTransaction,
+    tenant: &str,
+    out_dir: &Path,
+    progress: &dyn Progress,
+    started: Instant,
+) -> Result<ExportResult> {
+    let tenant = archive::tenant_by_id_or_slug(tx, tenant).await?;
     let tenant_dir = out_dir.join(&tenant.slug);
     let channels_dir = tenant_dir.join("channels");
     files::ensure_dir(&channels_dir)?;
     files::check_writable(&channels_dir)?;
 
-    let channels = archive::channel_rows(&tx, &tenant.id).await?;
+    let channels = archive::channel_rows(tx, &tenant.id).await?;
     let stats = query::channel_stats(
-        &tx,
+        tx,
         Condition::all().add(channels::Column::TenantId.eq(tenant.id.as_str())),
     )
     .await?;
@@ -226,12 +257,12 @@ pub async fn export_tenant(
         let dir = channels_dir.join(&channel.id);
         files::ensure_dir(&dir)?;
         if channel.r#type.as_deref() == Some("forum") {
-            files_generated += export_forum(&tx, &tenant.id, channel, &dir).await?;
+            files_generated += export_forum(tx, &tenant.id, channel, &dir).await?;
             files::remove_stale_pages(&dir, "page-", 0)?;
         } else {
             let count = stats.get(&channel.id).map_or(0, |s| s.message_count);
             let (written_files, written_messages) =
-                export_channel(&tx, channel, count, &dir, progress).await?;
+                export_channel(tx, channel, count, &dir, progress).await?;
             files_generated += written_files;
             messages_exported += written_messages;
             files::remove_stale_pages(&dir, "threads-page-", 0)?;
@@ -240,7 +271,7 @@ pub async fn export_tenant(
     let keep: HashSet<String> = channels.iter().map(|c| c.id.clone()).collect();
     files::remove_stale_channel_dirs(&channels_dir, &keep)?;
 
-    let branding = archive::branding(&tx, &tenant.id)
+    let branding = archive::branding(tx, &tenant.id)
         .await?
         .map(|b| BrandingFile {
             logo: b.logo,
@@ -260,9 +291,8 @@ pub async fn export_tenant(
     let path = tenant_dir.join("metadata.json");
     finish_write(&path, spawn_write(path.clone(), metadata)).await?;
     files_generated += 1;
-    tx.commit().await?;
 
-    let result = ExportResult {
+    Ok(ExportResult {
         tenant_id: tenant.id,
         tenant_slug: tenant.slug,
         channels_exported,
@@ -270,15 +300,7 @@ pub async fn export_tenant(
         files_generated,
         export_path: tenant_dir.display().to_string(),
         execution_time_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    };
-    tracing::info!(
-        tenant_id = %result.tenant_id,
-        messages = result.messages_exported,
-        files = result.files_generated,
-        ms = result.execution_time_ms,
-        "export finished"
-    );
-    Ok(result)
+    })
 }
 
 /// Write a channel's message pages; returns (files, messages) written.
