@@ -246,19 +246,18 @@ fn guild_route(store: &Store, g: &Guild, route: &str, q: &[(String, String)]) ->
         routes::GUILD_CHANNELS => (
             200,
             Value::Array(
-                g.channels
-                    .iter()
+                store
+                    .channels(g)
                     .filter(|c| !c.kind.is_thread())
-                    .map(|c| render::channel(store, g, c))
+                    .map(|c| render::channel(store, g, &c))
                     .collect(),
             ),
         ),
         _ => {
-            let threads: Vec<Value> = g
-                .channels
-                .iter()
+            let threads: Vec<Value> = store
+                .channels(g)
                 .filter(|c| c.thread.as_ref().is_some_and(|t| !t.archived))
-                .map(|c| render::channel(store, g, c))
+                .map(|c| render::channel(store, g, &c))
                 .collect();
             (
                 200,
@@ -392,9 +391,8 @@ fn archived_threads(
                 )
             })?,
     };
-    let mut threads: Vec<&ChannelMeta> = g
-        .channels
-        .iter()
+    let mut threads: Vec<std::borrow::Cow<'_, ChannelMeta>> = store
+        .channels(g)
         .filter(|c| c.parent_id == Some(ch.id) && c.kind != ChannelKind::PrivateThread)
         .filter(|c| {
             c.thread

@@ -9,6 +9,8 @@
 //! | `POST /_control/reset-stats` | clears counters and log only |
 //! | `GET` / `PUT /_control/faults` | read / replace [`Faults`] (JSON, missing fields = default) |
 //! | `PUT /_control/limits` | `{"route_limit": {"limit", "window_ms"} or null, "global_per_sec": n or null}` |
+//! | `PATCH /_control/channels/{c}` | `{"name"?, "visible"?}`: rename, show / hide for @everyone |
+//! | `DELETE /_control/channels/{c}` | delete a channel (and its threads) |
 //! | `POST /_control/channels/{c}/messages` | add `{"content", "author_id"?, "reply_to"?}`; returns the Discord message |
 //! | `PATCH /_control/channels/{c}/messages/{m}` | edit `{"content"}` |
 //! | `DELETE /_control/channels/{c}/messages/{m}` | delete |
@@ -38,6 +40,14 @@ struct LimitsBody {
 struct RouteLimitBody {
     limit: u32,
     window_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChannelBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    visible: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +132,24 @@ fn route(
             lim.global_per_sec = l.global_per_sec;
             lim.reset();
             Ok((200, json!({"ok": true})))
+        }
+        ("PATCH", ["channels", c]) => {
+            let b: ChannelBody = parse(body)?;
+            let c = id(c)?;
+            if let Some(name) = &b.name {
+                store.rename_channel(c, name).map_err(store_error)?;
+            }
+            if let Some(visible) = b.visible {
+                store.set_channel_visible(c, visible).map_err(store_error)?;
+            }
+            let (g, ch) = store
+                .channel(c)
+                .ok_or_else(|| store_error(super::store::StoreError::UnknownChannel(c)))?;
+            Ok((200, render::channel(store, g, ch)))
+        }
+        ("DELETE", ["channels", c]) => {
+            store.delete_channel(id(c)?).map_err(store_error)?;
+            Ok((200, json!({"deleted": true})))
         }
         ("POST", ["channels", c, "messages"]) => {
             let b: NewMessageBody = parse(body)?;

@@ -31,7 +31,7 @@ pub use spec::{FakeConfig, GuildSpec, RouteLimit};
 pub use store::{NewMessage, Store, StoreError, mentioned_ids};
 pub use truth::{
     GuildTruth, TruthAttachment, TruthChannel, TruthMessage, TruthReaction, everyone_can_view,
-    verta_kind,
+    everyone_can_view_now, verta_kind,
 };
 
 use server::{Shared, lock};
@@ -282,6 +282,21 @@ impl FakeDiscord {
         self.shared
             .store
             .remove_reaction(channel_id, message_id, emoji, user_id)
+    }
+
+    /// Deletes a channel (with its threads): gone from listings, 404 10003 afterwards.
+    pub fn delete_channel(&self, channel_id: u64) -> Result<(), StoreError> {
+        self.shared.store.delete_channel(channel_id)
+    }
+
+    /// Renames a channel or thread.
+    pub fn rename_channel(&self, channel_id: u64, name: &str) -> Result<(), StoreError> {
+        self.shared.store.rename_channel(channel_id, name)
+    }
+
+    /// Shows or hides a (non-thread) channel for @everyone via its @everyone overwrite.
+    pub fn set_channel_visible(&self, channel_id: u64, visible: bool) -> Result<(), StoreError> {
+        self.shared.store.set_channel_visible(channel_id, visible)
     }
 
     /// The first line the `fake-discord` binary prints:

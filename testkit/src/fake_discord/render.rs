@@ -123,6 +123,7 @@ pub fn guild(g: &Guild, with_counts: bool) -> Value {
 
 /// A channel or thread object.
 pub fn channel(store: &Store, g: &Guild, c: &ChannelMeta) -> Value {
+    let c = &*store.current(c);
     let last = if c.kind.has_messages() {
         store.last_message_id(c).map(|id| id.to_string())
     } else {

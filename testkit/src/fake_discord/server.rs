@@ -288,7 +288,7 @@ impl NewMessageBody {
 /// Maps a store error to a control-API reply.
 pub(crate) fn store_error(e: StoreError) -> (u16, Value) {
     let status = match e {
-        StoreError::NotAMessageChannel(_) => 400,
+        StoreError::NotAMessageChannel(_) | StoreError::Thread(_) => 400,
         _ => 404,
     };
     (status, json!({"error": e.to_string()}))

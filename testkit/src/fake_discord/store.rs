@@ -2,11 +2,12 @@
 //! deleted and reactions changed through the control API). Only touched messages are
 //! materialised; everything else is computed on demand.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 use super::guild::Guild;
-use super::model::{ChannelMeta, Emoji, Message, Reaction, snowflake};
+use super::model::{ChannelMeta, Emoji, Message, Overwrite, Reaction, VIEW_CHANNEL, snowflake};
 
 /// Runtime changes of one channel.
 #[derive(Debug, Default)]
@@ -26,6 +27,8 @@ pub enum StoreError {
     UnknownMessage(u64),
     /// The channel kind has no messages (category, forum).
     NotAMessageChannel(u64),
+    /// Threads take their visibility from their parent.
+    Thread(u64),
 }
 
 impl std::fmt::Display for StoreError {
@@ -34,6 +37,12 @@ impl std::fmt::Display for StoreError {
             StoreError::UnknownChannel(id) => write!(f, "unknown channel {id}"),
             StoreError::UnknownMessage(id) => write!(f, "unknown message {id}"),
             StoreError::NotAMessageChannel(id) => write!(f, "channel {id} has no messages"),
+            StoreError::Thread(id) => {
+                write!(
+                    f,
+                    "{id} is a thread: threads follow their parent's visibility"
+                )
+            }
         }
     }
 }
@@ -51,13 +60,22 @@ pub struct NewMessage {
     pub reply_to: Option<u64>,
 }
 
+/// Runtime changes of a channel's metadata.
+#[derive(Debug, Clone, Default)]
+struct ChannelChange {
+    deleted: bool,
+    name: Option<String>,
+    everyone_view: Option<bool>,
+}
+
 /// Generated guilds + overlay.
 #[derive(Debug)]
 pub struct Store {
     guilds: Vec<Guild>,
-    /// channel id -> (guild index, channel index)
+    /// channel id -> guild index
     channel_owner: HashMap<u64, usize>,
     overlay: RwLock<HashMap<u64, ChannelOverlay>>,
+    channel_changes: RwLock<HashMap<u64, ChannelChange>>,
 }
 
 impl Store {
@@ -73,6 +91,7 @@ impl Store {
             guilds,
             channel_owner,
             overlay: RwLock::new(HashMap::new()),
+            channel_changes: RwLock::new(HashMap::new()),
         }
     }
 
@@ -86,10 +105,122 @@ impl Store {
         self.guilds.iter().find(|g| g.id == id)
     }
 
-    /// The guild owning a channel, and the channel.
+    /// The guild owning a channel, and the channel as generated (see [`Store::current`]
+    /// for runtime renames and visibility changes). `None` for unknown channels, channels
+    /// deleted at runtime and threads of deleted channels.
     pub fn channel(&self, id: u64) -> Option<(&Guild, &ChannelMeta)> {
         let g = &self.guilds[*self.channel_owner.get(&id)?];
-        Some((g, g.channel(id)?))
+        let ch = g.channel(id)?;
+        if self.is_deleted(ch) {
+            return None;
+        }
+        Some((g, ch))
+    }
+
+    fn changes(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, ChannelChange>> {
+        self.channel_changes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn is_deleted(&self, ch: &ChannelMeta) -> bool {
+        let changes = self.changes();
+        let deleted = |id: u64| changes.get(&id).is_some_and(|c| c.deleted);
+        deleted(ch.id) || (ch.kind.is_thread() && ch.parent_id.is_some_and(deleted))
+    }
+
+    /// The channel with runtime renames and visibility changes applied.
+    pub fn current<'a>(&self, ch: &'a ChannelMeta) -> Cow<'a, ChannelMeta> {
+        let changes = self.changes();
+        let Some(change) = changes.get(&ch.id) else {
+            return Cow::Borrowed(ch);
+        };
+        let mut c = ch.clone();
+        if let Some(name) = &change.name {
+            c.name = name.clone();
+        }
+        if let Some(visible) = change.everyone_view {
+            let guild_id = self
+                .channel_owner
+                .get(&ch.id)
+                .map(|&g| self.guilds[g].id)
+                .unwrap_or(0);
+            let o = match c
+                .overwrites
+                .iter_mut()
+                .find(|o| o.kind == 0 && o.id == guild_id)
+            {
+                Some(o) => o,
+                None => {
+                    c.overwrites.push(Overwrite {
+                        id: guild_id,
+                        kind: 0,
+                        allow: 0,
+                        deny: 0,
+                    });
+                    c.overwrites.last_mut().expect("just pushed")
+                }
+            };
+            o.allow &= !VIEW_CHANNEL;
+            o.deny &= !VIEW_CHANNEL;
+            if visible {
+                o.allow |= VIEW_CHANNEL;
+            } else {
+                o.deny |= VIEW_CHANNEL;
+            }
+        }
+        Cow::Owned(c)
+    }
+
+    /// The guild's current channels and threads (deleted ones left out, changes applied),
+    /// in creation order.
+    pub fn channels<'a>(&'a self, g: &'a Guild) -> impl Iterator<Item = Cow<'a, ChannelMeta>> + 'a {
+        g.channels
+            .iter()
+            .filter(|c| !self.is_deleted(c))
+            .map(|c| self.current(c))
+    }
+
+    fn change_channel(
+        &self,
+        id: u64,
+        f: impl FnOnce(&ChannelMeta, &mut ChannelChange) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let (_, ch) = self.channel(id).ok_or(StoreError::UnknownChannel(id))?;
+        let mut changes = self
+            .channel_changes
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        f(ch, changes.entry(id).or_default())
+    }
+
+    /// Deletes a channel (its threads go with it): it disappears from every listing and
+    /// answers 404 (10003).
+    pub fn delete_channel(&self, id: u64) -> Result<(), StoreError> {
+        self.change_channel(id, |_, c| {
+            c.deleted = true;
+            Ok(())
+        })
+    }
+
+    /// Renames a channel or thread.
+    pub fn rename_channel(&self, id: u64, name: &str) -> Result<(), StoreError> {
+        self.change_channel(id, |_, c| {
+            c.name = Some(name.to_string());
+            Ok(())
+        })
+    }
+
+    /// Shows (allow) or hides (deny) a channel for @everyone through its @everyone
+    /// overwrite. Threads follow their parent and cannot be changed alone.
+    pub fn set_channel_visible(&self, id: u64, visible: bool) -> Result<(), StoreError> {
+        self.change_channel(id, |ch, c| {
+            if ch.kind.is_thread() {
+                return Err(StoreError::Thread(id));
+            }
+            c.everyone_view = Some(visible);
+            Ok(())
+        })
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, ChannelOverlay>> {
@@ -365,6 +496,10 @@ impl Store {
     /// Forgets every runtime change.
     pub fn reset(&self) {
         self.write().clear();
+        self.channel_changes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 

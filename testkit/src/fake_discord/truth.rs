@@ -113,9 +113,9 @@ impl From<Message> for TruthMessage {
     }
 }
 
-/// Whether @everyone can view a channel: the @everyone role's permissions, then the
-/// channel's @everyone overwrite (deny, then allow). Threads: public and announcement
-/// threads whose parent is visible; private threads never.
+/// Whether @everyone can view a channel as generated: the @everyone role's permissions,
+/// then the channel's @everyone overwrite (deny, then allow). Threads: public and
+/// announcement threads whose parent is visible; private threads never.
 pub fn everyone_can_view(g: &Guild, ch: &ChannelMeta) -> bool {
     if ch.kind.is_thread() {
         return ch.kind != ChannelKind::PrivateThread
@@ -124,6 +124,26 @@ pub fn everyone_can_view(g: &Guild, ch: &ChannelMeta) -> bool {
                 .and_then(|p| g.channel(p))
                 .is_some_and(|p| everyone_can_view(g, p));
     }
+    overwrites_allow_view(g, ch)
+}
+
+/// [`everyone_can_view`] in the state the store serves now (runtime deletions and
+/// visibility changes applied).
+pub fn everyone_can_view_now(store: &Store, g: &Guild, ch: &ChannelMeta) -> bool {
+    if store.channel(ch.id).is_none() {
+        return false;
+    }
+    if ch.kind.is_thread() {
+        return ch.kind != ChannelKind::PrivateThread
+            && ch
+                .parent_id
+                .and_then(|p| store.channel(p))
+                .is_some_and(|(_, p)| everyone_can_view_now(store, g, p));
+    }
+    overwrites_allow_view(g, &store.current(ch))
+}
+
+fn overwrites_allow_view(g: &Guild, ch: &ChannelMeta) -> bool {
     let mut perms = g
         .roles
         .iter()
@@ -148,7 +168,9 @@ pub fn verta_kind(kind: ChannelKind) -> Option<&'static str> {
 }
 
 /// What Verta must store for one guild, in the state the fake serves right now
-/// (runtime additions, edits and deletions included).
+/// (runtime additions, edits and deletions of messages included; channels deleted or
+/// hidden at runtime are left out, although Verta keeps the rows it stored earlier and
+/// marks them).
 #[derive(Debug)]
 pub struct GuildTruth<'a> {
     store: &'a Store,
@@ -161,10 +183,9 @@ impl<'a> GuildTruth<'a> {
     /// The truth of guild `guild_id` of `store` (`None` for an unknown guild).
     pub fn of(store: &'a Store, guild_id: u64) -> Option<GuildTruth<'a>> {
         let guild = store.guild(guild_id)?;
-        let channels = guild
-            .channels
-            .iter()
-            .filter(|c| everyone_can_view(guild, c))
+        let channels = store
+            .channels(guild)
+            .filter(|c| everyone_can_view_now(store, guild, c))
             .filter_map(|c| {
                 Some(TruthChannel {
                     platform_id: c.id,
@@ -201,8 +222,10 @@ impl<'a> GuildTruth<'a> {
             .channels
             .iter()
             .any(|c| c.platform_id == channel_id && (c.kind == "text" || c.kind == "thread"));
-        match self.guild.channel(channel_id) {
-            Some(ch) if stored => Box::new(self.store.iter_messages(ch).map(TruthMessage::from)),
+        match self.store.channel(channel_id) {
+            Some((_, ch)) if stored => {
+                Box::new(self.store.iter_messages(ch).map(TruthMessage::from))
+            }
             _ => Box::new(std::iter::empty()),
         }
     }

@@ -200,3 +200,101 @@ async fn control_api_reports_counters_and_the_request_log_and_resets() {
     let unknown = h.control(Method::GET, "/nothing", None).await;
     assert_eq!(unknown.status, 404);
 }
+
+#[tokio::test]
+async fn channels_deleted_renamed_or_hidden_at_runtime_change_listings_and_truth() {
+    let h = Harness::small();
+    let g = h.guild().clone();
+    let stored = |h: &Harness| -> std::collections::BTreeMap<u64, String> {
+        let truth = h.fake.truth(g.id).expect("truth");
+        truth
+            .channels
+            .iter()
+            .map(|c| (c.platform_id, c.name.clone()))
+            .collect()
+    };
+    let listed = |v: &serde_json::Value| -> Vec<u64> { ids(v) };
+    let before = stored(&h);
+
+    // Delete the announcement channel over HTTP: it and its thread vanish.
+    let ann = first_of(&g, ChannelKind::Announcement);
+    let ann_thread = first_of(&g, ChannelKind::AnnouncementThread);
+    let r = h
+        .control(Method::DELETE, &format!("/channels/{}", ann.id), None)
+        .await;
+    assert_eq!(r.status, 200);
+    for id in [ann.id, ann_thread.id] {
+        let r = h.get(&format!("/channels/{id}")).await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.body["code"], 10003);
+    }
+    let channels = h.get(&format!("/guilds/{}/channels", g.id)).await;
+    assert!(!listed(&channels.body).contains(&ann.id));
+    let active = h.get(&format!("/guilds/{}/threads/active", g.id)).await;
+    assert!(!listed(&active.body["threads"]).contains(&ann_thread.id));
+
+    // Rename and hide the first text channel over HTTP.
+    let text = first_of(&g, ChannelKind::Text);
+    let r = h
+        .control(
+            Method::PATCH,
+            &format!("/channels/{}", text.id),
+            Some(json!({"name": "renamed", "visible": false})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["name"], "renamed");
+    let ch = h.get(&format!("/channels/{}", text.id)).await;
+    let gid = g.id.to_string();
+    let everyone = ch.body["permission_overwrites"]
+        .as_array()
+        .expect("overwrites")
+        .iter()
+        .find(|o| o["id"].as_str() == Some(gid.as_str()))
+        .expect("@everyone overwrite")
+        .clone();
+    assert_eq!(everyone["deny"], "1024");
+    crate::helpers::assert_route_schema(routes::CHANNEL, &ch.body);
+    assert_eq!(
+        h.get(&format!("/channels/{}/messages", text.id))
+            .await
+            .status,
+        200,
+        "the bot still reads a channel hidden from @everyone"
+    );
+
+    // Show the channel that was generated hidden, from Rust.
+    let hidden = g
+        .channels
+        .iter()
+        .find(|c| c.kind == ChannelKind::Text && !before.contains_key(&c.id))
+        .expect("a hidden text channel");
+    h.fake.set_channel_visible(hidden.id, true).expect("show");
+    let thread = first_of(&g, ChannelKind::PublicThread);
+    assert!(h.fake.set_channel_visible(thread.id, false).is_err());
+
+    let after = stored(&h);
+    assert!(!after.contains_key(&ann.id) && !after.contains_key(&ann_thread.id));
+    assert!(!after.contains_key(&text.id), "hidden now");
+    assert!(
+        g.channels
+            .iter()
+            .filter(|c| c.parent_id == Some(text.id) && c.kind.is_thread())
+            .all(|c| !after.contains_key(&c.id)),
+        "threads follow their hidden parent"
+    );
+    assert!(after.contains_key(&hidden.id), "shown now");
+    assert!(
+        g.channels
+            .iter()
+            .any(|c| c.parent_id == Some(hidden.id) && after.contains_key(&c.id)),
+        "its public threads are stored now"
+    );
+    h.fake
+        .rename_channel(hidden.id, "now-public")
+        .expect("rename");
+    assert_eq!(stored(&h)[&hidden.id], "now-public");
+
+    h.fake.reset();
+    assert_eq!(stored(&h), before, "reset restores the generated channels");
+}
