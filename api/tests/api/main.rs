@@ -4,16 +4,15 @@
 mod helpers;
 
 mod archive_data;
-
 mod auth;
 mod branding;
 mod cli;
 mod errors;
+mod export;
 mod health;
 mod metrics;
 mod openapi;
-mod tenants;
-mod sync;
-mod export;
 mod read_api;
 mod read_plans;
+mod sync;
+mod tenants;
