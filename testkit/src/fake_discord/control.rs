@@ -9,7 +9,8 @@
 //! | `POST /_control/reset-stats` | clears counters and log only |
 //! | `GET` / `PUT /_control/faults` | read / replace [`Faults`] (JSON, missing fields = default) |
 //! | `PUT /_control/limits` | `{"route_limit": {"limit", "window_ms"} or null, "global_per_sec": n or null}` |
-//! | `PATCH /_control/channels/{c}` | `{"name"?, "visible"?}`: rename, show / hide for @everyone |
+//! | `PATCH /_control/channels/{c}` | `{"name"?, "visible"?, "archived"?}`: rename, show / hide for @everyone, (un)archive a thread |
+//! | `POST /_control/channels/{c}/threads` | `{"name"}`: create a public thread (spare slot); returns the thread |
 //! | `DELETE /_control/channels/{c}` | delete a channel (and its threads) |
 //! | `POST /_control/channels/{c}/messages` | add `{"content", "author_id"?, "reply_to"?}`; returns the Discord message |
 //! | `PATCH /_control/channels/{c}/messages/{m}` | edit `{"content"}` |
@@ -48,6 +49,13 @@ struct ChannelBody {
     name: Option<String>,
     #[serde(default)]
     visible: Option<bool>,
+    #[serde(default)]
+    archived: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ThreadBody {
+    name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,9 +150,22 @@ fn route(
             if let Some(visible) = b.visible {
                 store.set_channel_visible(c, visible).map_err(store_error)?;
             }
+            if let Some(archived) = b.archived {
+                store
+                    .set_thread_archived(c, archived)
+                    .map_err(store_error)?;
+            }
             let (g, ch) = store
                 .channel(c)
                 .ok_or_else(|| store_error(super::store::StoreError::UnknownChannel(c)))?;
+            Ok((200, render::channel(store, g, ch)))
+        }
+        ("POST", ["channels", c, "threads"]) => {
+            let b: ThreadBody = parse(body)?;
+            let t = store.create_thread(id(c)?, &b.name).map_err(store_error)?;
+            let (g, ch) = store
+                .channel(t)
+                .ok_or_else(|| store_error(super::store::StoreError::UnknownChannel(t)))?;
             Ok((200, render::channel(store, g, ch)))
         }
         ("DELETE", ["channels", c]) => {

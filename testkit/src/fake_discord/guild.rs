@@ -23,7 +23,8 @@ pub struct Guild {
     pub owner_id: u64,
     /// Roles, @everyone first.
     pub roles: Vec<Role>,
-    /// Channels and threads in creation order.
+    /// Channels and threads in creation order, spare thread slots included (see
+    /// [`Guild::initial_channels`]).
     pub channels: Vec<ChannelMeta>,
     /// User pool.
     pub users: Vec<User>,
@@ -148,6 +149,7 @@ impl Layout<'_> {
                 owner_id: owner,
                 auto_archive_minutes: 1440,
                 forum_post,
+                spare: false,
             }),
         });
     }
@@ -418,6 +420,36 @@ impl Guild {
                 l.channels[i].overwrites.push(allow_view(guild_id));
             }
         }
+        // Spare thread slots, activated by `Store::create_thread` at runtime.
+        for k in 0..spec.spare_threads {
+            let created = spec.generated_until_ms - DAY_MS + i64::from(k) * 1_000;
+            let slot = l.slot;
+            l.slot += 1;
+            let id = snowflake(created, slot, 0);
+            l.channels.push(ChannelMeta {
+                id,
+                kind: ChannelKind::PublicThread,
+                name: format!("spare thread {k}"),
+                position: 0,
+                parent_id: None,
+                overwrites: Vec::new(),
+                topic: None,
+                slot,
+                message_count: 0,
+                first_ms: created,
+                step_ms: 1,
+                thread: Some(ThreadInfo {
+                    archived: false,
+                    archive_ms: created,
+                    created_ms: created,
+                    locked: false,
+                    owner_id: users[0].id,
+                    auto_archive_minutes: 1440,
+                    forum_post: false,
+                    spare: true,
+                }),
+            });
+        }
         let _ = l.guild_id;
         let channels = l.channels;
         let channel_index = channels
@@ -439,6 +471,14 @@ impl Guild {
             channel_index,
             user_index,
         }
+    }
+
+    /// The channels and threads served before any runtime change, in creation order
+    /// (spare thread slots, see [`GuildSpec::spare_threads`], left out).
+    pub fn initial_channels(&self) -> impl Iterator<Item = &ChannelMeta> {
+        self.channels
+            .iter()
+            .filter(|c| !c.thread.as_ref().is_some_and(|t| t.spare))
     }
 
     /// The channel or thread with this id.

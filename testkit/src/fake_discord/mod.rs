@@ -299,6 +299,18 @@ impl FakeDiscord {
         self.shared.store.set_channel_visible(channel_id, visible)
     }
 
+    /// Creates an empty, active public thread (announcement thread in an announcement
+    /// channel) in a text, announcement or forum channel from a spare slot
+    /// ([`GuildSpec::spare_threads`]); returns its id.
+    pub fn create_thread(&self, parent_id: u64, name: &str) -> Result<u64, StoreError> {
+        self.shared.store.create_thread(parent_id, name)
+    }
+
+    /// Archives (or unarchives) a thread now.
+    pub fn set_thread_archived(&self, thread_id: u64, archived: bool) -> Result<(), StoreError> {
+        self.shared.store.set_thread_archived(thread_id, archived)
+    }
+
     /// The first line the `fake-discord` binary prints:
     /// `{"proxy": "...", "token": "...", "guild_ids": ["..."]}`.
     pub fn announcement(&self) -> String {

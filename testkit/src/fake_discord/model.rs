@@ -146,6 +146,9 @@ pub struct ThreadInfo {
     pub auto_archive_minutes: u32,
     /// Forum post (its id equals its starter message's id).
     pub forum_post: bool,
+    /// A spare slot for a thread created at runtime ([`super::Store::create_thread`]); not
+    /// served before that.
+    pub spare: bool,
 }
 
 /// One channel or thread of a generated guild; messages are computed from it.

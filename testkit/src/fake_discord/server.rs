@@ -288,8 +288,9 @@ impl NewMessageBody {
 /// Maps a store error to a control-API reply.
 pub(crate) fn store_error(e: StoreError) -> (u16, Value) {
     let status = match e {
-        StoreError::NotAMessageChannel(_) | StoreError::Thread(_) => 400,
-        _ => 404,
+        StoreError::UnknownChannel(_) | StoreError::UnknownMessage(_) => 404,
+        StoreError::NoSpareThread(_) => 409,
+        _ => 400,
     };
     (status, json!({"error": e.to_string()}))
 }

@@ -56,6 +56,9 @@ pub struct GuildSpec {
     pub posts_per_forum: u32,
     /// Messages in every thread and forum post.
     pub messages_per_thread: u64,
+    /// Thread slots kept free for threads created at runtime
+    /// ([`super::FakeDiscord::create_thread`]).
+    pub spare_threads: u32,
     /// Size of the user pool authors and reacting users are drawn from (at least 2).
     pub users: u32,
     /// Share (0..=1) of messages carrying reactions.
@@ -107,6 +110,7 @@ impl GuildSpec {
             private_threads_per_channel: 1,
             posts_per_forum: 4,
             messages_per_thread: 25,
+            spare_threads: 3,
             users: 150,
             reaction_share: 0.1,
             reply_share: 0.15,
@@ -156,6 +160,7 @@ impl GuildSpec {
             private_threads_per_channel: 0,
             posts_per_forum: 0,
             messages_per_thread: 0,
+            spare_threads: 0,
             deleted_share: 0.0,
             reaction_share,
             ..GuildSpec::small()
@@ -213,6 +218,7 @@ impl GuildSpec {
                 * u64::from(self.active_threads_per_channel + self.archived_threads_per_channel)
             + u64::from(self.text_channels) * u64::from(self.private_threads_per_channel)
             + u64::from(self.forum_channels) * u64::from(self.posts_per_forum)
+            + u64::from(self.spare_threads)
     }
 
     /// Checks the spec can be generated: at most 1,024 channels + threads (message ids

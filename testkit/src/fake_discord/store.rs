@@ -1,13 +1,16 @@
 //! The served data: generated guilds plus a runtime overlay (messages added, edited or
-//! deleted and reactions changed through the control API). Only touched messages are
-//! materialised; everything else is computed on demand.
+//! deleted, reactions changed; channels deleted, renamed, shown or hidden; threads created
+//! or archived). Only touched messages are materialised; everything else is computed on
+//! demand.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 use super::guild::Guild;
-use super::model::{ChannelMeta, Emoji, Message, Overwrite, Reaction, VIEW_CHANNEL, snowflake};
+use super::model::{
+    ChannelKind, ChannelMeta, Emoji, Message, Overwrite, Reaction, VIEW_CHANNEL, snowflake,
+};
 
 /// Runtime changes of one channel.
 #[derive(Debug, Default)]
@@ -29,6 +32,12 @@ pub enum StoreError {
     NotAMessageChannel(u64),
     /// Threads take their visibility from their parent.
     Thread(u64),
+    /// Not a thread.
+    NotAThread(u64),
+    /// Threads cannot be created in this channel kind.
+    NotAThreadParent(u64),
+    /// Every spare thread slot of the guild is used ([`super::GuildSpec::spare_threads`]).
+    NoSpareThread(u64),
 }
 
 impl std::fmt::Display for StoreError {
@@ -41,6 +50,14 @@ impl std::fmt::Display for StoreError {
                 write!(
                     f,
                     "{id} is a thread: threads follow their parent's visibility"
+                )
+            }
+            StoreError::NotAThread(id) => write!(f, "channel {id} is not a thread"),
+            StoreError::NotAThreadParent(id) => write!(f, "channel {id} cannot have threads"),
+            StoreError::NoSpareThread(g) => {
+                write!(
+                    f,
+                    "guild {g} has no spare thread slot left (GuildSpec::spare_threads)"
                 )
             }
         }
@@ -66,6 +83,10 @@ struct ChannelChange {
     deleted: bool,
     name: Option<String>,
     everyone_view: Option<bool>,
+    /// Spare thread slots: created at runtime, with this parent, kind and time.
+    created: Option<(u64, ChannelKind, i64)>,
+    /// Threads archived (true) or unarchived (false) at runtime, at this time.
+    archived: Option<(bool, i64)>,
 }
 
 /// Generated guilds + overlay.
@@ -125,8 +146,14 @@ impl Store {
 
     fn is_deleted(&self, ch: &ChannelMeta) -> bool {
         let changes = self.changes();
-        let deleted = |id: u64| changes.get(&id).is_some_and(|c| c.deleted);
-        deleted(ch.id) || (ch.kind.is_thread() && ch.parent_id.is_some_and(deleted))
+        let change = changes.get(&ch.id);
+        let spare = ch.thread.as_ref().is_some_and(|t| t.spare);
+        let never_created = spare && change.is_none_or(|c| c.created.is_none());
+        if never_created || change.is_some_and(|c| c.deleted) {
+            return true;
+        }
+        let parent = change.and_then(|c| c.created).map(|c| c.0).or(ch.parent_id);
+        ch.kind.is_thread() && parent.is_some_and(|p| changes.get(&p).is_some_and(|c| c.deleted))
     }
 
     /// The channel with runtime renames and visibility changes applied.
@@ -138,6 +165,18 @@ impl Store {
         let mut c = ch.clone();
         if let Some(name) = &change.name {
             c.name = name.clone();
+        }
+        if let Some((parent, kind, created_ms)) = change.created {
+            c.parent_id = Some(parent);
+            c.kind = kind;
+            if let Some(t) = c.thread.as_mut() {
+                t.created_ms = created_ms;
+                t.archive_ms = created_ms;
+            }
+        }
+        if let (Some((archived, at)), Some(t)) = (change.archived, c.thread.as_mut()) {
+            t.archived = archived;
+            t.archive_ms = at;
         }
         if let Some(visible) = change.everyone_view {
             let guild_id = self
@@ -207,6 +246,54 @@ impl Store {
     pub fn rename_channel(&self, id: u64, name: &str) -> Result<(), StoreError> {
         self.change_channel(id, |_, c| {
             c.name = Some(name.to_string());
+            Ok(())
+        })
+    }
+
+    /// Creates a public thread (an announcement thread in an announcement channel) in a
+    /// text, announcement or forum channel, using one of the guild's spare thread slots
+    /// ([`super::GuildSpec::spare_threads`]). It starts empty and active; add messages with
+    /// [`Store::add_message`]. Returns the thread id.
+    pub fn create_thread(&self, parent_id: u64, name: &str) -> Result<u64, StoreError> {
+        let (g, parent) = self
+            .channel(parent_id)
+            .ok_or(StoreError::UnknownChannel(parent_id))?;
+        if !parent.kind.has_threads() {
+            return Err(StoreError::NotAThreadParent(parent_id));
+        }
+        let kind = if parent.kind == ChannelKind::Announcement {
+            ChannelKind::AnnouncementThread
+        } else {
+            ChannelKind::PublicThread
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut changes = self
+            .channel_changes
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        let spare = g
+            .channels
+            .iter()
+            .find(|c| {
+                c.thread.as_ref().is_some_and(|t| t.spare)
+                    && changes.get(&c.id).is_none_or(|ch| ch.created.is_none())
+            })
+            .ok_or(StoreError::NoSpareThread(g.id))?;
+        let change = changes.entry(spare.id).or_default();
+        change.created = Some((parent_id, kind, now));
+        change.name = Some(name.to_string());
+        Ok(spare.id)
+    }
+
+    /// Archives (or unarchives) a thread now: it moves between the guild's active threads
+    /// and its parent's archived threads.
+    pub fn set_thread_archived(&self, thread_id: u64, archived: bool) -> Result<(), StoreError> {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.change_channel(thread_id, |ch, c| {
+            if !ch.kind.is_thread() {
+                return Err(StoreError::NotAThread(thread_id));
+            }
+            c.archived = Some((archived, now));
             Ok(())
         })
     }

@@ -265,8 +265,7 @@ async fn channels_deleted_renamed_or_hidden_at_runtime_change_listings_and_truth
 
     // Show the channel that was generated hidden, from Rust.
     let hidden = g
-        .channels
-        .iter()
+        .initial_channels()
         .find(|c| c.kind == ChannelKind::Text && !before.contains_key(&c.id))
         .expect("a hidden text channel");
     h.fake.set_channel_visible(hidden.id, true).expect("show");
@@ -277,16 +276,14 @@ async fn channels_deleted_renamed_or_hidden_at_runtime_change_listings_and_truth
     assert!(!after.contains_key(&ann.id) && !after.contains_key(&ann_thread.id));
     assert!(!after.contains_key(&text.id), "hidden now");
     assert!(
-        g.channels
-            .iter()
+        g.initial_channels()
             .filter(|c| c.parent_id == Some(text.id) && c.kind.is_thread())
             .all(|c| !after.contains_key(&c.id)),
         "threads follow their hidden parent"
     );
     assert!(after.contains_key(&hidden.id), "shown now");
     assert!(
-        g.channels
-            .iter()
+        g.initial_channels()
             .any(|c| c.parent_id == Some(hidden.id) && after.contains_key(&c.id)),
         "its public threads are stored now"
     );
@@ -297,4 +294,88 @@ async fn channels_deleted_renamed_or_hidden_at_runtime_change_listings_and_truth
 
     h.fake.reset();
     assert_eq!(stored(&h), before, "reset restores the generated channels");
+}
+
+#[tokio::test]
+async fn threads_created_and_archived_at_runtime_show_up_in_listings_and_truth() {
+    let h = Harness::small();
+    let g = h.guild().clone();
+    let text = first_of(&g, ChannelKind::Text);
+    let ann = first_of(&g, ChannelKind::Announcement);
+    let voice = first_of(&g, ChannelKind::Voice);
+
+    let r = h
+        .control(
+            Method::POST,
+            &format!("/channels/{}/threads", text.id),
+            Some(json!({"name": "brand new"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    crate::helpers::assert_route_schema(routes::CHANNEL, &r.body);
+    let thread: u64 = r.body["id"].as_str().expect("id").parse().expect("id");
+    assert_eq!(r.body["parent_id"], text.id.to_string());
+    assert_eq!(r.body["type"], 11);
+    let active = h.get(&format!("/guilds/{}/threads/active", g.id)).await;
+    assert!(ids(&active.body["threads"]).contains(&thread));
+    let empty = h.get(&format!("/channels/{thread}/messages")).await;
+    assert_eq!(empty.body, json!([]));
+    let m = h
+        .fake
+        .add_message(
+            thread,
+            testkit::fake_discord::NewMessage {
+                content: "first!".into(),
+                ..Default::default()
+            },
+        )
+        .expect("message in the new thread");
+    let truth = h.fake.truth(g.id).expect("truth");
+    let t = truth
+        .channels
+        .iter()
+        .find(|c| c.platform_id == thread)
+        .expect("new thread stored");
+    assert_eq!((t.kind, t.name.as_str()), ("thread", "brand new"));
+    assert_eq!(t.parent_platform_id, Some(text.id));
+    assert_eq!(
+        truth
+            .messages(thread)
+            .map(|m| m.platform_id)
+            .collect::<Vec<_>>(),
+        vec![m.id]
+    );
+    drop(truth);
+
+    // Archive it: it leaves the active list and is the newest archived thread.
+    let r = h
+        .control(
+            Method::PATCH,
+            &format!("/channels/{thread}"),
+            Some(json!({"archived": true})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let active = h.get(&format!("/guilds/{}/threads/active", g.id)).await;
+    assert!(!ids(&active.body["threads"]).contains(&thread));
+    let archived = h
+        .get(&format!("/channels/{}/threads/archived/public", text.id))
+        .await;
+    assert_eq!(ids(&archived.body["threads"])[0], thread);
+
+    // An announcement channel gets announcement threads; voice channels none.
+    let t2 = h.fake.create_thread(ann.id, "news thread").expect("thread");
+    let r = h.get(&format!("/channels/{t2}")).await;
+    assert_eq!(r.body["type"], 10);
+    assert!(h.fake.create_thread(voice.id, "no").is_err());
+    assert!(h.fake.set_thread_archived(text.id, true).is_err());
+    h.fake.create_thread(text.id, "third").expect("third spare");
+    let r = h
+        .control(
+            Method::POST,
+            &format!("/channels/{}/threads", text.id),
+            Some(json!({"name": "one too many"})),
+        )
+        .await;
+    assert_eq!(r.status, 409, "spare slots are finite: {}", r.body);
 }

@@ -120,8 +120,7 @@ async fn forbidden_channel_fault_answers_403_missing_access_for_that_channel_onl
         200
     );
     let thread = g
-        .channels
-        .iter()
+        .initial_channels()
         .find(|c| c.kind.is_thread() && c.parent_id == Some(text.id))
         .expect("a thread of the text channel");
     let r = h.get(&format!("/channels/{}/messages", thread.id)).await;

@@ -88,16 +88,14 @@ impl Harness {
 
 /// The first channel of a kind.
 pub fn first_of(g: &Guild, kind: ChannelKind) -> &ChannelMeta {
-    g.channels
-        .iter()
+    g.initial_channels()
         .find(|c| c.kind == kind)
         .unwrap_or_else(|| panic!("no {kind:?} channel"))
 }
 
 /// The channel with the most message slots.
 pub fn biggest(g: &Guild) -> &ChannelMeta {
-    g.channels
-        .iter()
+    g.initial_channels()
         .max_by_key(|c| c.message_count)
         .expect("a channel")
 }

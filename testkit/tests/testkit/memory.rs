@@ -54,8 +54,7 @@ async fn serving_a_ten_million_message_channel_keeps_memory_flat() {
     let spec = GuildSpec::bench(1, 10_000_000, 0.1);
     let g = Guild::generate(&spec);
     let ch = g
-        .channels
-        .iter()
+        .initial_channels()
         .find(|c| c.kind.has_messages())
         .expect("text");
     assert_eq!(ch.message_count, 10_000_000);

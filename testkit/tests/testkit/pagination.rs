@@ -132,10 +132,9 @@ async fn around_returns_the_messages_surrounding_an_id_newest_first() {
 async fn archived_public_threads_page_by_archive_timestamp_exactly_once() {
     let h = Harness::small();
     let g = h.guild();
-    for parent in g.channels.iter().filter(|c| c.kind.has_threads()) {
+    for parent in g.initial_channels().filter(|c| c.kind.has_threads()) {
         let expected: BTreeSet<u64> = g
-            .channels
-            .iter()
+            .initial_channels()
             .filter(|c| c.parent_id == Some(parent.id) && c.kind != ChannelKind::PrivateThread)
             .filter(|c| c.thread.as_ref().is_some_and(|t| t.archived))
             .map(|c| c.id)
@@ -180,8 +179,7 @@ async fn reaction_users_page_with_after_in_ascending_id_order() {
     let h = Harness::small();
     let g = h.guild();
     let (ch, m, reaction) = g
-        .channels
-        .iter()
+        .initial_channels()
         .filter(|c| c.kind.has_messages())
         .flat_map(|c| brute_force(g, c).into_iter().map(move |m| (c, m)))
         .find_map(|(c, m)| {

@@ -16,7 +16,7 @@ fn small_guild_truth_keeps_visible_text_forum_category_and_public_threads_only()
         .iter()
         .map(|c| (c.platform_id, c.kind))
         .collect();
-    for c in &g.channels {
+    for c in g.initial_channels() {
         let hidden_by_overwrite = c
             .overwrites
             .iter()
@@ -42,14 +42,12 @@ fn small_guild_truth_keeps_visible_text_forum_category_and_public_threads_only()
         );
     }
     assert!(
-        g.channels
-            .iter()
+        g.initial_channels()
             .any(|c| c.kind == ChannelKind::Text && !kinds.contains_key(&c.id)),
         "one text channel is hidden from @everyone"
     );
     let forum = g
-        .channels
-        .iter()
+        .initial_channels()
         .find(|c| c.kind == ChannelKind::Forum)
         .expect("forum");
     let posts: Vec<_> = truth
@@ -88,7 +86,7 @@ fn locked_down_guild_truth_keeps_only_channels_shown_by_an_everyone_overwrite() 
     let truth = fake.truth(g.id).expect("truth");
     let stored: BTreeSet<u64> = truth.channels.iter().map(|c| c.platform_id).collect();
     let mut hidden_text = 0;
-    for c in g.channels.iter().filter(|c| !c.kind.is_thread()) {
+    for c in g.initial_channels().filter(|c| !c.kind.is_thread()) {
         let allowed = c
             .overwrites
             .iter()
@@ -166,8 +164,7 @@ fn a_guild_ending_now_has_messages_from_the_last_days() {
     let g = Guild::generate(&GuildSpec::small().ending_now());
     let now = chrono::Utc::now().timestamp_millis();
     let newest = g
-        .channels
-        .iter()
+        .initial_channels()
         .filter_map(|c| c.last_generated_id())
         .map(testkit::fake_discord::snowflake_ms)
         .max()
@@ -185,8 +182,7 @@ fn generation_is_deterministic_per_seed() {
     assert_eq!(a.channels, b.channels);
     assert_ne!(a.id, c.id);
     let ch = &a
-        .channels
-        .iter()
+        .initial_channels()
         .find(|c| c.kind == ChannelKind::Text)
         .expect("text");
     for i in [0, 1, 500, ch.message_count - 1] {
@@ -198,8 +194,7 @@ fn generation_is_deterministic_per_seed() {
 fn message_ids_map_back_to_their_slots_in_a_ten_million_message_channel() {
     let g = Guild::generate(&GuildSpec::bench(1, 10_000_000, 0.1));
     let ch = g
-        .channels
-        .iter()
+        .initial_channels()
         .find(|c| c.kind == ChannelKind::Text)
         .expect("text");
     let mut prev = 0;

@@ -241,8 +241,7 @@ async fn twilight_http_retries_through_route_limits_and_429_storms() {
     });
     let client = client(&fake);
     let ch = fake.guilds()[0]
-        .channels
-        .iter()
+        .initial_channels()
         .find(|c| c.kind.has_messages())
         .expect("text channel")
         .id;
@@ -260,8 +259,7 @@ async fn twilight_http_sees_401_and_403_as_response_errors() {
     let fake = FakeDiscord::start(FakeConfig::small()).expect("start");
     let client = client(&fake);
     let text = fake.guilds()[0]
-        .channels
-        .iter()
+        .initial_channels()
         .find(|c| c.kind.has_messages())
         .expect("text")
         .id;
