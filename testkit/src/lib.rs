@@ -28,6 +28,7 @@
 //! Main items: [`fake_discord::FakeDiscord`] (`start`, `proxy`, `token`, `guild_ids`,
 //! `truth`, `route_count(s)`, `requests`, `reset`, `add/edit/delete_message`,
 //! `add/remove_reaction`, `delete_channel`, `rename_channel`, `set_channel_visible`,
+//! `create_thread`, `set_thread_archived`,
 //! `set_faults`/`update_faults`, `set_limits`),
 //! [`fake_discord::FakeConfig`], [`fake_discord::GuildSpec`] (`small`, `locked_down`,
 //! `bench`, `with_*`), [`fake_discord::GuildTruth`] (`channels`, `messages(id)`),
