@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION="4.32.5"
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-100}"
-VENV="target/schemathesis-venv"
+VENV="$PWD/target/schemathesis-venv"
 BIN="${VERTA_BIN:-target/debug/verta}"
 
 if [ ! -x "$VENV/bin/schemathesis" ] \
@@ -62,6 +62,9 @@ done
 
 echo "== schemathesis against http://127.0.0.1:$port (max $MAX_EXAMPLES examples per operation)" >&2
 status=0
+# Run from the temporary directory: schemathesis keeps a cache (`.schemathesis/`) in its
+# working directory, which goes away with it.
+cd "$work"
 "$VENV/bin/schemathesis" run "http://127.0.0.1:$port/api/openapi.json" \
   --header "X-API-KEY: $key" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
