@@ -58,6 +58,10 @@ struct Args {
     /// Share of messages with reactions (0..=1).
     #[arg(long)]
     reaction_share: Option<f64>,
+    /// End the generated history now instead of on 2026-01-01 (recent messages, for
+    /// demos of incremental syncs and rescan windows).
+    #[arg(long)]
+    ending_now: bool,
     /// actix worker threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
@@ -88,6 +92,11 @@ fn main() {
     }
     if let Some(r) = args.reaction_share {
         first.reaction_share = r;
+    }
+    if args.ending_now {
+        for g in &mut guilds {
+            *g = g.clone().ending_now();
+        }
     }
     for g in &guilds {
         if let Err(e) = g.validate() {
