@@ -4,7 +4,7 @@ use crate::migrated;
 use chrono::Utc;
 use entity::{channels, message_emoji_reactions, messages, tenant_branding, tenants};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait};
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -208,4 +208,69 @@ async fn deleting_a_tenant_cascades_through_its_archive() {
             .expect("count"),
         0
     );
+}
+
+/// Rolls back everything after m00`keep`.
+async fn down_to(conn: &DatabaseConnection, keep: usize) {
+    use migration::{Migrator, MigratorTrait};
+    let extra = Migrator::migrations().len() - keep;
+    if extra > 0 {
+        Migrator::down(conn, Some(extra as u32))
+            .await
+            .expect("later migrations roll back");
+    }
+}
+
+#[tokio::test]
+async fn rolling_back_008_refuses_while_category_channels_exist() {
+    use migration::{Migrator, MigratorTrait};
+    let (_db, conn) = migrated().await;
+    if conn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        // On SQLite m002 creates the final column and m008 is empty in both directions.
+        return;
+    }
+    let t = tenant(&conn).await;
+    let c = channel(&conn, &t, "category").await;
+    down_to(&conn, 8).await;
+    let refused = Migrator::down(&conn, Some(1)).await;
+    assert!(
+        refused.is_err(),
+        "008 down must refuse while a category exists"
+    );
+    channels::Entity::delete_by_id(c)
+        .exec(&conn)
+        .await
+        .expect("channel deletes");
+    Migrator::down(&conn, Some(1))
+        .await
+        .expect("008 down runs once no category is left");
+}
+
+#[tokio::test]
+async fn rolling_back_004_refuses_while_reply_to_holds_snowflakes() {
+    use migration::{Migrator, MigratorTrait};
+    let (_db, conn) = migrated().await;
+    let t = tenant(&conn).await;
+    let c = channel(&conn, &t, "text").await;
+    message(&conn, &c).await; // reply_to_id = a Discord snowflake
+    down_to(&conn, 4).await;
+    if conn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        // SQLite keeps the m004 column shape; down only drops the index.
+        Migrator::down(&conn, Some(1)).await.expect("004 down");
+        return;
+    }
+    let refused = Migrator::down(&conn, Some(1)).await;
+    let message = format!("{:?}", refused.expect_err("004 down must refuse"));
+    assert!(message.contains("platform ids"), "{message}");
+    messages::Entity::update_many()
+        .col_expr(
+            messages::Column::ReplyToId,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .exec(&conn)
+        .await
+        .expect("reply_to_id cleared");
+    Migrator::down(&conn, Some(1))
+        .await
+        .expect("004 down runs once the column holds no snowflakes");
 }
