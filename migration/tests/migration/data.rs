@@ -4,7 +4,7 @@ use crate::migrated;
 use chrono::Utc;
 use entity::{channels, message_emoji_reactions, messages, tenant_branding, tenants};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait};
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()
