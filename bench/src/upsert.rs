@@ -8,8 +8,11 @@
 //! neither pays for statement preparation or a cold file alone.
 //!
 //! `BENCH upsert backend=<b> rows=<n> rows_per_s=<repo> raw_rows_per_s=<raw> ratio=<repo/raw>
-//! rerun_rows_per_s=<all-conflict rerun> peak_rss_mb=<m>`; rows count messages, attachments
-//! and reactions.
+//! rerun_rows_per_s=<all-conflict rerun> readback_ratio=<r> peak_rss_mb=<m>`; rows count
+//! messages, attachments and reactions. `readback_ratio` compares, on further all-conflict
+//! passes alternating batch by batch, a variant that reads the batch's message ids back
+//! (what random ids would need before writing children) with the deterministic-id path:
+//! below 1 means the read-back costs throughput.
 
 use std::time::{Duration, Instant};
 
@@ -212,6 +215,44 @@ async fn write_repo_batch(db: &DatabaseConnection, b: &Batch) -> Result<Duration
     Ok(start.elapsed())
 }
 
+/// Like [`write_repo_batch`], plus the query a design without deterministic ids would need:
+/// read the message ids of the batch back before writing its children.
+async fn write_repo_batch_readback(
+    db: &DatabaseConnection,
+    b: &Batch,
+) -> Result<Duration, service::Error> {
+    use entity::messages as m;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    let start = Instant::now();
+    let txn = begin_write(db).await?;
+    messages::upsert(&txn, &b.messages).await?;
+    if let Some(first) = b.messages.first() {
+        let ids: Vec<(String, String)> = m::Entity::find()
+            .select_only()
+            .column(m::Column::PlatformMessageId)
+            .column(m::Column::Id)
+            .filter(m::Column::ChannelId.eq(first.channel_id.to_string()))
+            .filter(
+                m::Column::PlatformMessageId
+                    .is_in(b.messages.iter().map(|x| x.platform_message_id.clone())),
+            )
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        if ids.len() != b.messages.len() {
+            return Err(service::Error::BusinessRule(format!(
+                "read back {} ids for {} messages",
+                ids.len(),
+                b.messages.len()
+            )));
+        }
+    }
+    attachments::upsert(&txn, &b.attachments).await?;
+    reactions::upsert(&txn, &b.reactions).await?;
+    txn.commit().await?;
+    Ok(start.elapsed())
+}
+
 /// Every batch through the repositories.
 async fn write_repo(
     db: &DatabaseConnection,
@@ -366,6 +407,15 @@ pub async fn run(args: Args) -> BenchResult {
         backend.name()
     );
     let rerun = write_repo(&repo_db.db, &batches).await?;
+    eprintln!(
+        "upsert[{}]: again, alternating with a variant that reads message ids back ...",
+        backend.name()
+    );
+    let (mut det, mut readback) = (Duration::ZERO, Duration::ZERO);
+    for b in &batches {
+        det += write_repo_batch(&repo_db.db, b).await?;
+        readback += write_repo_batch_readback(&repo_db.db, b).await?;
+    }
 
     let stored: u64 = {
         let mut n = 0;
@@ -393,6 +443,10 @@ pub async fn run(args: Args) -> BenchResult {
             (
                 "rerun_rows_per_s",
                 format!("{:.0}", per_second(rows, rerun)),
+            ),
+            (
+                "readback_ratio",
+                format!("{:.2}", readback.as_secs_f64().recip() * det.as_secs_f64()),
             ),
             ("peak_rss_mb", peak_rss_mb().to_string()),
         ],

@@ -10,7 +10,9 @@
 //!   [`MAX_STATEMENT_BYTES`] of data (MySQL's `max_allowed_packet`). An empty batch sends
 //!   nothing.
 //! - Ids are deterministic ([`ids`]): a row's id is computed from its parent's id and its
-//!   platform id, so children can be written in the same batch without reading ids back.
+//!   platform id, so children can be written in the same batch without reading ids back
+//!   (`verta-bench upsert` measures the alternative: reading a batch's message ids back costs
+//!   about 5% of upsert throughput on MariaDB and 20-25% on SQLite).
 //!   Rows created by other software with random ids keep their id: the upserts never change
 //!   an existing row's id, they match it by the unique key.
 //! - `created_at`/`updated_at` are set by the application ([`crate::db::now`]): SQLite has no
