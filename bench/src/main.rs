@@ -10,7 +10,10 @@
 //! [`common::DbArgs`] and an `async fn run(args) -> common::BenchResult`, plus one variant in
 //! [`Bench`] and one arm in `main`.
 
+mod archive_gen;
 mod common;
+mod export;
+mod read_api;
 mod sync;
 mod upsert;
 
@@ -35,6 +38,14 @@ enum Bench {
     /// Full sync of a generated guild from the fake Discord vs a raw INSERT of the same rows;
     /// `--limited` for Discord-like rate limits.
     Sync(sync::Args),
+    /// Export of a generated tenant to JSON files at two sizes (throughput, flat peak RSS).
+    Export(export::Args),
+    /// The read API's 100-message page under concurrent clients on loopback.
+    #[command(name = "read-api")]
+    ReadApi(read_api::Args),
+    /// One export in this fresh process (used by `export` to measure peak memory).
+    #[command(name = "export-child", hide = true)]
+    ExportChild(export::ChildArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -53,6 +64,9 @@ fn main() -> std::process::ExitCode {
         match cli.bench {
             Bench::Upsert(args) => upsert::run(args).await,
             Bench::Sync(args) => sync::run(args).await,
+            Bench::Export(args) => export::run(args).await,
+            Bench::ReadApi(args) => read_api::run(args).await,
+            Bench::ExportChild(args) => export::run_child(args).await,
         }
     });
     match result {

@@ -215,12 +215,15 @@ pub async fn messages_page(
         let has_newer = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         rows.reverse();
-        let has_older = match rows.last() {
-            Some(oldest) => {
-                query::any_message_from(db, cid, &Position::of(oldest), Direction::Older).await?
-            }
-            None => exists || query::any_message_from(db, cid, &pos, Direction::Older).await?,
-        };
+        // The cursor's own message, when stored, is older than the whole page.
+        let has_older = exists
+            || match rows.last() {
+                Some(oldest) => {
+                    query::any_message_from(db, cid, &Position::of(oldest), Direction::Older)
+                        .await?
+                }
+                None => query::any_message_from(db, cid, &pos, Direction::Older).await?,
+            };
         (rows, has_newer, has_older, has_newer)
     } else {
         let pos = match &params.before {
@@ -237,13 +240,15 @@ pub async fn messages_page(
         .await?;
         let has_older = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
+        // The cursor's own message, when stored, is newer than the whole page.
         let has_newer = match (&pos, rows.first()) {
             (None, _) => false,
+            (Some((_, true)), _) => true,
             (Some(_), Some(newest)) => {
                 query::any_message_from(db, cid, &Position::of(newest), Direction::Newer).await?
             }
-            (Some((p, exists)), None) => {
-                *exists || query::any_message_from(db, cid, p, Direction::Newer).await?
+            (Some((p, false)), None) => {
+                query::any_message_from(db, cid, p, Direction::Newer).await?
             }
         };
         (rows, has_older, has_older, has_newer)

@@ -1,0 +1,118 @@
+//! A generated archive for the export and read-api benchmarks, written through the service
+//! repositories in batches (flat memory whatever the size): one tenant, `channels` text
+//! channels sharing `messages` messages round-robin, every 10th message with two reactions,
+//! every 20th with an attachment, several messages per second.
+
+use chrono::{Duration, TimeZone, Utc};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use service::repo::attachments::{self, AttachmentRow};
+use service::repo::channels::{self, ChannelKind, ChannelRow};
+use service::repo::messages::{self, MessageRow};
+use service::repo::reactions::{self, ReactionRow};
+use service::tenants::{self, CreateTenant};
+use uuid::Uuid;
+
+/// Messages written per transaction.
+const BATCH: usize = 2_000;
+
+/// What was generated.
+pub struct Generated {
+    /// The tenant's slug.
+    pub slug: String,
+    /// Channel row ids, in creation order.
+    pub channels: Vec<Uuid>,
+}
+
+/// Writes the archive of a new tenant `slug`; progress on stderr.
+pub async fn generate(
+    db: &DatabaseConnection,
+    slug: &str,
+    messages_total: usize,
+    channel_count: usize,
+) -> Result<Generated, Box<dyn std::error::Error + Send + Sync>> {
+    let tenant = tenants::create(
+        db,
+        &CreateTenant {
+            name: Some(format!("Bench {slug}")),
+            slug: Some(slug.to_owned()),
+            platform: Some("discord".to_owned()),
+            platform_id: Some(format!("bench-{slug}")),
+            status: None,
+        },
+    )
+    .await?;
+    let rows: Vec<ChannelRow> = (0..channel_count.max(1))
+        .map(|c| ChannelRow {
+            tenant_id: tenant.id,
+            platform_channel_id: format!("{}", 5_000 + c),
+            name: format!("channel-{c}"),
+            kind: ChannelKind::Text,
+            parent_channel_id: None,
+            metadata: None,
+        })
+        .collect();
+    channels::upsert(db, &rows).await?;
+    let channel_ids: Vec<Uuid> = rows.iter().map(ChannelRow::id).collect();
+    let start = Utc
+        .with_ymd_and_hms(2023, 1, 1, 0, 0, 0)
+        .single()
+        .ok_or("bad start date")?;
+    let users: Vec<String> = (0..50).map(|u| format!("{:064x}", u * 7919 + 1)).collect();
+    let mut written = 0;
+    while written < messages_total {
+        let n = BATCH.min(messages_total - written);
+        let mut msgs = Vec::with_capacity(n);
+        let mut reacts = Vec::new();
+        let mut files = Vec::new();
+        for i in written..written + n {
+            let channel = channel_ids[i % channel_ids.len()];
+            let at = start + Duration::seconds((i / 4) as i64);
+            let ms = (at.timestamp_millis() - 1_420_070_400_000) as u64;
+            let row = MessageRow {
+                channel_id: channel,
+                platform_message_id: ((ms << 22) | (i as u64 & 0x3f_ffff)).to_string(),
+                anonymized_author_id: users[i % users.len()].clone(),
+                content: format!(
+                    "message {i}: the archive keeps every word of this conversation 😀 <@{}>",
+                    users[(i + 3) % users.len()]
+                ),
+                reply_to_id: None,
+                metadata: None,
+                platform_created_at: at,
+            };
+            if i % 10 == 0 {
+                for (u, emoji) in [(0, "👍"), (1, "🎉")] {
+                    reacts.push(ReactionRow {
+                        message_id: row.id(),
+                        emoji: emoji.to_owned(),
+                        anonymized_user_id: users[(i + u) % users.len()].clone(),
+                    });
+                }
+            }
+            if i % 20 == 0 {
+                files.push(AttachmentRow {
+                    message_id: row.id(),
+                    platform_attachment_id: format!("{i}"),
+                    filename: format!("image-{i}.png"),
+                    file_size: 12_345,
+                    content_type: "image/png".to_owned(),
+                    url: format!("https://cdn.discordapp.com/attachments/{i}/image.png"),
+                });
+            }
+            msgs.push(row);
+        }
+        let tx = db.begin().await?;
+        messages::upsert(&tx, &msgs).await?;
+        reactions::upsert(&tx, &reacts).await?;
+        attachments::upsert(&tx, &files).await?;
+        tx.commit().await?;
+        written += n;
+        if written % 100_000 == 0 || written == messages_total {
+            eprintln!("generated {written}/{messages_total} messages for {slug}");
+        }
+    }
+    Ok(Generated {
+        slug: tenant.slug,
+        channels: channel_ids,
+    })
+}

@@ -1,0 +1,172 @@
+//! `read-api`: the public read API's message page (`GET /api/v1/channels/{id}/messages?limit=100`
+//! with a `before` cursor spread over the whole channel) served by the real application on
+//! loopback (`api::startup::Application`, port 0, rate limit off) to `--clients` concurrent
+//! keep-alive clients for `--seconds` after a warm-up. Only 200 responses count (any other
+//! fails the run); every cursor used was checked beforehand to have a full page behind it.
+//!
+//! `BENCH read-api backend=<b> clients=<c> rps=<r> p50_ms=<x> p99_ms=<y> max_ms=<z>`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use service::Config;
+
+use crate::archive_gen::generate;
+use crate::common::{BenchResult, DbArgs, bench_line};
+
+/// Options of the read-api benchmark.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Messages in the archive (all in one channel).
+    #[arg(long, default_value_t = 50_000)]
+    messages: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Measured seconds (after a 2 s warm-up).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Runs the benchmark.
+pub async fn run(args: Args) -> BenchResult {
+    let bench_db = args.db.database().await?;
+    let archive = generate(&bench_db.db, "read-bench", args.messages, 1).await?;
+    let channel = archive.channels[0];
+
+    let config = Config {
+        database_url: bench_db.url.clone(),
+        host: "127.0.0.1".to_owned(),
+        port: 0,
+        admin_api_key: Some("bench".to_owned()),
+        sync_interval_secs: 0,
+        read_api_rate_limit: 0,
+        ..Config::default()
+    };
+    let app = api::startup::Application::build(config).await?;
+    let base = format!(
+        "http://127.0.0.1:{}/api/v1/channels/{channel}/messages",
+        app.port()
+    );
+    tokio::spawn(app.run_until_stopped());
+
+    // Every page's `before` cursor, walking the whole channel: requests spread over it.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()?;
+    let mut cursors = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let url = match &next {
+            Some(c) => format!("{base}?limit=100&before={c}"),
+            None => format!("{base}?limit=100"),
+        };
+        let body: serde_json::Value = client
+            .get(url)
+            .header("X-Tenant-Slug", &archive.slug)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if next.is_some() && body["data"].as_array().map_or(0, Vec::len) < 100 {
+            break;
+        }
+        match body["meta"]["before"].as_str() {
+            Some(c) if body["meta"]["hasMore"] == true => {
+                cursors.push(c.to_owned());
+                next = Some(c.to_owned());
+            }
+            _ => break,
+        }
+    }
+    // The last cursor may have fewer than 100 messages behind it.
+    cursors.pop();
+    let cursors = Arc::new(cursors);
+    if cursors.is_empty() {
+        return Err("no cursors: the channel is too small".into());
+    }
+    eprintln!(
+        "read-api: {} cursors, {} clients",
+        cursors.len(),
+        args.clients
+    );
+
+    let measuring = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for c in 0..args.clients {
+        let client = client.clone();
+        let base = base.clone();
+        let slug = archive.slug.clone();
+        let cursors = cursors.clone();
+        let measuring = measuring.clone();
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = c * 7919;
+            let mut failures = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let cursor = &cursors[i % cursors.len()];
+                let started = Instant::now();
+                let ok = match client
+                    .get(format!("{base}?limit=100&before={cursor}"))
+                    .header("X-Tenant-Slug", &slug)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                    _ => false,
+                };
+                let elapsed = started.elapsed();
+                if !ok {
+                    failures += 1;
+                } else if measuring.load(Ordering::Relaxed) {
+                    latencies.push(elapsed);
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    measuring.store(false, Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    let mut failures = 0;
+    for t in tasks {
+        let (l, f) = t.await?;
+        all.extend(l);
+        failures += f;
+    }
+    if failures > 0 {
+        return Err(format!("{failures} requests failed").into());
+    }
+    all.sort_unstable();
+    bench_line(
+        "read-api",
+        args.db.backend,
+        &[
+            ("clients", args.clients.to_string()),
+            ("rps", format!("{:.0}", all.len() as f64 / elapsed)),
+            ("p50_ms", format!("{:.2}", percentile(&all, 0.50))),
+            ("p99_ms", format!("{:.2}", percentile(&all, 0.99))),
+            ("max_ms", format!("{:.2}", percentile(&all, 1.0))),
+        ],
+    );
+    Ok(())
+}
