@@ -334,7 +334,7 @@ impl MessageView {
             }
         }
         // Most used first; ties keep the order of first appearance (the sort is stable).
-        counts.sort_by(|a, b| b.count.cmp(&a.count));
+        counts.sort_by_key(|c| std::cmp::Reverse(c.count));
         self.reaction_counts = Some(counts);
         self
     }
