@@ -7,6 +7,7 @@
 
 pub mod visibility;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
@@ -36,8 +37,8 @@ use crate::platform::{
 /// Discord's global limit for a bot: requests per second.
 pub const DISCORD_GLOBAL_LIMIT: u16 = 50;
 
-/// How to reach Discord.
-#[derive(Debug, Clone)]
+/// How to reach Discord. `Debug` does not print the token.
+#[derive(Clone)]
 pub struct DiscordOptions {
     /// Bot token (with or without the `Bot ` prefix).
     pub token: String,
@@ -45,6 +46,16 @@ pub struct DiscordOptions {
     pub proxy: Option<String>,
     /// Global requests per second the client allows itself (Discord: 50).
     pub global_limit: u16,
+}
+
+impl std::fmt::Debug for DiscordOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscordOptions")
+            .field("token", &"<redacted>")
+            .field("proxy", &self.proxy)
+            .field("global_limit", &self.global_limit)
+            .finish()
+    }
 }
 
 impl DiscordOptions {
@@ -60,10 +71,31 @@ impl DiscordOptions {
 }
 
 /// Discord REST access for the sync. Create one per process and share it (`Arc`).
+///
+/// twilight's rate limiter remembers every distinct request path until its six-hourly clean
+/// up, and reaction routes carry the message id, so a long sync would grow memory with every
+/// message that has reactions. The adapter therefore replaces its client (and limiter) every
+/// [`CLIENT_REBUILD_REQUESTS`] requests; requests in flight finish on the old one.
 #[derive(Debug)]
 pub struct DiscordAdapter {
-    client: Client,
+    options: DiscordOptions,
+    client: std::sync::RwLock<Arc<Client>>,
     requests: AtomicU64,
+    since_rebuild: AtomicU64,
+}
+
+/// Requests served by one twilight client before the adapter builds a fresh one.
+pub const CLIENT_REBUILD_REQUESTS: u64 = 20_000;
+
+fn build_client(options: &DiscordOptions) -> Client {
+    let mut builder = Client::builder()
+        .token(options.token.clone())
+        .ratelimiter(Some(RateLimiter::new(options.global_limit.max(1))))
+        .timeout(std::time::Duration::from_secs(30));
+    if let Some(proxy) = &options.proxy {
+        builder = builder.proxy(proxy.clone(), true);
+    }
+    builder.build()
 }
 
 /// Install the ring crypto provider for rustls once per process (twilight-http panics on the
@@ -77,26 +109,32 @@ impl DiscordAdapter {
     /// Build the client. Must be called inside a tokio runtime (the rate limiter spawns a task).
     pub fn new(options: &DiscordOptions) -> Self {
         install_crypto_provider();
-        let mut builder = Client::builder()
-            .token(options.token.clone())
-            .ratelimiter(Some(RateLimiter::new(options.global_limit.max(1))))
-            .timeout(std::time::Duration::from_secs(30));
-        if let Some(proxy) = &options.proxy {
-            builder = builder.proxy(proxy.clone(), true);
-        }
         Self {
-            client: builder.build(),
+            options: options.clone(),
+            client: std::sync::RwLock::new(Arc::new(build_client(options))),
             requests: AtomicU64::new(0),
+            since_rebuild: AtomicU64::new(0),
         }
     }
 
-    fn count(&self) {
+    /// The client for one request (counted).
+    fn client(&self) -> Arc<Client> {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        if self.since_rebuild.fetch_add(1, Ordering::Relaxed) + 1 >= CLIENT_REBUILD_REQUESTS {
+            let mut guard = self.client.write().unwrap_or_else(|e| e.into_inner());
+            if self.since_rebuild.load(Ordering::Relaxed) >= CLIENT_REBUILD_REQUESTS {
+                *guard = Arc::new(build_client(&self.options));
+                self.since_rebuild.store(0, Ordering::Relaxed);
+                tracing::debug!("Discord client rebuilt (rate-limiter memory bound)");
+            }
+        }
+        let guard = self.client.read().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(&guard)
     }
 
     async fn guild_channels(&self, guild: Id<GuildMarker>) -> Result<Vec<Channel>, PlatformError> {
-        self.count();
-        let response = self.client.guild_channels(guild).await.map_err(classify)?;
+        let client = self.client();
+        let response = client.guild_channels(guild).await.map_err(classify)?;
         response.models().await.map_err(deserialize_error)
     }
 
@@ -108,8 +146,8 @@ impl DiscordAdapter {
         let mut all = Vec::new();
         let mut before: Option<String> = None;
         loop {
-            self.count();
-            let mut request = self.client.public_archived_threads(channel).limit(100);
+            let client = self.client();
+            let mut request = client.public_archived_threads(channel).limit(100);
             if let Some(b) = before.as_deref() {
                 request = request.before(b);
             }
@@ -139,9 +177,8 @@ impl DiscordAdapter {
 impl PlatformAdapter for DiscordAdapter {
     async fn discover(&self, community_id: &str) -> Result<Discovery, PlatformError> {
         let guild: Id<GuildMarker> = parse_id(community_id)?;
-        self.count();
-        let roles = self
-            .client
+        let client = self.client();
+        let roles = client
             .roles(guild)
             .await
             .map_err(classify)?
@@ -151,9 +188,8 @@ impl PlatformAdapter for DiscordAdapter {
         let channels = self.guild_channels(guild).await?;
         let visible = visibility::visible_channels(guild, &roles, &channels);
 
-        self.count();
-        let active = self
-            .client
+        let client = self.client();
+        let active = client
             .active_threads(guild)
             .await
             .map_err(classify)?
@@ -205,8 +241,8 @@ impl PlatformAdapter for DiscordAdapter {
         limit: u16,
     ) -> Result<Vec<PlatformMessage>, PlatformError> {
         let channel: Id<ChannelMarker> = parse_id(channel_id)?;
-        self.count();
-        let request = self.client.channel_messages(channel);
+        let client = self.client();
+        let request = client.channel_messages(channel);
         let response = match Id::<MessageMarker>::new_checked(after) {
             Some(after) => request.after(after).limit(limit).await,
             // `after=0` is not a valid id for twilight; 1 is below every real snowflake.
@@ -239,8 +275,8 @@ impl PlatformAdapter for DiscordAdapter {
         let mut users = Vec::new();
         let mut after: Option<Id<UserMarker>> = None;
         loop {
-            self.count();
-            let mut request = self.client.reactions(channel, message, &emoji).limit(100);
+            let client = self.client();
+            let mut request = client.reactions(channel, message, &emoji).limit(100);
             if let Some(a) = after {
                 request = request.after(a);
             }

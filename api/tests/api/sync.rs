@@ -881,3 +881,55 @@ async fn cli_sync_start_wait_status_and_reset() {
     assert_eq!(failed["status"], json!("failed"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
 }
+
+#[tokio::test]
+async fn scheduler_queues_every_active_discord_tenant_once_per_interval() {
+    let test_db = TestDb::new().await;
+    let db = service::db::connect_url(test_db.url())
+        .await
+        .expect("connect");
+    service::db::migrate(&db).await.expect("migrate");
+    let create =
+        |name: String, platform: &str, status: Option<&str>| service::tenants::CreateTenant {
+            name: Some(name.clone()),
+            slug: None,
+            platform: Some(platform.into()),
+            platform_id: Some(name),
+            status: status.map(str::to_owned),
+        };
+    // More than the original's first page of 10 tenants.
+    for i in 0..12 {
+        service::tenants::create(&db, &create(format!("guild-{i}"), "discord", None))
+            .await
+            .expect("tenant");
+    }
+    service::tenants::create(
+        &db,
+        &create("paused".into(), "discord", Some("MAINTENANCE")),
+    )
+    .await
+    .expect("tenant");
+    service::tenants::create(&db, &create("workspace".into(), "slack", None))
+        .await
+        .expect("tenant");
+    let interval = Duration::from_secs(3600);
+    let queued = service::sync::scheduler::enqueue_due(&db, interval)
+        .await
+        .expect("schedule");
+    assert_eq!(queued, 12);
+    let jobs = entity::sync_jobs::Entity::find()
+        .all(&db)
+        .await
+        .expect("jobs");
+    assert!(
+        jobs.iter()
+            .all(|j| j.triggered_by == "schedule" && j.sync_type == "incremental")
+    );
+    // Not due again within the interval, even from another process.
+    assert_eq!(
+        service::sync::scheduler::enqueue_due(&db, interval)
+            .await
+            .expect("again"),
+        0
+    );
+}

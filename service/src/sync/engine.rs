@@ -96,7 +96,7 @@ pub struct SyncEngine {
     pub(crate) shutting_down: Arc<AtomicBool>,
 }
 
-/// A random worker id: host-independent, unique per process (`worker-<8 hex>`).
+/// A worker id unique per process: `worker-<pid>-<8 random hex>` (fits `varchar(50)`).
 pub fn new_worker_id() -> String {
     format!(
         "worker-{}-{}",
