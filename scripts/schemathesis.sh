@@ -40,7 +40,7 @@ work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 key="schemathesis-$(date +%s)-$$"
 DATABASE_URL="sqlite://$work/verta.db?mode=rwc" HOST=127.0.0.1 PORT="$port" ADMIN_API_KEY="$key" \
-  SYNC_INTERVAL_SECS=0 RUST_LOG="${RUST_LOG:-warn}" \
+  EXPORT_DIR="$work/export" SYNC_INTERVAL_SECS=0 RUST_LOG="${RUST_LOG:-warn}" \
   "$BIN" serve --no-worker >"$work/server.log" 2>&1 &
 server=$!
 cleanup() {

@@ -97,6 +97,7 @@ fn ok<D: Serialize, M: Serialize>(data: D, meta: M) -> HttpResponse {
     responses(
         (status = 200, description = "The tenant", body = Envelope<TenantView, EmptyMeta>),
         (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limit of this client exceeded (`Retry-After`)", body = crate::error::ErrorBody),
     )
 )]
 pub async fn tenant(ReadTenant(t): ReadTenant) -> HttpResponse {
@@ -112,6 +113,7 @@ pub async fn tenant(ReadTenant(t): ReadTenant) -> HttpResponse {
     responses(
         (status = 200, description = "Branding or null", body = Envelope<Option<BrandingView>, EmptyMeta>),
         (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limit of this client exceeded (`Retry-After`)", body = crate::error::ErrorBody),
     )
 )]
 pub async fn branding(
@@ -132,6 +134,7 @@ pub async fn branding(
     responses(
         (status = 200, description = "Channels, oldest first", body = Envelope<Vec<ChannelSummary>, CountMeta>),
         (status = 404, description = "Unknown tenant", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limit of this client exceeded (`Retry-After`)", body = crate::error::ErrorBody),
     )
 )]
 pub async fn channels(
@@ -155,6 +158,7 @@ pub async fn channels(
     responses(
         (status = 200, description = "The channel", body = Envelope<ChannelSummary, EmptyMeta>),
         (status = 404, description = "Unknown tenant or channel", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limit of this client exceeded (`Retry-After`)", body = crate::error::ErrorBody),
     )
 )]
 pub async fn channel(
@@ -181,6 +185,7 @@ pub async fn channel(
     responses(
         (status = 200, description = "Messages with reactions and attachments", body = Envelope<Vec<MessageView>, MessagePageMeta>),
         (status = 404, description = "Unknown tenant or channel", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limit of this client exceeded (`Retry-After`)", body = crate::error::ErrorBody),
     )
 )]
 pub async fn messages(
@@ -208,6 +213,7 @@ pub async fn messages(
     responses(
         (status = 200, description = "Threads with title, first message, message count, last activity", body = Envelope<Vec<ThreadView>, ThreadPageMeta>),
         (status = 404, description = "Unknown tenant or channel", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limit of this client exceeded (`Retry-After`)", body = crate::error::ErrorBody),
     )
 )]
 pub async fn threads(
@@ -235,6 +241,7 @@ pub async fn threads(
     responses(
         (status = 200, description = "The message in context, newest first", body = Envelope<MessageContext, EmptyMeta>),
         (status = 404, description = "Unknown tenant or message", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limit of this client exceeded (`Retry-After`)", body = crate::error::ErrorBody),
     )
 )]
 pub async fn message(
