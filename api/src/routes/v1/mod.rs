@@ -178,9 +178,9 @@ pub async fn channel(
     params(
         ("X-Tenant-Slug" = String, Header, description = "Slug of the tenant whose archive is read"),
         ("channelId" = String, Path, description = "Internal channel id"),
-        ("limit" = Option<u32>, Query, description = "Page size, 1-100 (default 50)"),
-        ("before" = Option<String>, Query, description = "Platform message id: return older messages (use `meta.before`)"),
-        ("after" = Option<String>, Query, description = "Platform message id: return newer messages (use `meta.after`); not with `before`"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1-100 (default 50)"),
+        ("before" = Option<String>, Query, pattern = "^[0-9]{1,20}$", description = "Platform message id: return older messages (use `meta.before`)"),
+        ("after" = Option<String>, Query, pattern = "^[0-9]{1,20}$", description = "Platform message id: return newer messages (use `meta.after`); not with `before`"),
     ),
     responses(
         (status = 200, description = "Messages with reactions and attachments", body = Envelope<Vec<MessageView>, MessagePageMeta>),
@@ -207,8 +207,8 @@ pub async fn messages(
     params(
         ("X-Tenant-Slug" = String, Header, description = "Slug of the tenant whose archive is read"),
         ("channelId" = String, Path, description = "Internal channel id (usually a forum)"),
-        ("limit" = Option<u32>, Query, description = "Page size, 1-100 (default 50)"),
-        ("before" = Option<String>, Query, description = "Platform id of the last thread of the previous page (`meta.before`)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1-100 (default 50)"),
+        ("before" = Option<String>, Query, pattern = "^[0-9]{1,20}$", description = "Platform id of the last thread of the previous page (`meta.before`)"),
     ),
     responses(
         (status = 200, description = "Threads with title, first message, message count, last activity", body = Envelope<Vec<ThreadView>, ThreadPageMeta>),
@@ -234,9 +234,9 @@ pub async fn threads(
     tag = "read",
     params(
         ("X-Tenant-Slug" = String, Header, description = "Slug of the tenant whose archive is read"),
-        ("messageId" = String, Path, description = "Base62-encoded snowflake (the original's URLs) or a decimal snowflake"),
-        ("before" = Option<u32>, Query, description = "Older neighbours, 0-100 (default 50)"),
-        ("after" = Option<u32>, Query, description = "Newer neighbours, 0-100 (default 50)"),
+        ("messageId" = String, Path, pattern = "^[0-9A-Za-z]{1,20}$", description = "Base62-encoded snowflake (the original's URLs) or a decimal snowflake"),
+        ("before" = Option<u32>, Query, maximum = 100, description = "Older neighbours, 0-100 (default 50)"),
+        ("after" = Option<u32>, Query, maximum = 100, description = "Newer neighbours, 0-100 (default 50)"),
     ),
     responses(
         (status = 200, description = "The message in context, newest first", body = Envelope<MessageContext, EmptyMeta>),
