@@ -35,8 +35,8 @@ struct Cli {
 enum Bench {
     /// Repository upserts (messages + attachments + reactions) vs a raw multi-row INSERT.
     Upsert(upsert::Args),
-    /// Full sync of a generated guild from the fake Discord vs a raw INSERT of the same rows;
-    /// `--limited` for Discord-like rate limits.
+    /// Full sync of a generated guild from the fake Discord vs a raw INSERT of the same rows,
+    /// then requests/s under Discord-like rate limits.
     Sync(sync::Args),
     /// Export of a generated tenant to JSON files at two sizes (throughput, flat peak RSS).
     Export(export::Args),

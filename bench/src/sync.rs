@@ -7,9 +7,10 @@
 //! ratio=<sync/raw> requests=<r> peak_rss_mb=<m>`; one line per guild size (`--messages`
 //! may be given several times, to show that memory stays flat as the guild grows).
 //!
-//! With `--limited`: Discord-like limits on the fake (50 requests/s global and per route,
-//! `--latency-ms` per response) and the client's limiter at Discord's 50/s:
+//! Then (unless `--no-limited`) Discord-like limits on the fake (50 requests/s global and per
+//! route, `--latency-ms` per response) with the client's limiter at Discord's 50/s:
 //! `BENCH sync-limited backend=<b> req_per_s=<achieved> ceiling_ratio=<achieved/50>`.
+//! `--limited-only` runs just that part.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,10 +43,13 @@ pub struct Args {
     /// Channels synced at once.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
-    /// Discord-like limits instead of an unlimited fake.
+    /// Only the run under Discord-like limits.
     #[arg(long)]
-    limited: bool,
-    /// Latency of every fake response with `--limited`, milliseconds.
+    limited_only: bool,
+    /// Skip the run under Discord-like limits.
+    #[arg(long, conflicts_with = "limited_only")]
+    no_limited: bool,
+    /// Latency of every fake response in the limited run, milliseconds.
     #[arg(long, default_value_t = 100)]
     latency_ms: u64,
     /// How long the limited run lasts at most, seconds.
@@ -55,11 +59,13 @@ pub struct Args {
 
 /// Run the benchmark.
 pub async fn run(args: Args) -> BenchResult {
-    if args.limited {
-        return limited(&args).await;
+    if !args.limited_only {
+        for &messages in &args.messages {
+            unlimited(&args, messages).await?;
+        }
     }
-    for &messages in &args.messages {
-        unlimited(&args, messages).await?;
+    if !args.no_limited {
+        limited(&args).await?;
     }
     Ok(())
 }
