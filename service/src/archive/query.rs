@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::sea_query::Alias;
+use sea_orm::sea_query::extension::mysql::{IndexHintScope, MySqlSelectStatementExt};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, Order,
     QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Statement, Value,
@@ -18,6 +20,9 @@ use entity::{channels, message_attachments, message_emoji_reactions, messages};
 use super::ids::snowflake_unix_millis;
 use super::view::{AttachmentView, MessageView, ReactionView};
 use crate::error::Result;
+
+/// The index serving message pages (migration m010).
+pub const CHANNEL_ORDER_INDEX: &str = "idx_messages_channel_created";
 
 /// Rows per `IN (...)` list: far below both placeholder limits (65,535 MySQL, 32,766 SQLite).
 const IN_CHUNK: usize = 1_000;
@@ -88,6 +93,12 @@ pub fn messages_from_query(
         Direction::Older => Order::Desc,
         Direction::Newer => Order::Asc,
     };
+    // MySQL-family planners, asked for an ORDER BY .. LIMIT on this index, tend to switch from
+    // the range to `ref` on channel_id alone and walk the channel from its end to the cursor
+    // (measured on MariaDB 10.11: 8,000 rows read for a 100-row page 8,000 deep). Forcing the
+    // index keeps the range seek. Rendered for MySQL only; SQLite ignores index hints here.
+    QuerySelect::query(&mut query)
+        .force_index(Alias::new(CHANNEL_ORDER_INDEX), IndexHintScope::All);
     query
         .order_by(M::PlatformCreatedAt, order.clone())
         .order_by(M::PlatformMessageId, order)
