@@ -19,7 +19,9 @@ use tracing_actix_web::TracingLogger;
 use crate::error::{self, ApiError};
 use crate::middleware::{self as mw, AdminKey};
 use crate::routes;
+use crate::routes::export::ExportJobs;
 use crate::routes::metrics::QueueGauges;
+use crate::routes::v1::rate_limit::ReadApiLimiter;
 
 /// Largest accepted JSON request body (the original's limit, Express's 100 kB). Larger
 /// bodies are answered with 413.
@@ -69,6 +71,10 @@ pub struct AppState {
     pub metrics: PrometheusMetrics,
     /// Queue gauges refreshed on every scrape of `/metrics`.
     pub queue_gauges: QueueGauges,
+    /// The public read API's per-client limiter, one for all workers.
+    pub read_limiter: web::Data<ReadApiLimiter>,
+    /// Export jobs queued through the admin export routes, one registry for all workers.
+    pub export_jobs: web::Data<ExportJobs>,
 }
 
 impl AppState {
@@ -89,6 +95,8 @@ impl AppState {
             .map_err(|e| StartupError::Metrics(e.to_string()))?;
         Ok(Self {
             db,
+            read_limiter: web::Data::new(ReadApiLimiter::new(config.read_api_rate_limit)),
+            export_jobs: web::Data::new(ExportJobs::default()),
             config: web::Data::new(config),
             admin_key,
             metrics,
@@ -131,6 +139,8 @@ pub fn app(
         .app_data(web::Data::new(state.admin_key.clone()))
         .app_data(web::Data::new(state.metrics.registry.clone()))
         .app_data(web::Data::new(state.queue_gauges.clone()))
+        .app_data(state.read_limiter.clone())
+        .app_data(state.export_jobs.clone())
         .configure(routes::configure)
         .default_service(web::to(mw::no_route))
         .wrap(from_fn(mw::finish_response))

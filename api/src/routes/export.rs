@@ -16,7 +16,6 @@ use service::export::{self, ExportResult, Progress};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::v1::per_app::PerApp;
 use crate::error::ApiError;
 use crate::extract::parse_uuid;
 
@@ -79,17 +78,13 @@ impl Progress for Job {
     }
 }
 
-/// The jobs of one application, and the lock that runs them one at a time.
+/// The export jobs of one application, and the lock that runs them one at a time. Created
+/// once per application (`startup::AppState`) and shared by all actix workers as
+/// `web::Data<ExportJobs>`; jobs live in memory, so a restart forgets them.
 #[derive(Default)]
-struct Jobs {
+pub struct ExportJobs {
     jobs: Mutex<HashMap<Uuid, Arc<Job>>>,
     runner: tokio::sync::Mutex<()>,
-}
-
-static JOBS: PerApp<Jobs> = PerApp::new();
-
-fn jobs(config: &web::Data<Config>) -> Arc<Jobs> {
-    JOBS.get_or_init(config, Jobs::default)
 }
 
 /// Body of a queued export.
@@ -114,7 +109,7 @@ pub struct ExportAllQueued {
 
 /// Queue a job exporting `tenant_ids` in order; returns its id.
 fn queue(
-    jobs: Arc<Jobs>,
+    jobs: Arc<ExportJobs>,
     db: DatabaseConnection,
     out_dir: std::path::PathBuf,
     tenant_ids: Option<Vec<String>>,
@@ -194,6 +189,7 @@ async fn run_job(
 pub async fn export_tenant(
     db: web::Data<DatabaseConnection>,
     config: web::Data<Config>,
+    jobs: web::Data<ExportJobs>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = parse_uuid(&path)
@@ -201,7 +197,7 @@ pub async fn export_tenant(
         .to_string();
     let tenant = service::archive::tenant_by_id_or_slug(db.get_ref(), &tenant_id).await?;
     let id = queue(
-        jobs(&config),
+        jobs.into_inner(),
         db.get_ref().clone(),
         config.export_dir.clone(),
         Some(vec![tenant.id.clone()]),
@@ -222,9 +218,10 @@ pub async fn export_tenant(
 pub async fn export_all(
     db: web::Data<DatabaseConnection>,
     config: web::Data<Config>,
+    jobs: web::Data<ExportJobs>,
 ) -> HttpResponse {
     let id = queue(
-        jobs(&config),
+        jobs.into_inner(),
         db.get_ref().clone(),
         config.export_dir.clone(),
         None,
@@ -247,12 +244,12 @@ pub async fn export_all(
     )
 )]
 pub async fn status(
-    config: web::Data<Config>,
+    jobs: web::Data<ExportJobs>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::from(service::Error::not_found("export job", path.as_str()));
     let id = parse_uuid(&path).ok_or_else(not_found)?;
-    let job = jobs(&config)
+    let job = jobs
         .jobs
         .lock()
         .unwrap_or_else(|e| e.into_inner())

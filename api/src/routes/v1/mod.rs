@@ -6,7 +6,6 @@
 //!
 //! Handlers only extract, call one `service::archive` function and wrap the result.
 
-pub mod per_app;
 pub mod rate_limit;
 
 use std::future::Future;

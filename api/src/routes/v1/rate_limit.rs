@@ -2,11 +2,11 @@
 //! client IP (a GCRA token bucket from `governor`, the engine of actix-governor), 0 = off. Over
 //! the limit the answer is 429 with the standard error body and `Retry-After`.
 //!
-//! The limiter is shared by all actix workers of one application ([`PerApp`]).
+//! The limiter is created once per application (`startup::AppState`) and shared by all actix
+//! workers as `web::Data<ReadApiLimiter>`.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 
 use actix_governor::governor::clock::{Clock, DefaultClock};
 use actix_governor::governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -16,21 +16,18 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use chrono::{SecondsFormat, Utc};
-use service::Config;
 
-use super::per_app::PerApp;
 use crate::error::ErrorBody;
 
-type Limiter = DefaultKeyedRateLimiter<IpAddr>;
+/// The read API's per-client-IP limiter of one application; holds nothing when the limit is
+/// off.
+pub struct ReadApiLimiter(Option<DefaultKeyedRateLimiter<IpAddr>>);
 
-/// The limiter of each running application; `None` when the limit is off.
-static LIMITERS: PerApp<Option<Limiter>> = PerApp::new();
-
-fn limiter_for(config: &web::Data<Config>) -> Arc<Option<Limiter>> {
-    LIMITERS.get_or_init(config, || {
-        NonZeroU32::new(config.read_api_rate_limit)
-            .map(|per_minute| RateLimiter::keyed(Quota::per_minute(per_minute)))
-    })
+impl ReadApiLimiter {
+    /// A limiter allowing `per_minute` requests per minute per client IP (0 = no limit).
+    pub fn new(per_minute: u32) -> Self {
+        Self(NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n))))
+    }
 }
 
 /// Middleware (`actix_web::middleware::from_fn`) enforcing the read API's per-IP limit.
@@ -38,8 +35,9 @@ pub async fn limit_per_client(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let limiter = req.app_data::<web::Data<Config>>().map(limiter_for);
-    let limiter = limiter.as_deref().and_then(Option::as_ref);
+    let limiter = req
+        .app_data::<web::Data<ReadApiLimiter>>()
+        .and_then(|l| l.0.as_ref());
     if let (Some(limiter), Some(peer)) = (limiter, req.peer_addr())
         && let Err(not_until) = limiter.check_key(&peer.ip())
     {
