@@ -123,23 +123,34 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// `verta serve --no-worker` on `port` with JSON logs at `rust_log`, no ADMIN_API_KEY (so a
+/// key is generated) and stderr piped.
+fn spawn_serve(
+    database_url: &str,
+    port: u16,
+    rust_log: &str,
+    stdout: std::process::Stdio,
+) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_verta"))
+        .args(["serve", "--no-worker"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("PORT", port.to_string())
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", rust_log)
+        .current_dir(std::env::temp_dir())
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("verta serve starts")
+}
+
 #[tokio::test]
 async fn serve_logs_a_generated_key_as_json_and_stops_cleanly_on_sigterm() {
     let db = testkit::db::TestDb::new().await;
     let port = free_port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_verta"))
-        .args(["serve", "--no-worker"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_URL", db.url())
-        .env("PORT", port.to_string())
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .current_dir(std::env::temp_dir())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("verta serve starts");
+    let mut child = spawn_serve(db.url(), port, "info", std::process::Stdio::piped());
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let mut up = false;
@@ -204,19 +215,7 @@ async fn serve_logs_a_generated_key_as_json_and_stops_cleanly_on_sigterm() {
 async fn serve_answers_with_the_generated_key() {
     let db = testkit::db::TestDb::new().await;
     let port = free_port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_verta"))
-        .args(["serve", "--no-worker"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_URL", db.url())
-        .env("PORT", port.to_string())
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "warn")
-        .current_dir(std::env::temp_dir())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("verta serve starts");
+    let mut child = spawn_serve(db.url(), port, "warn", std::process::Stdio::null());
     let stderr = child.stderr.take().unwrap();
     // The key line is the first warning.
     let line = tokio::task::spawn_blocking(move || {
