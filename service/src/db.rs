@@ -66,6 +66,14 @@ async fn connect_with_pool(url: &str, max_connections: u32) -> Result<DatabaseCo
                     // archive's indexes mostly stay in memory, while a full pool (14
                     // connections) stays bounded; 32 MiB each let a long sync pass 250 MB RSS.
                     .pragma("cache_size", "-8192")
+                    // Checkpoint every 10,000 pages (~40 MiB of WAL) instead of 1,000: the
+                    // sync rewrites the same index pages in many consecutive transactions,
+                    // and each checkpoint copies a page once however often it was written.
+                    .pragma("wal_autocheckpoint", "10000")
+                    // Statement journals (the undo of one statement inside a transaction,
+                    // e.g. a multi-row upsert) in memory instead of temporary files: a
+                    // page transaction otherwise writes each touched page a second time.
+                    .pragma("temp_store", "memory")
             });
     } else {
         opts.max_connections(max_connections.max(2));
@@ -73,6 +81,38 @@ async fn connect_with_pool(url: &str, max_connections: u32) -> Result<DatabaseCo
     let db = Database::connect(opts).await?;
     tracing::debug!(backend = ?db.get_database_backend(), "database connected");
     Ok(db)
+}
+
+/// Page cache of the sync's writer connection on SQLite, KiB: the hot pages of every index
+/// the sync appends to (the readers' connections keep 8 MiB each).
+pub const SQLITE_WRITER_CACHE_KIB: u32 = 32 * 1024;
+
+/// The connection the sync's page writer uses ([`crate::sync`]): on an SQLite file a
+/// separate pool of one connection with the same options, else `db` itself.
+///
+/// SQLite has one writer at a time anyway, and a connection's page cache is dropped whenever
+/// another connection wrote to the file: with every page transaction on one connection the
+/// cache keeps the hot index pages instead of re-reading them from the OS for every commit.
+/// An in-memory database (a pool of one) is not split, as a second pool would open a
+/// different database.
+pub fn write_connection(db: &DatabaseConnection) -> DatabaseConnection {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return db.clone();
+    }
+    let pool = db.get_sqlite_connection_pool();
+    if pool.options().get_max_connections() <= 1 {
+        return db.clone();
+    }
+    let writer = sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(SQLITE_BUSY_TIMEOUT)
+        .connect_lazy_with(
+            (*pool.connect_options())
+                .clone()
+                .pragma("cache_size", format!("-{}", SQLITE_WRITER_CACHE_KIB)),
+        );
+    sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(writer)
 }
 
 /// Apply every pending migration (`migration::Migrator`). Idempotent.

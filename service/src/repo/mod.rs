@@ -39,8 +39,17 @@ use crate::error::Result;
 /// MariaDB's default `max_allowed_packet` is 16 MiB, TiDB's and MySQL 8's 64 MiB.
 pub const MAX_STATEMENT_BYTES: usize = 4 * 1024 * 1024;
 
-/// Deterministic ids: UUID v5 under the parent's id as namespace. Stable across re-syncs and
-/// across processes, so a batch can reference rows it has not read back.
+/// Deterministic ids: computed from the parent's id and the platform id, so they are stable
+/// across re-syncs and across processes, and a batch can reference rows it has not read back.
+///
+/// Messages, reactions and attachments get time-ordered ids (UUID version 8): the first 64
+/// bits of a message id are its snowflake (which starts with its send time), the rest a
+/// SHA-1 hash of channel id and platform id, as in version 5. Their ids, and those of the
+/// reactions and attachments that start with their message's first 64 bits, then sort in
+/// the order the sync writes them, so every id index grows at its end like the tables
+/// instead of receiving each page's rows at random places; on SQLite, where a commit writes
+/// every index page it touched, that halves the pages written per message. Other ids (and
+/// a message whose platform id is not a snowflake) are plain version 5 UUIDs.
 pub mod ids {
     use uuid::Uuid;
 
@@ -49,23 +58,31 @@ pub mod ids {
         Uuid::new_v5(&tenant, platform_channel_id.as_bytes())
     }
 
-    /// Id of the message row of platform message `platform_message_id` in `channel`.
+    /// Id of the message row of platform message `platform_message_id` in `channel`:
+    /// ordered by the snowflake.
     pub fn message(channel: Uuid, platform_message_id: &str) -> Uuid {
-        Uuid::new_v5(&channel, platform_message_id.as_bytes())
+        let hash = Uuid::new_v5(&channel, platform_message_id.as_bytes());
+        match platform_message_id.parse::<u64>() {
+            Ok(snowflake) => ordered(snowflake.to_be_bytes(), hash),
+            Err(_) => hash,
+        }
     }
 
-    /// Id of the reaction of `anonymized_user_id` with `emoji` on `message`. The pseudonym is
-    /// 64 hex characters, so `user:emoji` is unambiguous.
+    /// Id of the reaction of `anonymized_user_id` with `emoji` on `message`, ordered like the
+    /// message. The pseudonym is 64 hex characters, so `user:emoji` is unambiguous.
     pub fn reaction(message: Uuid, anonymized_user_id: &str, emoji: &str) -> Uuid {
-        Uuid::new_v5(&message, format!("{anonymized_user_id}:{emoji}").as_bytes())
+        let hash = Uuid::new_v5(&message, format!("{anonymized_user_id}:{emoji}").as_bytes());
+        child(message, hash)
     }
 
-    /// Id of the attachment row of platform attachment `platform_attachment_id` on `message`.
+    /// Id of the attachment row of platform attachment `platform_attachment_id` on
+    /// `message`, ordered like the message.
     pub fn attachment(message: Uuid, platform_attachment_id: &str) -> Uuid {
-        Uuid::new_v5(
+        let hash = Uuid::new_v5(
             &message,
             format!("attachment:{platform_attachment_id}").as_bytes(),
-        )
+        );
+        child(message, hash)
     }
 
     /// Id of the `sync_progress` row (the cursor) of `channel`.
@@ -82,10 +99,35 @@ pub mod ids {
     pub fn tenant_branding(tenant: Uuid) -> Uuid {
         Uuid::new_v5(&tenant, b"tenant_branding")
     }
+
+    /// Version 8 UUID: the 64 bits of `key` in order (around the 4 version bits and the 2
+    /// variant bits), then 58 bits of `hash`.
+    fn ordered(key: [u8; 8], hash: Uuid) -> Uuid {
+        let h = hash.as_bytes();
+        let mut b = [0u8; 16];
+        b[..6].copy_from_slice(&key[..6]);
+        b[6] = 0x80 | (key[6] >> 4);
+        b[7] = (key[6] << 4) | (key[7] >> 4);
+        b[8] = 0x80 | ((key[7] & 0x0f) << 2) | (h[8] & 0x03);
+        b[9..].copy_from_slice(&h[9..]);
+        Uuid::from_bytes(b)
+    }
+
+    /// The first 64 bits of `parent` (version included), then the variant and 62 bits of
+    /// `hash`: a version 8 UUID when the parent is one, sorting right with its parent.
+    fn child(parent: Uuid, hash: Uuid) -> Uuid {
+        let mut b = *hash.as_bytes();
+        b[..8].copy_from_slice(&parent.as_bytes()[..8]);
+        Uuid::from_bytes(b)
+    }
 }
 
 /// Split `rows` into statement-sized chunks: at most `max_rows` rows and, unless a single row
-/// is larger, at most `max_bytes` of estimated data.
+/// is larger, at most `max_bytes` of estimated data. Every chunk holds a power of two of rows
+/// (e.g. 300 rows with `max_rows` 256: 256, 32, 8, 4), so a batch of any size is written
+/// with at most a handful of distinct statement texts: the drivers prepare and cache each
+/// distinct text per connection, and arbitrary sizes would re-prepare large statements for
+/// almost every batch and fill every connection's cache with them.
 pub fn chunks<'a, T>(
     rows: &'a [T],
     max_rows: usize,
@@ -108,15 +150,29 @@ pub fn chunks<'a, T>(
             bytes += b;
             n += 1;
         }
+        // Largest power of two <= n (n >= 1).
+        let n = 1usize << (usize::BITS - 1 - n.leading_zeros());
         let (head, tail) = rest.split_at(n);
         rest = tail;
         Some(head)
     })
 }
 
-/// Rows per statement for entity `E` on the backend of `db` (all columns bound).
+/// Most rows one upsert statement carries on SQLite. SQLite runs statements in-process, so a
+/// bigger statement saves no round trip, but its compiled program (kept in each connection's
+/// statement cache) grows with the rows: 256 rows keep a cached upsert near 100 KiB.
+pub const SQLITE_MAX_ROWS_PER_STATEMENT: usize = 256;
+
+/// Rows per statement for entity `E` on the backend of `db` (all columns bound; at most
+/// [`SQLITE_MAX_ROWS_PER_STATEMENT`] on SQLite).
 pub fn rows_per_statement<E: EntityTrait>(db: &impl ConnectionTrait) -> usize {
-    db::rows_per_statement(db.get_database_backend(), E::Column::iter().count())
+    let backend = db.get_database_backend();
+    let rows = db::rows_per_statement(backend, E::Column::iter().count());
+    if backend == sea_orm::DbBackend::Sqlite {
+        rows.min(SQLITE_MAX_ROWS_PER_STATEMENT)
+    } else {
+        rows
+    }
 }
 
 /// Upsert `rows` of entity `E` in statement-sized chunks with `on_conflict`.
@@ -166,12 +222,21 @@ mod tests {
     #[test]
     fn chunks_respect_rows_and_bytes() {
         let rows: Vec<usize> = vec![1; 10];
+        let sizes: Vec<usize> = chunks(&rows, 4, usize::MAX, |_| 1)
+            .map(<[_]>::len)
+            .collect();
+        assert_eq!(sizes, vec![4, 4, 2]);
         let sizes: Vec<usize> = chunks(&rows, 3, usize::MAX, |_| 1)
             .map(<[_]>::len)
             .collect();
-        assert_eq!(sizes, vec![3, 3, 3, 1]);
+        assert_eq!(sizes, vec![2, 2, 2, 2, 2], "powers of two only");
         let sizes: Vec<usize> = chunks(&rows, 100, 4, |r| *r).map(<[_]>::len).collect();
         assert_eq!(sizes, vec![4, 4, 2]);
+        let many = vec![1usize; 300];
+        let sizes: Vec<usize> = chunks(&many, 256, usize::MAX, |r| *r)
+            .map(<[_]>::len)
+            .collect();
+        assert_eq!(sizes, vec![256, 32, 8, 4]);
         let big = vec![10usize, 10, 1];
         let sizes: Vec<usize> = chunks(&big, 100, 5, |r| *r).map(<[_]>::len).collect();
         assert_eq!(sizes, vec![1, 1, 1], "an oversized row still goes alone");
@@ -190,5 +255,45 @@ mod tests {
         let m = ids::message(ids::channel(t, "42"), "7");
         assert_ne!(ids::reaction(m, "u", "👍"), ids::reaction(m, "u", "🎉"));
         assert_ne!(ids::attachment(m, "1"), ids::message(m, "1"));
+    }
+
+    #[test]
+    fn message_ids_sort_like_their_snowflakes_and_children_follow_them() {
+        let ch = ids::channel(uuid::Uuid::from_u128(1), "42");
+        let other = ids::channel(uuid::Uuid::from_u128(1), "43");
+        let snowflakes = [
+            1u64,
+            15,
+            16,
+            4095,
+            4096,
+            175_928_847_299_117_063,
+            175_928_847_299_117_064,
+            1_300_000_000_000_000_000,
+            u64::MAX,
+        ];
+        let ids: Vec<String> = snowflakes
+            .iter()
+            .map(|s| ids::message(ch, &s.to_string()).to_string())
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted, "string order = snowflake order");
+        for (s, id) in snowflakes.iter().zip(&ids) {
+            let u = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(u.get_version_num(), 8, "{id}");
+            assert_eq!(u.get_variant(), uuid::Variant::RFC4122, "{id}");
+            assert_ne!(u, ids::message(other, &s.to_string()), "unique per channel");
+        }
+        let m = ids::message(ch, "175928847299117063");
+        let r = ids::reaction(m, &"a".repeat(64), "👍");
+        let a = ids::attachment(m, "9");
+        assert_eq!(r.as_bytes()[..8], m.as_bytes()[..8]);
+        assert_eq!(a.as_bytes()[..8], m.as_bytes()[..8]);
+        assert_eq!(r.get_variant(), uuid::Variant::RFC4122);
+        assert_ne!(r, a);
+        assert_ne!(r, ids::reaction(m, &"a".repeat(64), "🎉"));
+        // Not a snowflake: a version 5 id.
+        assert_eq!(ids::message(ch, "x-1").get_version_num(), 5);
     }
 }
