@@ -1,7 +1,8 @@
 //! `sync`: a full sync of a generated guild from the fake Discord (in this process) into a
 //! fresh database through the real worker (discovery, paging, reaction users, upserts,
-//! cursors), against a raw multi-row INSERT of the same rows (pages of 100 messages per
-//! transaction, like the sync) measured in the same run.
+//! cursors), against a raw multi-row INSERT of the same rows (committed like the sync's group
+//! commit: one transaction per round of `--concurrency` pages of 100 from as many channels)
+//! measured in the same run.
 //!
 //! `BENCH sync backend=<b> channels=<c> messages=<n> msgs_per_s=<sync> raw_msgs_per_s=<raw>
 //! ratio=<sync/raw> requests=<r> peak_rss_mb=<m>`; one line per guild size (`--messages`
@@ -192,31 +193,32 @@ async fn unlimited(args: &Args, messages: u64) -> BenchResult {
 }
 
 /// Messages per second of raw multi-row INSERTs of the same rows (messages, reactions,
-/// attachments; one transaction per 100 messages) into a fresh database. Rows come from the
-/// fake's ground truth (not timed).
+/// attachments) into a fresh database, committed like the sync commits them: one transaction
+/// per round of `--concurrency` pages of 100, one page from each of that many channels at
+/// once. Rows come from the fake's ground truth (not timed).
 async fn raw_insert_rate(
     args: &Args,
     s: &Setup,
 ) -> Result<f64, Box<dyn std::error::Error + Send + Sync>> {
     let target = args.db.database().await?;
     let db = &target.db;
+    let backend = db.get_database_backend();
     let guild = s.fake.guild_ids()[0];
     let truth = s.fake.truth(guild).ok_or("no truth")?;
     let anon = Anonymizer::new(None);
     let tenant_id = uuid::Uuid::new_v4();
     let now = service::db::now();
     db.execute_raw(Statement::from_sql_and_values(
-        db.get_database_backend(),
+        backend,
         "INSERT INTO tenants (id, name, slug, status, platform, platform_id, created_at, updated_at) VALUES (?, 'raw', 'raw', 'ACTIVE', 'discord', 'raw', ?, ?)",
         [tenant_id.to_string().into(), now.into(), now.into()],
     ))
     .await?;
-    let mut timed = Duration::ZERO;
-    let mut count = 0u64;
+    let mut waiting = Vec::new();
     for ch in truth.message_channels() {
         let channel_id = service::repo::ids::channel(tenant_id, &ch.platform_id.to_string());
         db.execute_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
+            backend,
             "INSERT INTO channels (id, tenant_id, platform_channel_id, name, type, created_at, updated_at) VALUES (?, ?, ?, ?, 'text', ?, ?)",
             [
                 channel_id.to_string().into(),
@@ -228,17 +230,29 @@ async fn raw_insert_rate(
             ],
         ))
         .await?;
-        let mut page = Vec::with_capacity(100);
-        let mut iter = truth.messages(ch.platform_id).peekable();
-        while iter.peek().is_some() {
-            page.clear();
-            page.extend(iter.by_ref().take(100));
-            let mut msg_values: Vec<Value> = Vec::new();
-            let mut reaction_values: Vec<Value> = Vec::new();
-            let mut attachment_values: Vec<Value> = Vec::new();
-            for m in &page {
+        waiting.push((channel_id, truth.messages(ch.platform_id).peekable()));
+    }
+    waiting.reverse();
+    let mut active = Vec::new();
+    let mut timed = Duration::ZERO;
+    let mut count = 0u64;
+    loop {
+        while active.len() < args.concurrency.max(1) {
+            match waiting.pop() {
+                Some(c) => active.push(c),
+                None => break,
+            }
+        }
+        if active.is_empty() {
+            break;
+        }
+        let mut msg_values: Vec<Value> = Vec::new();
+        let mut reaction_values: Vec<Value> = Vec::new();
+        let mut attachment_values: Vec<Value> = Vec::new();
+        for (channel_id, iter) in &mut active {
+            for m in iter.by_ref().take(100) {
                 let pid = m.platform_id.to_string();
-                let id = service::repo::ids::message(channel_id, &pid);
+                let id = service::repo::ids::message(*channel_id, &pid);
                 let metadata = serde_json::json!({
                     "editedAt": m.edited_at.map(|t| t.to_rfc3339()),
                     "pinned": false, "type": 0,
@@ -285,44 +299,48 @@ async fn raw_insert_rate(
                     ]);
                 }
             }
-            let started = Instant::now();
-            let backend = db.get_database_backend();
-            let txn = service::db::begin_write(db).await?;
-            txn.execute_raw(Statement::from_sql_and_values(
-                backend,
-                format!(
-                    "INSERT INTO messages (id, channel_id, platform_message_id, anonymized_author_id, content, reply_to_id, metadata, platform_created_at, created_at, updated_at) VALUES {}",
-                    placeholders(msg_values.len() / 10, 10)
-                ),
-                msg_values,
-            ))
-            .await?;
-            if !reaction_values.is_empty() {
-                txn.execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    format!(
-                        "INSERT INTO message_emoji_reactions (id, message_id, emoji, anonymized_user_id, created_at) VALUES {}",
-                        placeholders(reaction_values.len() / 5, 5)
-                    ),
-                    reaction_values,
-                ))
-                .await?;
-            }
-            if !attachment_values.is_empty() {
-                txn.execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    format!(
-                        "INSERT INTO message_attachments (id, message_id, filename, file_size, content_type, url, created_at) VALUES {}",
-                        placeholders(attachment_values.len() / 7, 7)
-                    ),
-                    attachment_values,
-                ))
-                .await?;
-            }
-            txn.commit().await?;
-            timed += started.elapsed();
-            count += page.len() as u64;
         }
+        active.retain_mut(|(_, iter)| iter.peek().is_some());
+        let messages = msg_values.len() / 10;
+        let started = Instant::now();
+        let txn = service::db::begin_write(db).await?;
+        for (table, columns, values) in [
+            (
+                "messages (id, channel_id, platform_message_id, anonymized_author_id, content, reply_to_id, metadata, platform_created_at, created_at, updated_at)",
+                10,
+                msg_values,
+            ),
+            (
+                "message_emoji_reactions (id, message_id, emoji, anonymized_user_id, created_at)",
+                5,
+                reaction_values,
+            ),
+            (
+                "message_attachments (id, message_id, filename, file_size, content_type, url, created_at)",
+                7,
+                attachment_values,
+            ),
+        ] {
+            // As many rows per statement as the placeholder limit allows.
+            let per = service::db::rows_per_statement(backend, columns) * columns;
+            let mut values = values;
+            while !values.is_empty() {
+                let rest = values.split_off(per.min(values.len()));
+                txn.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        "INSERT INTO {table} VALUES {}",
+                        placeholders(values.len() / columns, columns)
+                    ),
+                    values,
+                ))
+                .await?;
+                values = rest;
+            }
+        }
+        txn.commit().await?;
+        timed += started.elapsed();
+        count += messages as u64;
     }
     Ok(count as f64 / timed.as_secs_f64().max(1e-9))
 }

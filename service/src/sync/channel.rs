@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use crate::platform::{PlatformError, PlatformMessage, snowflake_at, snowflake_time};
 use crate::sync::engine::{JobContext, SyncEngine};
+use crate::sync::writer::{PageWrite, PageWriter, PendingPage};
 use crate::sync::{queue, store};
 
 /// Page size of message requests (Discord's maximum).
@@ -73,18 +74,43 @@ impl From<crate::Error> for PlatformOrDb {
     }
 }
 
+/// What a submitted page adds once it committed.
+struct Committed {
+    cursor: u64,
+    messages: u64,
+    reactions: u64,
+    attachments: u64,
+}
+
+impl Committed {
+    /// Count the page (the channel's `written`, the worker's and the job's counters) and
+    /// return the cursor it advanced to.
+    fn apply(self, engine: &SyncEngine, ctx: &JobContext, written: &mut u64) -> u64 {
+        *written += self.messages;
+        engine
+            .progress
+            .messages
+            .fetch_add(self.messages, Ordering::Relaxed);
+        ctx.reactions.fetch_add(self.reactions, Ordering::Relaxed);
+        ctx.attachments
+            .fetch_add(self.attachments, Ordering::Relaxed);
+        self.cursor
+    }
+}
+
 impl SyncEngine {
     /// Sync one channel of a job (the item is claimed by this worker).
     pub(crate) async fn sync_channel(
         &self,
         ctx: &JobContext,
+        writer: &PageWriter,
         item_id: &str,
         target: &ChannelTarget,
     ) -> ChannelEnd {
         let span = tracing::info_span!("sync_channel", channel_id = %target.platform_id);
         let mut written = 0u64;
         let result = self
-            .sync_channel_inner(ctx, item_id, target, &mut written)
+            .sync_channel_inner(ctx, writer, item_id, target, &mut written)
             .instrument(span)
             .await;
         match result {
@@ -97,10 +123,11 @@ impl SyncEngine {
         }
     }
 
-    /// Returns Ok(false) when stopped early.
+    /// Returns Ok(false) when stopped early. `written` counts the messages of committed pages.
     async fn sync_channel_inner(
         &self,
         ctx: &JobContext,
+        writer: &PageWriter,
         item_id: &str,
         target: &ChannelTarget,
         written: &mut u64,
@@ -156,7 +183,10 @@ impl SyncEngine {
             stored_cursor
         };
         let mut cursor = stored_cursor;
-        let outcome: Result<bool, PlatformOrDb> = async {
+        // The page handed to the writer and not yet committed: the next page is fetched
+        // meanwhile, but submitted only once this one committed (see `sync::writer`).
+        let mut pending: Option<(PendingPage, Committed)> = None;
+        let mut outcome: Result<bool, PlatformOrDb> = async {
             loop {
                 if ctx.stop.load(Ordering::Relaxed)
                     || self.shutting_down.load(Ordering::Relaxed)
@@ -182,8 +212,6 @@ impl SyncEngine {
                 let t = queue::now();
                 let rows =
                     store::page_rows(&target.row_id, &page, users.as_deref(), &self.anonymizer);
-                let n_reactions = rows.reactions.len() as u64;
-                let n_attachments = rows.attachments.len() as u64;
                 // Deletions inside the already-stored range (rescans only).
                 let mut deleted = Vec::new();
                 if after < stored_cursor {
@@ -201,28 +229,27 @@ impl SyncEngine {
                         .map(|id| id.to_string())
                         .collect();
                 }
-                let new_cursor = cursor.max(page_max);
-                let txn = crate::db::begin_write(db).await?;
-                store::write_page(&txn, &rows).await?;
-                if !deleted.is_empty() {
-                    store::mark_deleted(&txn, &target.row_id, &deleted, t).await?;
+                if let Some((previous, done)) = pending.take() {
+                    previous.committed().await?;
+                    cursor = done.apply(self, ctx, written);
                 }
-                store::save_progress(&txn, progress("in_progress", new_cursor, None, None)).await?;
-                *written += page.len() as u64;
-                queue::item_progress(
-                    &txn,
-                    item_id,
-                    &self.worker_id,
-                    i32::try_from(*written).unwrap_or(i32::MAX),
-                )
-                .await?;
-                txn.commit().await.map_err(crate::Error::from)?;
-                cursor = new_cursor;
-                self.progress
-                    .messages
-                    .fetch_add(page.len() as u64, Ordering::Relaxed);
-                ctx.reactions.fetch_add(n_reactions, Ordering::Relaxed);
-                ctx.attachments.fetch_add(n_attachments, Ordering::Relaxed);
+                let new_cursor = cursor.max(page_max);
+                let done = Committed {
+                    cursor: new_cursor,
+                    messages: page.len() as u64,
+                    reactions: rows.reactions.len() as u64,
+                    attachments: rows.attachments.len() as u64,
+                };
+                let write = PageWrite {
+                    rows,
+                    channel_row_id: target.row_id.clone(),
+                    deleted,
+                    seen_at: t,
+                    progress: store::progress_row(&progress("in_progress", new_cursor, None, None)),
+                    item_id: item_id.to_owned(),
+                    written: i32::try_from(*written + page.len() as u64).unwrap_or(i32::MAX),
+                };
+                pending = Some((writer.submit(write).await, done));
                 if !full_page {
                     return Ok(true);
                 }
@@ -230,6 +257,17 @@ impl SyncEngine {
             }
         }
         .await;
+        // The last submitted page: its commit decides the outcome as much as the loop did.
+        if let Some((last, done)) = pending.take() {
+            match last.committed().await {
+                Ok(()) => cursor = done.apply(self, ctx, written),
+                Err(e) => {
+                    if outcome.is_ok() {
+                        outcome = Err(e.into());
+                    }
+                }
+            }
+        }
         let secs = clock.elapsed().as_secs_f64();
         let mps = if secs > 0.0 {
             Some((*written as f64 / secs).round() as u64)

@@ -18,6 +18,7 @@ use crate::platform::{PlatformAdapter, PlatformError};
 use crate::sync::channel::{ChannelEnd, ChannelTarget};
 use crate::sync::queue::{self, item_status, status};
 use crate::sync::store;
+use crate::sync::writer::PageWriter;
 
 /// Tunables of the worker (from [`Config`], plus queue timings tests may shorten).
 #[derive(Debug, Clone)]
@@ -486,7 +487,12 @@ impl SyncEngine {
 
     /// Claim and sync channel items of the job with `concurrency` slots until none is left.
     async fn work_items(&self, ctx: &JobContext) -> Result<()> {
-        let slots = (0..self.settings.concurrency).map(|_| async {
+        let (page_writer, writer_task) = PageWriter::spawn(
+            crate::db::write_connection(&self.db),
+            self.worker_id.clone(),
+        );
+        let writer = &page_writer;
+        let slots = (0..self.settings.concurrency).map(|_| async move {
             loop {
                 if ctx.stop.load(Ordering::Relaxed) {
                     return Ok::<(), crate::Error>(());
@@ -514,10 +520,13 @@ impl SyncEngine {
                         }
                     },
                 };
-                self.process_item(ctx, &item.id, &target).await?;
+                self.process_item(ctx, writer, &item.id, &target).await?;
             }
         });
         let results = futures::future::join_all(slots).await;
+        // Every slot waited for its last page: the writer has nothing left; let it end.
+        drop(page_writer);
+        let _ = writer_task.await;
         results.into_iter().collect::<Result<Vec<()>>>()?;
         Ok(())
     }
@@ -525,10 +534,11 @@ impl SyncEngine {
     async fn process_item(
         &self,
         ctx: &JobContext,
+        writer: &PageWriter,
         item_id: &str,
         target: &ChannelTarget,
     ) -> Result<()> {
-        let end = self.sync_channel(ctx, item_id, target).await;
+        let end = self.sync_channel(ctx, writer, item_id, target).await;
         let as_i32 = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
         match end {
             ChannelEnd::Completed(n) => {

@@ -3,7 +3,8 @@
 //! - [`queue`]: the database-backed job queue (`sync_jobs`) and channel items
 //!   (`channel_sync_jobs`), claimed with leases by conditional UPDATEs.
 //! - [`engine`]: the worker that runs jobs; [`channel`]: one channel's paging.
-//! - [`store`]: the upserts of messages, reactions, attachments, cursors and channels.
+//! - [`store`]: the upserts of messages, reactions, attachments, cursors and channels;
+//!   [`writer`]: the group commit of the pages of concurrent channels.
 //! - [`scheduler`]: periodic syncs; [`view`]: the job as the API and CLI show it.
 //! - [`service`]: the entry points the API and CLI call (trigger, status, cancel, retry).
 
@@ -14,6 +15,7 @@ pub mod scheduler;
 pub mod service;
 pub mod store;
 pub mod view;
+pub mod writer;
 
 pub use engine::{Progress, SyncEngine, SyncSettings};
 pub use queue::{SyncType, Trigger};

@@ -257,14 +257,14 @@ pub struct ProgressUpdate<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// Upsert a channel's `sync_progress` row.
-pub async fn save_progress<C: ConnectionTrait>(db: &C, p: ProgressUpdate<'_>) -> Result<()> {
+/// The `sync_progress` row of an update.
+pub fn progress_row(p: &ProgressUpdate<'_>) -> ProgressRow {
     let status = match p.status {
         "completed" => ProgressStatus::Completed,
         "failed" => ProgressStatus::Failed,
         _ => ProgressStatus::InProgress,
     };
-    let row = ProgressRow {
+    ProgressRow {
         tenant_id: uuid_of(p.tenant_id),
         channel_id: uuid_of(p.channel_id),
         last_synced_message_id: if p.cursor == 0 {
@@ -274,12 +274,16 @@ pub async fn save_progress<C: ConnectionTrait>(db: &C, p: ProgressUpdate<'_>) ->
         },
         last_synced_at: p.now,
         status,
-        error_details: p.error,
+        error_details: p.error.clone(),
         worker_id: p.worker_id.map(str::to_owned),
         started_at: Some(p.started_at),
         messages_per_second: p.messages_per_second.map(rust_decimal::Decimal::from),
-    };
-    repo::sync_progress::upsert(db, std::slice::from_ref(&row)).await?;
+    }
+}
+
+/// Upsert a channel's `sync_progress` row.
+pub async fn save_progress<C: ConnectionTrait>(db: &C, p: ProgressUpdate<'_>) -> Result<()> {
+    repo::sync_progress::upsert(db, std::slice::from_ref(&progress_row(&p))).await?;
     Ok(())
 }
 
