@@ -103,13 +103,13 @@ async fn every_read_query_is_served_by_an_index() {
     };
     let idx = "idx_messages_channel_created";
 
-    let q = query::messages_from_query(&general, None, Direction::Older, 51).build(backend);
+    let q = query::messages_from_query(backend, &general, None, Direction::Older, 51);
     assert_uses("first page (newest first)", &plan(&db, q).await, idx);
     for (name, direction) in [
         ("page before a cursor", Direction::Older),
         ("page after a cursor", Direction::Newer),
     ] {
-        let q = query::messages_from_query(&general, Some(&middle), direction, 51).build(backend);
+        let q = query::messages_from_query(backend, &general, Some(&middle), direction, 51);
         let plan = plan(&db, q).await;
         assert_uses(name, &plan, idx);
         // The page must seek to the cursor, not read the channel up to it.
@@ -119,6 +119,47 @@ async fn every_read_query_is_served_by_an_index() {
         };
         assert!(seeks, "{name} does not seek to the cursor: {plan:?}");
     }
+
+    // The channel check with the cursor's position, and a page's reactions and attachments.
+    let q = Statement::from_sql_and_values(
+        backend,
+        query::CHANNEL_CURSOR_SQL,
+        [
+            "1234".into(),
+            general.clone().into(),
+            archive.tenant_id.to_string().into(),
+        ],
+    );
+    assert_uses(
+        "channel and cursor",
+        &plan(&db, q).await,
+        "idx_messages_channel_platform_unique",
+    );
+    let page_ids: Vec<Value> = messages::Entity::find()
+        .filter(messages::Column::ChannelId.eq(general.as_str()))
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .take(100)
+        .map(|m| m.id.into())
+        .collect();
+    let both: Vec<Value> = page_ids.iter().chain(page_ids.iter()).cloned().collect();
+    let details = plan(
+        &db,
+        Statement::from_sql_and_values(backend, query::details_sql(backend, page_ids.len()), both),
+    )
+    .await;
+    assert_uses(
+        "reactions and attachments of a page",
+        &details,
+        "idx_message_emoji_reactions_message_id",
+    );
+    assert_uses(
+        "reactions and attachments of a page",
+        &details,
+        "idx_message_attachments_message_id",
+    );
 
     let q = query::channel_stats_query(
         Condition::all().add(channels::Column::TenantId.eq(archive.tenant_id.to_string())),

@@ -30,10 +30,14 @@ pub const MAX_LIMIT: u64 = 100;
 /// checked: a cancelled tenant's archive stays readable, as in the original.
 #[tracing::instrument(skip(db))]
 pub async fn tenant_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<tenants::Model> {
+    // At most one row (unique slug). `.all()` rather than `.one()`: a bound `LIMIT ?` makes
+    // SQLite re-plan the statement on every call (see [`query::messages_from_query`]).
     tenants::Entity::find()
         .filter(tenants::Column::Slug.eq(slug))
-        .one(db)
+        .all(db)
         .await?
+        .into_iter()
+        .next()
         .ok_or_else(|| Error::not_found("tenant", slug))
 }
 
@@ -105,10 +109,13 @@ pub async fn channel_row(
     tenant_id: &str,
     channel_id: &str,
 ) -> Result<channels::Model> {
+    // At most one row (primary key); `.all()` for the reason given in [`tenant_by_slug`].
     channels::Entity::find_by_id(channel_id)
         .filter(channels::Column::TenantId.eq(tenant_id))
-        .one(db)
+        .all(db)
         .await?
+        .into_iter()
+        .next()
         .ok_or_else(|| Error::not_found("channel", channel_id))
 }
 
@@ -170,18 +177,6 @@ pub struct MessagePage {
     pub meta: MessagePageMeta,
 }
 
-/// A validated cursor resolved in `channel_id`: its position, and whether a stored message
-/// sits exactly there.
-async fn resolve_cursor(
-    db: &impl ConnectionTrait,
-    channel_id: &str,
-    field: &str,
-    raw: &str,
-) -> Result<(Position, bool)> {
-    let snowflake = ids::parse_snowflake(field, raw)?;
-    query::cursor_position(db, channel_id, &snowflake).await
-}
-
 /// `GET /api/v1/channels/{id}/messages`: a keyset page of the channel's messages, newest first.
 /// `before` and `after` are exclusive cursors; giving both is a validation error.
 #[tracing::instrument(skip(db))]
@@ -199,49 +194,56 @@ pub async fn messages_page(
         ));
     }
     // Validate the cursors before touching the database.
-    if let Some(b) = &params.before {
-        ids::parse_snowflake("before", b)?;
-    }
-    if let Some(a) = &params.after {
-        ids::parse_snowflake("after", a)?;
-    }
-    let channel = channel_row(db, tenant_id, channel_id).await?;
-    let cid = channel.id.as_str();
+    let before = params
+        .before
+        .as_deref()
+        .map(|b| ids::parse_snowflake("before", b))
+        .transpose()?;
+    let after = params
+        .after
+        .as_deref()
+        .map(|a| ids::parse_snowflake("after", a))
+        .transpose()?;
+    // The channel check and the cursor's position come from one query.
+    let cursor = match before.as_deref().or(after.as_deref()) {
+        Some(snowflake) => Some(
+            query::channel_cursor(db, tenant_id, channel_id, snowflake)
+                .await?
+                .ok_or_else(|| Error::not_found("channel", channel_id))?,
+        ),
+        None => {
+            channel_row(db, tenant_id, channel_id).await?;
+            None
+        }
+    };
+    let cid = channel_id;
 
-    let (rows, has_more, has_older, has_newer) = if let Some(after) = &params.after {
-        let (pos, exists) = resolve_cursor(db, cid, "after", after).await?;
+    let (rows, has_more, has_older, has_newer) = if let (Some(_), Some((pos, exists))) =
+        (&after, &cursor)
+    {
         let mut rows =
-            query::messages_from(db, cid, Some(&pos), Direction::Newer, limit + 1).await?;
+            query::messages_from(db, cid, Some(pos), Direction::Newer, limit + 1).await?;
         let has_newer = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         rows.reverse();
         // The cursor's own message, when stored, is older than the whole page.
-        let has_older = exists
+        let has_older = *exists
             || match rows.last() {
                 Some(oldest) => {
                     query::any_message_from(db, cid, &Position::of(oldest), Direction::Older)
                         .await?
                 }
-                None => query::any_message_from(db, cid, &pos, Direction::Older).await?,
+                None => query::any_message_from(db, cid, pos, Direction::Older).await?,
             };
         (rows, has_newer, has_older, has_newer)
     } else {
-        let pos = match &params.before {
-            Some(b) => Some(resolve_cursor(db, cid, "before", b).await?),
-            None => None,
-        };
-        let mut rows = query::messages_from(
-            db,
-            cid,
-            pos.as_ref().map(|(p, _)| p),
-            Direction::Older,
-            limit + 1,
-        )
-        .await?;
+        let pos = cursor.as_ref();
+        let mut rows =
+            query::messages_from(db, cid, pos.map(|(p, _)| p), Direction::Older, limit + 1).await?;
         let has_older = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         // The cursor's own message, when stored, is newer than the whole page.
-        let has_newer = match (&pos, rows.first()) {
+        let has_newer = match (pos, rows.first()) {
             (None, _) => false,
             (Some((_, true)), _) => true,
             (Some(_), Some(newest)) => {
