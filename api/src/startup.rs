@@ -13,6 +13,7 @@ use actix_web::{App, HttpServer, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use sea_orm::DatabaseConnection;
 use service::Config;
+use service::archive::TenantCache;
 use tokio::sync::watch;
 use tracing_actix_web::TracingLogger;
 
@@ -75,6 +76,9 @@ pub struct AppState {
     pub read_limiter: web::Data<ReadApiLimiter>,
     /// Export jobs queued through the admin export routes, one registry for all workers.
     pub export_jobs: web::Data<ExportJobs>,
+    /// Tenants by slug for the read API's `X-Tenant-Slug` (short TTL, dropped by the admin
+    /// routes on tenant update and delete), one for all workers.
+    pub tenant_cache: web::Data<TenantCache>,
 }
 
 impl AppState {
@@ -97,6 +101,7 @@ impl AppState {
             db,
             read_limiter: web::Data::new(ReadApiLimiter::new(config.read_api_rate_limit)),
             export_jobs: web::Data::new(ExportJobs::default()),
+            tenant_cache: web::Data::new(TenantCache::default()),
             config: web::Data::new(config),
             admin_key,
             metrics,
@@ -141,6 +146,7 @@ pub fn app(
         .app_data(web::Data::new(state.queue_gauges.clone()))
         .app_data(state.read_limiter.clone())
         .app_data(state.export_jobs.clone())
+        .app_data(state.tenant_cache.clone())
         .configure(routes::configure)
         .default_service(web::to(mw::no_route))
         .wrap(from_fn(mw::finish_response))

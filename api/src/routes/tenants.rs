@@ -8,6 +8,7 @@
 use actix_web::{HttpResponse, web};
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
+use service::archive::TenantCache;
 use service::tenants::{self, CreateTenant, ListTenantsQuery, UpdateTenant};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -234,6 +235,7 @@ pub async fn create(
 )]
 pub async fn update(
     db: web::Data<DatabaseConnection>,
+    cache: web::Data<TenantCache>,
     id: TenantIdParam,
     body: ValidJson<UpdateTenant>,
 ) -> Result<HttpResponse, ApiError> {
@@ -243,6 +245,8 @@ pub async fn update(
         ));
     }
     let tenant = tenants::update(db.get_ref(), id.0, &body.0).await?;
+    // The read API must not serve the old slug or fields from its cache.
+    cache.invalidate_all();
     Ok(HttpResponse::Ok().json(tenant))
 }
 
@@ -259,9 +263,11 @@ pub async fn update(
 )]
 pub async fn delete(
     db: web::Data<DatabaseConnection>,
+    cache: web::Data<TenantCache>,
     id: TenantIdParam,
 ) -> Result<HttpResponse, ApiError> {
     tenants::delete(db.get_ref(), id.0).await?;
+    cache.invalidate_all();
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -7,6 +7,7 @@
 
 pub mod ids;
 pub mod query;
+pub mod tenant_cache;
 pub mod view;
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ use entity::{channels, messages, tenant_branding, tenants};
 
 use crate::error::{Error, Result};
 use query::{ChannelStats, Direction, Position};
+pub use tenant_cache::TenantCache;
 use view::{BrandingView, ChannelSummary, ChannelView, MessageView, ThreadView};
 
 /// Default and maximum page size of message and thread lists.

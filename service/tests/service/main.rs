@@ -8,4 +8,5 @@ mod db;
 mod helpers;
 mod repo;
 mod repo_props;
+mod tenant_cache;
 mod tenants;

@@ -20,7 +20,7 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use service::archive::{
     self, ContextParams, MessageContext, MessagePage, MessagePageMeta, MessagePageParams,
-    ThreadPage, ThreadPageMeta, ThreadPageParams,
+    TenantCache, ThreadPage, ThreadPageMeta, ThreadPageParams,
     view::{BrandingView, ChannelSummary, MessageView, TenantView, ThreadView},
 };
 use utoipa::{OpenApi, ToSchema};
@@ -30,7 +30,9 @@ use crate::error::ApiError;
 /// The header selecting the tenant.
 pub const TENANT_HEADER: &str = "x-tenant-slug";
 
-/// The tenant named by `X-Tenant-Slug`: missing or empty -> 400, unknown -> 404.
+/// The tenant named by `X-Tenant-Slug`: missing or empty -> 400, unknown -> 404. Looked up
+/// through the application's [`TenantCache`] (a renamed or deleted tenant is seen at once when
+/// changed through this process, within the cache's TTL otherwise).
 #[derive(Debug, Clone)]
 pub struct ReadTenant(pub tenants::Model);
 
@@ -47,6 +49,7 @@ impl FromRequest for ReadTenant {
             .filter(|s| !s.is_empty())
             .map(str::to_owned);
         let db = req.app_data::<web::Data<DatabaseConnection>>().cloned();
+        let cache = req.app_data::<web::Data<TenantCache>>().cloned();
         Box::pin(async move {
             let slug = slug.ok_or_else(|| {
                 ApiError::invalid(
@@ -55,7 +58,10 @@ impl FromRequest for ReadTenant {
                 )
             })?;
             let db = db.ok_or_else(|| ApiError::Internal("database not configured".into()))?;
-            let tenant = archive::tenant_by_slug(db.get_ref(), &slug)
+            let cache =
+                cache.ok_or_else(|| ApiError::Internal("tenant cache not configured".into()))?;
+            let tenant = cache
+                .tenant_by_slug(db.get_ref(), &slug)
                 .await
                 .map_err(ApiError::from)?;
             Ok(ReadTenant(tenant))
