@@ -76,18 +76,65 @@ impl DiscordOptions {
 /// up, and reaction routes carry the message id, so a long sync would grow memory with every
 /// message that has reactions. The adapter therefore replaces its client (and limiter) every
 /// [`CLIENT_REBUILD_REQUESTS`] requests; requests in flight finish on the old one.
+///
+/// Dropping a twilight `RateLimiter` does not stop its actor task (the task waits for its
+/// six-hourly clean-up timer, keeping every remembered path), so each client's limiter runs
+/// on a small runtime of its own ([`LIMITER_THREAD`]), shut down when the last request of
+/// that client has finished: replaced limiters are freed, not leaked.
 #[derive(Debug)]
 pub struct DiscordAdapter {
     options: DiscordOptions,
-    client: std::sync::RwLock<Arc<Client>>,
+    client: std::sync::RwLock<Arc<Generation>>,
     requests: AtomicU64,
     since_rebuild: AtomicU64,
+    rebuild_every: u64,
 }
 
 /// Requests served by one twilight client before the adapter builds a fresh one.
 pub const CLIENT_REBUILD_REQUESTS: u64 = 20_000;
 
-fn build_client(options: &DiscordOptions) -> Client {
+/// Name of the thread that runs a client's rate limiter.
+pub const LIMITER_THREAD: &str = "discord-limiter";
+
+/// One twilight client and the runtime its rate limiter's actor task runs on.
+#[derive(Debug)]
+struct Generation {
+    client: Client,
+    limiter_runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::ops::Deref for Generation {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Drop for Generation {
+    fn drop(&mut self) {
+        // Ends the limiter's actor task (and frees what it remembers) without blocking:
+        // the last holder may be an async task.
+        if let Some(runtime) = self.limiter_runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+fn build_client(options: &DiscordOptions) -> Generation {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name(LIMITER_THREAD)
+        .enable_time()
+        .build();
+    let runtime = match runtime {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!(error = %e, "no thread for the Discord rate limiter; it runs on the caller's runtime");
+            None
+        }
+    };
+    // `RateLimiter::new` spawns its actor on the entered runtime.
+    let _entered = runtime.as_ref().map(tokio::runtime::Runtime::enter);
     let mut builder = Client::builder()
         .token(options.token.clone())
         .ratelimiter(Some(RateLimiter::new(options.global_limit.max(1))))
@@ -95,7 +142,12 @@ fn build_client(options: &DiscordOptions) -> Client {
     if let Some(proxy) = &options.proxy {
         builder = builder.proxy(proxy.clone(), true);
     }
-    builder.build()
+    let client = builder.build();
+    drop(_entered);
+    Generation {
+        client,
+        limiter_runtime: runtime,
+    }
 }
 
 /// Install the ring crypto provider for rustls once per process (twilight-http panics on the
@@ -106,23 +158,29 @@ pub fn install_crypto_provider() {
 }
 
 impl DiscordAdapter {
-    /// Build the client. Must be called inside a tokio runtime (the rate limiter spawns a task).
+    /// Build the client.
     pub fn new(options: &DiscordOptions) -> Self {
+        Self::with_client_rebuild(options, CLIENT_REBUILD_REQUESTS)
+    }
+
+    /// Like [`DiscordAdapter::new`], replacing the client every `requests` requests (tests).
+    pub fn with_client_rebuild(options: &DiscordOptions, requests: u64) -> Self {
         install_crypto_provider();
         Self {
             options: options.clone(),
             client: std::sync::RwLock::new(Arc::new(build_client(options))),
             requests: AtomicU64::new(0),
             since_rebuild: AtomicU64::new(0),
+            rebuild_every: requests.max(1),
         }
     }
 
     /// The client for one request (counted).
-    fn client(&self) -> Arc<Client> {
+    fn client(&self) -> Arc<Generation> {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        if self.since_rebuild.fetch_add(1, Ordering::Relaxed) + 1 >= CLIENT_REBUILD_REQUESTS {
+        if self.since_rebuild.fetch_add(1, Ordering::Relaxed) + 1 >= self.rebuild_every {
             let mut guard = self.client.write().unwrap_or_else(|e| e.into_inner());
-            if self.since_rebuild.load(Ordering::Relaxed) >= CLIENT_REBUILD_REQUESTS {
+            if self.since_rebuild.load(Ordering::Relaxed) >= self.rebuild_every {
                 *guard = Arc::new(build_client(&self.options));
                 self.since_rebuild.store(0, Ordering::Relaxed);
                 tracing::debug!("Discord client rebuilt (rate-limiter memory bound)");
@@ -496,5 +554,51 @@ mod tests {
             name: Some("dance".into()),
         };
         assert_eq!(emoji_string(&animated), "<a:dance:43>");
+    }
+
+    /// Threads of this process named [`LIMITER_THREAD`].
+    fn limiter_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .map(|tasks| {
+                tasks
+                    .filter_map(|t| t.ok())
+                    .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                    .filter(|comm| comm.trim() == LIMITER_THREAD)
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Replaced clients free their rate limiter: its actor runs on the client's own runtime,
+    /// which is shut down with it (twilight's actor task itself never ends).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replaced_clients_do_not_leave_their_rate_limiters_running() {
+        let fake = testkit::fake_discord::FakeDiscord::start_small().unwrap();
+        let guild = fake.guild_ids()[0].to_string();
+        let adapter = DiscordAdapter::with_client_rebuild(
+            &DiscordOptions {
+                token: fake.token().to_owned(),
+                proxy: Some(fake.proxy()),
+                global_limit: u16::MAX,
+            },
+            2,
+        );
+        let first = adapter.requests_made();
+        for _ in 0..8 {
+            adapter.discover(&guild).await.unwrap();
+        }
+        let made = adapter.requests_made() - first;
+        assert!(made >= 16, "{made} requests: several clients replaced");
+        assert!(limiter_threads() >= 1, "the limiter runs on its own thread");
+        // Shutdown is in the background: give the old runtimes' threads a moment to exit.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while limiter_threads() > 1 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            limiter_threads(),
+            1,
+            "only the current client's limiter is left"
+        );
     }
 }
