@@ -134,11 +134,16 @@ fn channel_mentions(content: &str) -> Vec<String> {
     out
 }
 
-/// Upsert a page's rows (call inside the page transaction).
-pub async fn write_page<C: ConnectionTrait>(db: &C, rows: &PageRows) -> Result<()> {
-    repo::messages::upsert(db, &rows.messages).await?;
-    repo::reactions::upsert(db, &rows.reactions).await?;
-    repo::attachments::upsert(db, &rows.attachments).await?;
+/// Upsert messages, then their reactions and attachments (call inside a page transaction).
+pub async fn write_rows<C: ConnectionTrait>(
+    db: &C,
+    messages: &[MessageRow],
+    reactions: &[ReactionRow],
+    attachments: &[AttachmentRow],
+) -> Result<()> {
+    repo::messages::upsert(db, messages).await?;
+    repo::reactions::upsert(db, reactions).await?;
+    repo::attachments::upsert(db, attachments).await?;
     Ok(())
 }
 

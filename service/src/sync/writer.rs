@@ -110,39 +110,74 @@ async fn run(db: DatabaseConnection, worker_id: String, mut rx: mpsc::Receiver<R
 async fn write_group(
     db: &DatabaseConnection,
     worker_id: &str,
-    pages: Vec<PageWrite>,
+    mut pages: Vec<PageWrite>,
 ) -> Vec<Result<()>> {
-    if pages.len() == 1 {
-        return vec![write_pages(db, worker_id, &pages).await];
+    // The rows of all pages, moved (not copied) into one batch; page i owns ranges[i].
+    let mut all = store::PageRows::default();
+    let mut ranges = Vec::with_capacity(pages.len());
+    for page in &mut pages {
+        let rows = std::mem::take(&mut page.rows);
+        let start = (
+            all.messages.len(),
+            all.reactions.len(),
+            all.attachments.len(),
+        );
+        all.messages.extend(rows.messages);
+        all.reactions.extend(rows.reactions);
+        all.attachments.extend(rows.attachments);
+        ranges.push(Rows {
+            messages: start.0..all.messages.len(),
+            reactions: start.1..all.reactions.len(),
+            attachments: start.2..all.attachments.len(),
+        });
     }
-    match write_pages(db, worker_id, &pages).await {
+    let whole = Rows {
+        messages: 0..all.messages.len(),
+        reactions: 0..all.reactions.len(),
+        attachments: 0..all.attachments.len(),
+    };
+    let result = write_pages(db, worker_id, &all, &whole, &pages).await;
+    if pages.len() == 1 {
+        return vec![result];
+    }
+    match result {
         Ok(()) => pages.iter().map(|_| Ok(())).collect(),
         Err(e) => {
             tracing::warn!(error = %e, pages = pages.len(), "group commit failed; writing its pages one by one");
             let mut results = Vec::with_capacity(pages.len());
-            for page in &pages {
-                results.push(write_pages(db, worker_id, std::slice::from_ref(page)).await);
+            for (page, rows) in pages.iter().zip(&ranges) {
+                let one = std::slice::from_ref(page);
+                results.push(write_pages(db, worker_id, &all, rows, one).await);
             }
             results
         }
     }
 }
 
-/// One transaction: the rows of every page (one upsert per table), the deletion marks, the
-/// cursors and the items' progress.
-async fn write_pages(db: &DatabaseConnection, worker_id: &str, pages: &[PageWrite]) -> Result<()> {
+/// Ranges of a batch's rows.
+struct Rows {
+    messages: std::ops::Range<usize>,
+    reactions: std::ops::Range<usize>,
+    attachments: std::ops::Range<usize>,
+}
+
+/// One transaction: the `rows` of `all` (one upsert per table), then the deletion marks, the
+/// cursors and the items' progress of `pages`.
+async fn write_pages(
+    db: &DatabaseConnection,
+    worker_id: &str,
+    all: &store::PageRows,
+    rows: &Rows,
+    pages: &[PageWrite],
+) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
-    if let [page] = pages {
-        store::write_page(&txn, &page.rows).await?;
-    } else {
-        let mut all = store::PageRows::default();
-        for page in pages {
-            all.messages.extend_from_slice(&page.rows.messages);
-            all.reactions.extend_from_slice(&page.rows.reactions);
-            all.attachments.extend_from_slice(&page.rows.attachments);
-        }
-        store::write_page(&txn, &all).await?;
-    }
+    store::write_rows(
+        &txn,
+        &all.messages[rows.messages.clone()],
+        &all.reactions[rows.reactions.clone()],
+        &all.attachments[rows.attachments.clone()],
+    )
+    .await?;
     for page in pages.iter().filter(|p| !p.deleted.is_empty()) {
         store::mark_deleted(&txn, &page.channel_row_id, &page.deleted, page.seen_at).await?;
     }
