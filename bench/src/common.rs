@@ -86,6 +86,13 @@ pub fn peak_rss_mb() -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
+/// Start a new peak-RSS measurement: resets `VmHWM` to the current RSS (Linux
+/// `/proc/self/clear_refs` value 5), so that [`peak_rss_mb`] reports the peak of what follows
+/// rather than of earlier phases of this process. Returns whether the kernel allowed it.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 /// Print `BENCH <name> backend=<b> k=v ...` on stdout.
 pub fn bench_line(name: &str, backend: BackendArg, fields: &[(&str, String)]) {
     let mut line = format!("BENCH {name} backend={}", backend.name());

@@ -7,6 +7,9 @@
 //! `BENCH sync backend=<b> channels=<c> messages=<n> msgs_per_s=<sync> raw_msgs_per_s=<raw>
 //! ratio=<sync/raw> requests=<r> peak_rss_mb=<m>`; one line per guild size (`--messages`
 //! may be given several times, to show that memory stays flat as the guild grows).
+//! `peak_rss_mb` is the peak of the whole process (the fake Discord included) during that
+//! size's setup and sync: it is reset before each size, so it never includes an earlier
+//! size or a raw-insert baseline.
 //!
 //! Then (unless `--no-limited`) Discord-like limits on the fake (50 requests/s global and per
 //! route, `--latency-ms` per response) with the client's limiter at Discord's 50/s:
@@ -25,7 +28,7 @@ use service::sync::{SyncEngine, SyncSettings};
 use service::tenants::{self, CreateTenant};
 use testkit::fake_discord::{FakeConfig, FakeDiscord, GuildSpec};
 
-use crate::common::{BenchResult, DbArgs, bench_line, peak_rss_mb};
+use crate::common::{BenchResult, DbArgs, bench_line, peak_rss_mb, reset_peak_rss};
 
 /// Options of the sync benchmark.
 #[derive(Debug, Clone, clap::Args)]
@@ -153,6 +156,10 @@ async fn unlimited(args: &Args, messages: u64) -> BenchResult {
         workers: 2,
         ..FakeConfig::single(spec.clone())
     };
+    // The peak of this guild size only (earlier sizes and their baselines ran in this process).
+    if !reset_peak_rss() {
+        eprintln!("sync: cannot reset the peak RSS; peak_rss_mb covers the whole process");
+    }
     let s = setup(args, spec, fake_config, u16::MAX).await?;
     let job_id = enqueue(&s).await?;
     let engine = engine(&s, args.concurrency);
@@ -363,6 +370,7 @@ async fn limited(args: &Args) -> BenchResult {
         service::discord::DISCORD_GLOBAL_LIMIT,
     )
     .await?;
+    reset_peak_rss();
     let job_id = enqueue(&s).await?;
     let engine = Arc::new(engine(&s, args.concurrency));
     eprintln!(
