@@ -13,6 +13,9 @@
 # As a command:
 #   scripts/mariadb.sh run -- CMD ARGS...   # start, run CMD with VERTA_TEST_MARIADB_URL set, stop
 #   scripts/mariadb.sh install
+#
+# Environment: VERTA_MARIADB_BUFFER_POOL (default 256M) and VERTA_MARIADB_LOG_FILE (default 96M)
+# size InnoDB's buffer pool and redo log (scripts/bench.sh raises both).
 
 _verta_mariadb_log() { printf '[mariadb] %s\n' "$*" >&2; }
 
@@ -94,7 +97,8 @@ mariadb_start() {
         --pid-file="$dir/mariadb.pid" --port="$port" --bind-address=127.0.0.1 --user="$user" \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_bin --explicit-defaults-for-timestamp=ON \
         --skip-log-bin --innodb-flush-log-at-trx-commit=2 --innodb-doublewrite=0 \
-        --innodb-buffer-pool-size=256M --max-connections=500 \
+        --innodb-buffer-pool-size="${VERTA_MARIADB_BUFFER_POOL:-256M}" \
+        --innodb-log-file-size="${VERTA_MARIADB_LOG_FILE:-96M}" --max-connections=500 \
         --log-error="$dir/error.log" >/dev/null 2>&1 &
 
     local i
