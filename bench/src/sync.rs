@@ -8,8 +8,8 @@
 //! ratio=<sync/raw> requests=<r> peak_rss_mb=<m>`; one line per guild size (`--messages`
 //! may be given several times, to show that memory stays flat as the guild grows).
 //! `peak_rss_mb` is the peak of the whole process (the fake Discord included) during that
-//! size's setup and sync: it is reset before each size, so it never includes an earlier
-//! size or a raw-insert baseline.
+//! size's setup and sync: it is reset before each size, and the raw-insert baselines run
+//! after every sync (their lines are printed then), so it never includes a baseline.
 //!
 //! Then (unless `--no-limited`) Discord-like limits on the fake (50 requests/s global and per
 //! route, `--latency-ms` per response) with the client's limiter at Discord's 50/s:
@@ -63,15 +63,44 @@ pub struct Args {
 
 /// Run the benchmark.
 pub async fn run(args: Args) -> BenchResult {
+    let mut runs = Vec::new();
     if !args.limited_only {
         for &messages in &args.messages {
-            unlimited(&args, messages).await?;
+            runs.push(unlimited(&args, messages).await?);
         }
     }
     if !args.no_limited {
         limited(&args).await?;
     }
+    // The raw-insert baselines come last: the allocator keeps the memory their row buffers
+    // used, which would inflate the peaks measured after them.
+    for run in runs {
+        eprintln!("sync: raw-insert baseline for {} messages...", run.messages);
+        let raw = raw_insert_rate(&args, run.per_channel).await?;
+        bench_line(
+            "sync",
+            args.db.backend,
+            &[
+                ("channels", args.channels.to_string()),
+                ("messages", run.messages.to_string()),
+                ("msgs_per_s", format!("{:.0}", run.rate)),
+                ("raw_msgs_per_s", format!("{raw:.0}")),
+                ("ratio", format!("{:.2}", run.rate / raw)),
+                ("requests", run.requests.to_string()),
+                ("peak_rss_mb", run.peak_rss_mb.to_string()),
+            ],
+        );
+    }
     Ok(())
+}
+
+/// What one unlimited sync measured.
+struct SyncRun {
+    per_channel: u64,
+    messages: u64,
+    rate: f64,
+    requests: u64,
+    peak_rss_mb: u64,
 }
 
 struct Setup {
@@ -150,7 +179,10 @@ async fn enqueue(s: &Setup) -> Result<String, Box<dyn std::error::Error + Send +
     Ok(job.id)
 }
 
-async fn unlimited(args: &Args, messages: u64) -> BenchResult {
+async fn unlimited(
+    args: &Args,
+    messages: u64,
+) -> Result<SyncRun, Box<dyn std::error::Error + Send + Sync>> {
     let spec = GuildSpec::bench(args.channels, messages, args.reaction_share);
     let fake_config = FakeConfig {
         workers: 2,
@@ -176,42 +208,33 @@ async fn unlimited(args: &Args, messages: u64) -> BenchResult {
         return Err(format!("sync job ended {}: {:?}", job.status, job.error).into());
     }
     let total = job.messages_processed as f64;
-    let rate = total / elapsed;
-    let requests = s.adapter.requests_made();
-    let rss = peak_rss_mb();
-
-    // Baseline: the same rows through raw multi-row INSERTs into a fresh database.
-    eprintln!("sync: raw-insert baseline...");
-    let raw = raw_insert_rate(args, &s).await?;
-    bench_line(
-        "sync",
-        args.db.backend,
-        &[
-            ("channels", args.channels.to_string()),
-            ("messages", format!("{}", total as u64)),
-            ("msgs_per_s", format!("{rate:.0}")),
-            ("raw_msgs_per_s", format!("{raw:.0}")),
-            ("ratio", format!("{:.2}", rate / raw)),
-            ("requests", requests.to_string()),
-            ("peak_rss_mb", rss.to_string()),
-        ],
-    );
-    Ok(())
+    Ok(SyncRun {
+        per_channel: messages,
+        messages: total as u64,
+        rate: total / elapsed,
+        requests: s.adapter.requests_made(),
+        peak_rss_mb: peak_rss_mb(),
+    })
 }
 
 /// Messages per second of raw multi-row INSERTs of the same rows (messages, reactions,
 /// attachments) into a fresh database, committed like the sync commits them: one transaction
 /// per round of `--concurrency` pages of 100, one page from each of that many channels at
-/// once. Rows come from the fake's ground truth (not timed).
+/// once. Rows come from the ground truth of the same generated guild (not timed).
 async fn raw_insert_rate(
     args: &Args,
-    s: &Setup,
+    per_channel: u64,
 ) -> Result<f64, Box<dyn std::error::Error + Send + Sync>> {
+    let fake = FakeDiscord::start(FakeConfig::single(GuildSpec::bench(
+        args.channels,
+        per_channel,
+        args.reaction_share,
+    )))?;
     let target = args.db.database().await?;
     let db = &target.db;
     let backend = db.get_database_backend();
-    let guild = s.fake.guild_ids()[0];
-    let truth = s.fake.truth(guild).ok_or("no truth")?;
+    let guild = fake.guild_ids()[0];
+    let truth = fake.truth(guild).ok_or("no truth")?;
     let anon = Anonymizer::new(None);
     let tenant_id = uuid::Uuid::new_v4();
     let now = service::db::now();
@@ -237,16 +260,19 @@ async fn raw_insert_rate(
             ],
         ))
         .await?;
-        waiting.push((channel_id, truth.messages(ch.platform_id).peekable()));
+        waiting.push((channel_id, ch.platform_id));
     }
     waiting.reverse();
+    // At most `--concurrency` channels' message iterators exist at once, like the sync.
     let mut active = Vec::new();
     let mut timed = Duration::ZERO;
     let mut count = 0u64;
     loop {
         while active.len() < args.concurrency.max(1) {
             match waiting.pop() {
-                Some(c) => active.push(c),
+                Some((channel_id, platform_id)) => {
+                    active.push((channel_id, truth.messages(platform_id).peekable()));
+                }
                 None => break,
             }
         }
