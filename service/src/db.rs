@@ -74,6 +74,9 @@ async fn connect_with_pool(url: &str, max_connections: u32) -> Result<DatabaseCo
                     // e.g. a multi-row upsert) in memory instead of temporary files: a
                     // page transaction otherwise writes each touched page a second time.
                     .pragma("temp_store", "memory")
+                    // Rows handed from the connection's thread to the caller before it waits:
+                    // the default (50) parks the thread in the middle of a 100-message page.
+                    .row_buffer_size(128)
             });
     } else {
         opts.max_connections(max_connections.max(2));
