@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 SCHEMATHESIS_VERSION="4.32.5"
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-100}"
 VENV="$PWD/target/schemathesis-venv"
-BIN="${VERTA_BIN:-target/debug/verta}"
+BIN="${VERTA_BIN:-${CARGO_TARGET_DIR:-target}/debug/verta}"
 
 if [ ! -x "$VENV/bin/schemathesis" ] \
   || [ "$("$VENV/bin/schemathesis" --version 2>/dev/null | awk '{print $NF}')" != "$SCHEMATHESIS_VERSION" ]; then
