@@ -6,11 +6,11 @@
 use chrono::{Duration, TimeZone, Utc};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use service::repo::attachments::{self, AttachmentRow};
-use service::repo::channels::{self, ChannelKind, ChannelRow};
 use service::repo::messages::{self, MessageRow};
 use service::repo::reactions::{self, ReactionRow};
-use service::tenants::{self, CreateTenant};
 use uuid::Uuid;
+
+use crate::common::tenant_with_channels;
 
 /// Messages written per transaction.
 const BATCH: usize = 2_000;
@@ -30,29 +30,15 @@ pub async fn generate(
     messages_total: usize,
     channel_count: usize,
 ) -> Result<Generated, Box<dyn std::error::Error + Send + Sync>> {
-    let tenant = tenants::create(
+    let (tenant, channel_ids) = tenant_with_channels(
         db,
-        &CreateTenant {
-            name: Some(format!("Bench {slug}")),
-            slug: Some(slug.to_owned()),
-            platform: Some("discord".to_owned()),
-            platform_id: Some(format!("bench-{slug}")),
-            status: None,
-        },
+        format!("Bench {slug}"),
+        Some(slug.to_owned()),
+        format!("bench-{slug}"),
+        channel_count.max(1),
+        5_000,
     )
     .await?;
-    let rows: Vec<ChannelRow> = (0..channel_count.max(1))
-        .map(|c| ChannelRow {
-            tenant_id: tenant.id,
-            platform_channel_id: format!("{}", 5_000 + c),
-            name: format!("channel-{c}"),
-            kind: ChannelKind::Text,
-            parent_channel_id: None,
-            metadata: None,
-        })
-        .collect();
-    channels::upsert(db, &rows).await?;
-    let channel_ids: Vec<Uuid> = rows.iter().map(ChannelRow::id).collect();
     let start = Utc
         .with_ymd_and_hms(2023, 1, 1, 0, 0, 0)
         .single()

@@ -4,7 +4,10 @@
 use std::fmt::Write as _;
 
 use sea_orm::DatabaseConnection;
+use service::repo::channels::{self, ChannelKind, ChannelRow};
+use service::tenants::{self, CreateTenant, Tenant};
 use testkit::db::{Backend, TestDb};
+use uuid::Uuid;
 
 /// Result of one benchmark run; errors are printed by `main`.
 pub type BenchResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -91,6 +94,43 @@ pub fn peak_rss_mb() -> u64 {
 /// rather than of earlier phases of this process. Returns whether the kernel allowed it.
 pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// A new Discord tenant (`slug`, or one made from `name` when `None`) with `channels` text
+/// channels `channel-0`, `channel-1`, ... whose platform ids count up from
+/// `first_platform_id`. Returns the tenant and the channel row ids, in order.
+pub async fn tenant_with_channels(
+    db: &DatabaseConnection,
+    name: String,
+    slug: Option<String>,
+    platform_id: String,
+    channels: usize,
+    first_platform_id: u64,
+) -> Result<(Tenant, Vec<Uuid>), service::Error> {
+    let tenant = tenants::create(
+        db,
+        &CreateTenant {
+            name: Some(name),
+            slug,
+            platform: Some("discord".to_owned()),
+            platform_id: Some(platform_id),
+            status: None,
+        },
+    )
+    .await?;
+    let rows: Vec<ChannelRow> = (0..channels)
+        .map(|c| ChannelRow {
+            tenant_id: tenant.id,
+            platform_channel_id: (first_platform_id + c as u64).to_string(),
+            name: format!("channel-{c}"),
+            kind: ChannelKind::Text,
+            parent_channel_id: None,
+            metadata: None,
+        })
+        .collect();
+    channels::upsert(db, &rows).await?;
+    let ids = rows.iter().map(ChannelRow::id).collect();
+    Ok((tenant, ids))
 }
 
 /// Print `BENCH <name> backend=<b> k=v ...` on stdout.

@@ -22,14 +22,12 @@ use sea_orm::{DatabaseConnection, DbBackend};
 use service::config::redact_url;
 use service::db::{begin_write, now, rows_per_statement};
 use service::repo::attachments::{self, AttachmentRow};
-use service::repo::channels::{self, ChannelKind, ChannelRow};
 use service::repo::messages::{self, MessageRow};
 use service::repo::reactions::{self, ReactionRow};
 use service::repo::{MAX_STATEMENT_BYTES, chunks};
-use service::tenants::{self, CreateTenant};
 use uuid::Uuid;
 
-use crate::common::{BenchResult, DbArgs, bench_line, peak_rss_mb};
+use crate::common::{BenchResult, DbArgs, bench_line, peak_rss_mb, tenant_with_channels};
 
 /// Options of the upsert benchmark.
 #[derive(Debug, Clone, clap::Args)]
@@ -179,29 +177,16 @@ fn dataset(channel_ids: &[Uuid], messages: usize, batch: usize) -> Vec<Batch> {
 /// A tenant and its channels in `db` (not timed). Returns the channel row ids.
 async fn prepare(db: &DatabaseConnection, channels: usize) -> Result<Vec<Uuid>, service::Error> {
     let key = Uuid::new_v4().simple().to_string();
-    let tenant = tenants::create(
+    let (_, ids) = tenant_with_channels(
         db,
-        &CreateTenant {
-            name: Some(format!("Bench {key}")),
-            slug: None,
-            platform: Some("discord".into()),
-            platform_id: Some(key),
-            status: None,
-        },
+        format!("Bench {key}"),
+        None,
+        key,
+        channels,
+        900_000_000_000_000_000,
     )
     .await?;
-    let rows: Vec<ChannelRow> = (0..channels)
-        .map(|c| ChannelRow {
-            tenant_id: tenant.id,
-            platform_channel_id: (900_000_000_000_000_000u64 + c as u64).to_string(),
-            name: format!("channel-{c}"),
-            kind: ChannelKind::Text,
-            parent_channel_id: None,
-            metadata: None,
-        })
-        .collect();
-    channels::upsert(db, &rows).await?;
-    Ok(rows.iter().map(ChannelRow::id).collect())
+    Ok(ids)
 }
 
 /// One batch through the repositories, in one write transaction.
