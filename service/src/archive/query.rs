@@ -290,20 +290,8 @@ pub async fn with_details(
     // compared bytewise by SQLite and by the binary collation on MySQL alike).
     reactions.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     attachments.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    let mut by_message_r: HashMap<String, Vec<ReactionView>> = HashMap::new();
-    for r in reactions {
-        by_message_r
-            .entry(r.message_id.clone())
-            .or_default()
-            .push(r);
-    }
-    let mut by_message_a: HashMap<String, Vec<AttachmentView>> = HashMap::new();
-    for a in attachments {
-        by_message_a
-            .entry(a.message_id.clone())
-            .or_default()
-            .push(a);
-    }
+    let mut by_message_r = by_message(reactions, |r| &r.message_id);
+    let mut by_message_a = by_message(attachments, |a| &a.message_id);
     Ok(rows
         .into_iter()
         .map(|m| {
@@ -312,6 +300,18 @@ pub async fn with_details(
             MessageView::new(m, r, a)
         })
         .collect())
+}
+
+/// `items` grouped by their message row id, each group in the order of `items`.
+fn by_message<T>(items: Vec<T>, message_id: impl Fn(&T) -> &String) -> HashMap<String, Vec<T>> {
+    let mut groups: HashMap<String, Vec<T>> = HashMap::new();
+    for item in items {
+        groups
+            .entry(message_id(&item).clone())
+            .or_default()
+            .push(item);
+    }
+    groups
 }
 
 /// Message count and newest `platform_created_at` of one channel.
