@@ -10,6 +10,11 @@
 //! [`common::DbArgs`] and an `async fn run(args) -> common::BenchResult`, plus one variant in
 //! [`Bench`] and one arm in `main`.
 
+/// The `verta` binary's allocator (see `api/src/main.rs`): the benchmarks measure what ships.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod archive_gen;
 mod common;
 mod export;
