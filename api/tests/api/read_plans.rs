@@ -135,19 +135,18 @@ async fn every_read_query_is_served_by_an_index() {
         &plan(&db, q).await,
         "idx_messages_channel_platform_unique",
     );
-    let page_ids: Vec<Value> = messages::Entity::find()
-        .filter(messages::Column::ChannelId.eq(general.as_str()))
-        .all(&db)
+    let page = query::messages_from(&db, &general, None, Direction::Older, 100)
         .await
-        .unwrap()
-        .into_iter()
-        .take(100)
-        .map(|m| m.id.into())
-        .collect();
-    let both: Vec<Value> = page_ids.iter().chain(page_ids.iter()).cloned().collect();
+        .unwrap();
+    let (newest, oldest) = (page.first().unwrap(), page.last().unwrap());
     let details = plan(
         &db,
-        Statement::from_sql_and_values(backend, query::details_sql(backend, page_ids.len()), both),
+        query::details_query(
+            backend,
+            &general,
+            &Position::of(oldest),
+            &Position::of(newest),
+        ),
     )
     .await;
     assert_uses(
@@ -160,6 +159,7 @@ async fn every_read_query_is_served_by_an_index() {
         &details,
         "idx_message_attachments_message_id",
     );
+    assert_uses("reactions and attachments of a page", &details, idx);
 
     let q = query::channel_stats_query(
         Condition::all().add(channels::Column::TenantId.eq(archive.tenant_id.to_string())),

@@ -207,55 +207,100 @@ fn snowflake_position(snowflake: &str) -> Position {
     }
 }
 
-/// SQL of the details query of [`with_details`] for `count` message ids on `backend` (public
-/// so tests can EXPLAIN it): the reactions and the attachments of the messages in one
-/// statement (the ids are bound twice), one row per reaction (`kind` 0: `text1` emoji, `text2`
+/// The details query of [`with_details`] (public so tests can EXPLAIN it): the reactions and
+/// the attachments of the messages of `channel_id` from position `first` to position `last`
+/// (both included, in channel order), one row per reaction (`kind` 0: `text1` emoji, `text2`
 /// user) or attachment (`kind` 1: `text1` file name, `text2` content type, `url`,
-/// `file_size`). Each half is served by its table's `message_id` index; rows come unordered
-/// ([`with_details`] sorts them).
+/// `file_size`); rows come unordered ([`with_details`] sorts them).
 ///
-/// On MySQL-family servers each half forces its index: MariaDB 10.11 read a small attachments
-/// table (581 rows) whole rather than look up a page's 100 ids.
-pub fn details_sql(backend: DbBackend, count: usize) -> String {
-    let placeholders = vec!["?"; count].join(", ");
-    let (reactions_hint, attachments_hint) = match backend {
+/// The messages are named by their range rather than by an `IN (...)` list of their ids: each
+/// half walks the range on `idx_messages_channel_created` (the index that served the page)
+/// and looks up each message's rows on its table's `message_id` index. It binds 14 values,
+/// where an `IN (...)` list of a page's ids bound 200 (the 100 ids twice), which SQLite also
+/// sorted into a temporary index on every execution.
+///
+/// The join order is fixed (SQLite `CROSS JOIN`, MySQL `STRAIGHT_JOIN`) and on MySQL-family
+/// servers the indexes are forced: MariaDB 10.11 read a small attachments table (581 rows)
+/// whole rather than look up a page's messages.
+pub fn details_query(
+    backend: DbBackend,
+    channel_id: &str,
+    first: &Position,
+    last: &Position,
+) -> Statement {
+    let (join, messages_hint, reactions_hint, attachments_hint) = match backend {
         DbBackend::MySql => (
+            "STRAIGHT_JOIN",
+            " FORCE INDEX (idx_messages_channel_created)",
             " FORCE INDEX (idx_message_emoji_reactions_message_id)",
             " FORCE INDEX (idx_message_attachments_message_id)",
         ),
-        _ => ("", ""),
+        _ => ("CROSS JOIN", "", "", ""),
     };
-    format!(
+    // The plain range on the index's second column is what the planners seek on; the two
+    // ORs make it exact at the ends, where other messages may share a timestamp.
+    let range = "m.channel_id = ? AND m.platform_created_at >= ? AND m.platform_created_at <= ? \
+         AND (m.platform_created_at > ? OR m.platform_message_id >= ?) \
+         AND (m.platform_created_at < ? OR m.platform_message_id <= ?)";
+    let sql = format!(
         "SELECT 0 AS kind, r.id, r.message_id, r.created_at, r.emoji AS text1, \
            r.anonymized_user_id AS text2, NULL AS url, NULL AS file_size \
-         FROM message_emoji_reactions r{reactions_hint} WHERE r.message_id IN ({placeholders}) \
+         FROM messages m{messages_hint} {join} message_emoji_reactions r{reactions_hint} \
+           ON r.message_id = m.id \
+         WHERE {range} \
          UNION ALL \
          SELECT 1 AS kind, a.id, a.message_id, a.created_at, a.filename AS text1, \
            a.content_type AS text2, a.url, a.file_size \
-         FROM message_attachments a{attachments_hint} WHERE a.message_id IN ({placeholders})"
-    )
+         FROM messages m{messages_hint} {join} message_attachments a{attachments_hint} \
+           ON a.message_id = m.id \
+         WHERE {range}"
+    );
+    let range_values = || -> [Value; 7] {
+        [
+            channel_id.into(),
+            first.at.into(),
+            last.at.into(),
+            first.at.into(),
+            first.platform_message_id.as_str().into(),
+            last.at.into(),
+            last.platform_message_id.as_str().into(),
+        ]
+    };
+    let values: Vec<Value> = range_values().into_iter().chain(range_values()).collect();
+    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// Attach reactions and attachments (each in creation order, then id) to `rows`, keeping their
-/// order. One query per 1,000 messages (so one for any page).
+/// order. `rows` are meant to be consecutive messages of one channel (a page, in either
+/// order): then it is one query, whatever their number. Any other rows work too, with one
+/// query per channel over the range their messages span there.
 pub async fn with_details(
     db: &impl ConnectionTrait,
     rows: Vec<messages::Model>,
 ) -> Result<Vec<MessageView>> {
-    let ids: Vec<&str> = rows.iter().map(|m| m.id.as_str()).collect();
+    let mut ranges: Vec<(&str, Position, Position)> = Vec::new();
+    for m in &rows {
+        let at = Position::of(m);
+        match ranges.iter_mut().find(|(c, _, _)| *c == m.channel_id) {
+            Some((_, first, last)) => {
+                if position_key(&at) < position_key(first) {
+                    *first = at;
+                } else if position_key(&at) > position_key(last) {
+                    *last = at;
+                }
+            }
+            None => ranges.push((&m.channel_id, at.clone(), at)),
+        }
+    }
     let mut reactions: Vec<ReactionView> = Vec::new();
     let mut attachments: Vec<AttachmentView> = Vec::new();
-    for chunk in ids.chunks(IN_CHUNK) {
-        let values: Vec<Value> = chunk
-            .iter()
-            .chain(chunk.iter())
-            .map(|id| Value::from(*id))
-            .collect();
+    for (channel_id, first, last) in &ranges {
         let found = db
-            .query_all_raw(Statement::from_sql_and_values(
+            .query_all_raw(details_query(
                 db.get_database_backend(),
-                details_sql(db.get_database_backend(), chunk.len()),
-                values,
+                channel_id,
+                first,
+                last,
             ))
             .await?;
         for row in found {
@@ -300,6 +345,12 @@ pub async fn with_details(
             MessageView::new(m, r, a)
         })
         .collect())
+}
+
+/// What orders positions: the timestamp, then the platform id as the databases compare it
+/// (bytewise text).
+fn position_key(p: &Position) -> (DateTime<Utc>, &str) {
+    (p.at, p.platform_message_id.as_str())
 }
 
 /// `items` grouped by their message row id, each group in the order of `items`.
