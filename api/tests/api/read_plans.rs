@@ -59,15 +59,13 @@ fn assert_uses(name: &str, plan: &[String], index: &str) {
         "{name} does not use {index}: {plan:?}"
     );
     for line in plan {
-        // Sorting the few groups of a GROUP BY is fine; sorting rows is not.
+        // No sorting and no temporary tables: SQLite sorts every input row of a GROUP BY
+        // (the per-channel stats once sorted a whole tenant's messages that way).
         assert!(
-            !line.contains("filesort") || line.contains("Using temporary"),
+            !line.contains("filesort") && !line.contains("Using temporary"),
             "{name} sorts rows: {line}"
         );
-        assert!(
-            !line.contains("TEMP B-TREE FOR ORDER BY"),
-            "{name} sorts rows: {line}"
-        );
+        assert!(!line.contains("TEMP B-TREE"), "{name} sorts rows: {line}");
         assert!(
             !line.contains("type=ALL"),
             "{name} scans a whole table: {line}"
@@ -165,22 +163,14 @@ async fn every_read_query_is_served_by_an_index() {
         Condition::all().add(channels::Column::TenantId.eq(archive.tenant_id.to_string())),
     )
     .build(backend);
-    assert_uses(
-        "channel stats of a tenant (grouped)",
-        &plan(&db, q).await,
-        idx,
-    );
+    assert_uses("channel stats of a tenant", &plan(&db, q).await, idx);
     let q = query::channel_stats_query(
         Condition::all()
             .add(channels::Column::TenantId.eq(archive.tenant_id.to_string()))
             .add(channels::Column::ParentChannelId.eq("1003")),
     )
     .build(backend);
-    assert_uses(
-        "thread stats of a forum (grouped)",
-        &plan(&db, q).await,
-        idx,
-    );
+    assert_uses("thread stats of a forum", &plan(&db, q).await, idx);
 
     let thread_ids: Vec<Value> = (0..10)
         .map(|t| {
