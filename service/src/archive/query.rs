@@ -381,8 +381,9 @@ struct StatsRow {
 }
 
 /// The query behind [`channel_stats`] (public so tests can EXPLAIN it): one row per channel
-/// matching `filter`, its count and newest timestamp from two correlated subqueries on
-/// `idx_messages_channel_created` (a range count and a single seek to the channel's end).
+/// matching `filter`, its count and newest timestamp from two correlated subqueries on the
+/// messages indexes that lead with `channel_id` (a range count, and a seek to the channel's
+/// end on `idx_messages_channel_created`).
 ///
 /// Not `JOIN messages ... GROUP BY channel_id`: SQLite implements that GROUP BY by sorting
 /// every joined row, so the query held one sorter entry per message of the tenant (the export
@@ -407,7 +408,7 @@ pub fn channel_stats_query(filter: Condition) -> Select<channels::Entity> {
 }
 
 /// Stats of every non-empty channel matching `filter` (a condition on `channels` columns), in
-/// one grouped query over the messages index. Channels without messages are absent.
+/// one query ([`channel_stats_query`]). Channels without messages are absent.
 pub async fn channel_stats(
     db: &impl ConnectionTrait,
     filter: Condition,
