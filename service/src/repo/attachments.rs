@@ -7,12 +7,12 @@
 //! (signed, expiring) CDN URL and the other fields are refreshed: last write wins.
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
 use entity::message_attachments::{ActiveModel, Column, Entity};
 
-use super::{ROW_OVERHEAD_BYTES, ids, upsert_chunked};
+use super::{ROW_OVERHEAD_BYTES, execute_all, ids};
 use crate::db;
 use crate::error::Result;
 
@@ -44,6 +44,12 @@ impl AttachmentRow {
 /// ones get the new file name, size, content type and URL. Idempotent; last write wins.
 /// Returns the number of rows written.
 pub async fn upsert(db: &impl ConnectionTrait, rows: &[AttachmentRow]) -> Result<usize> {
+    execute_all(db, upsert_statements(db.get_database_backend(), rows)).await?;
+    Ok(rows.len())
+}
+
+/// The statements of [`upsert`], built for `backend` and not executed.
+pub fn upsert_statements(backend: DbBackend, rows: &[AttachmentRow]) -> Vec<Statement> {
     let now = db::now();
     let on_conflict = OnConflict::column(Column::Id)
         .update_columns([
@@ -53,8 +59,8 @@ pub async fn upsert(db: &impl ConnectionTrait, rows: &[AttachmentRow]) -> Result
             Column::Url,
         ])
         .to_owned();
-    upsert_chunked::<Entity, _, _>(
-        db,
+    super::upsert_statements::<Entity, _, _>(
+        backend,
         rows,
         |r| ROW_OVERHEAD_BYTES + r.filename.len() + r.content_type.len() + r.url.len(),
         |r| ActiveModel {
@@ -68,5 +74,4 @@ pub async fn upsert(db: &impl ConnectionTrait, rows: &[AttachmentRow]) -> Result
         },
         &on_conflict,
     )
-    .await
 }

@@ -4,13 +4,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, Statement,
 };
 use uuid::Uuid;
 
 use entity::messages::{ActiveModel, Column, Entity};
 
-use super::{ROW_OVERHEAD_BYTES, ids, json_size, upsert_chunked};
+use super::{ROW_OVERHEAD_BYTES, execute_all, ids, json_size};
 use crate::db;
 use crate::error::Result;
 
@@ -44,6 +45,12 @@ impl MessageRow {
 /// deterministic id; existing ones get the new content, reply_to_id, metadata and updated_at.
 /// Idempotent; last write wins. Returns the number of rows written.
 pub async fn upsert(db: &impl ConnectionTrait, rows: &[MessageRow]) -> Result<usize> {
+    execute_all(db, upsert_statements(db.get_database_backend(), rows)).await?;
+    Ok(rows.len())
+}
+
+/// The statements of [`upsert`], built for `backend` and not executed.
+pub fn upsert_statements(backend: DbBackend, rows: &[MessageRow]) -> Vec<Statement> {
     let now = db::now();
     let on_conflict = OnConflict::columns([Column::ChannelId, Column::PlatformMessageId])
         .update_columns([
@@ -53,8 +60,8 @@ pub async fn upsert(db: &impl ConnectionTrait, rows: &[MessageRow]) -> Result<us
             Column::UpdatedAt,
         ])
         .to_owned();
-    upsert_chunked::<Entity, _, _>(
-        db,
+    super::upsert_statements::<Entity, _, _>(
+        backend,
         rows,
         |r| {
             ROW_OVERHEAD_BYTES
@@ -77,7 +84,6 @@ pub async fn upsert(db: &impl ConnectionTrait, rows: &[MessageRow]) -> Result<us
         },
         &on_conflict,
     )
-    .await
 }
 
 /// Number of stored messages of a channel row.

@@ -30,7 +30,9 @@ pub mod sync_progress;
 pub mod tenant_branding;
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Iterable};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryTrait, Statement,
+};
 
 use crate::db;
 use crate::error::Result;
@@ -166,13 +168,49 @@ pub const SQLITE_MAX_ROWS_PER_STATEMENT: usize = 256;
 /// Rows per statement for entity `E` on the backend of `db` (all columns bound; at most
 /// [`SQLITE_MAX_ROWS_PER_STATEMENT`] on SQLite).
 pub fn rows_per_statement<E: EntityTrait>(db: &impl ConnectionTrait) -> usize {
-    let backend = db.get_database_backend();
+    rows_per_statement_on::<E>(db.get_database_backend())
+}
+
+/// [`rows_per_statement`] for `backend`.
+fn rows_per_statement_on<E: EntityTrait>(backend: DbBackend) -> usize {
     let rows = db::rows_per_statement(backend, E::Column::iter().count());
-    if backend == sea_orm::DbBackend::Sqlite {
+    if backend == DbBackend::Sqlite {
         rows.min(SQLITE_MAX_ROWS_PER_STATEMENT)
     } else {
         rows
     }
+}
+
+/// The statements that upsert `rows` of entity `E` with `on_conflict` on `backend`, in
+/// statement-sized chunks: built here, executed by the caller. The sync's page writer builds
+/// one group's statements while the group before it executes (see `sync::writer`).
+pub(crate) fn upsert_statements<E, A, T>(
+    backend: DbBackend,
+    rows: &[T],
+    size: impl Fn(&T) -> usize,
+    to_active: impl Fn(&T) -> A,
+    on_conflict: &OnConflict,
+) -> Vec<Statement>
+where
+    E: EntityTrait,
+    A: ActiveModelTrait<Entity = E>,
+{
+    let max_rows = rows_per_statement_on::<E>(backend);
+    chunks(rows, max_rows, MAX_STATEMENT_BYTES, size)
+        .map(|chunk| {
+            E::insert_many(chunk.iter().map(&to_active))
+                .on_conflict(on_conflict.clone())
+                .build(backend)
+        })
+        .collect()
+}
+
+/// Execute `statements` in order on `db` (a transaction, usually).
+pub async fn execute_all(db: &impl ConnectionTrait, statements: Vec<Statement>) -> Result<()> {
+    for statement in statements {
+        db.execute_raw(statement).await?;
+    }
+    Ok(())
 }
 
 /// Upsert `rows` of entity `E` in statement-sized chunks with `on_conflict`.
@@ -188,13 +226,14 @@ where
     E: EntityTrait,
     A: ActiveModelTrait<Entity = E>,
 {
-    let max_rows = rows_per_statement::<E>(db);
-    for chunk in chunks(rows, max_rows, MAX_STATEMENT_BYTES, size) {
-        E::insert_many(chunk.iter().map(&to_active))
-            .on_conflict(on_conflict.clone())
-            .exec_without_returning(db)
-            .await?;
-    }
+    let statements = upsert_statements::<E, A, T>(
+        db.get_database_backend(),
+        rows,
+        size,
+        to_active,
+        on_conflict,
+    );
+    execute_all(db, statements).await?;
     Ok(rows.len())
 }
 

@@ -2,12 +2,12 @@
 //! unique key with no change on conflict: a reaction has nothing that can be edited.
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
 use entity::message_emoji_reactions::{ActiveModel, Column, Entity};
 
-use super::{ROW_OVERHEAD_BYTES, ids, upsert_chunked};
+use super::{ROW_OVERHEAD_BYTES, execute_all, ids};
 use crate::db;
 use crate::error::Result;
 
@@ -34,13 +34,19 @@ impl ReactionRow {
 /// need a binary collation on MySQL (utf8mb4_bin) to stay distinct. Returns the number of
 /// rows submitted.
 pub async fn upsert(db: &impl ConnectionTrait, rows: &[ReactionRow]) -> Result<usize> {
+    execute_all(db, upsert_statements(db.get_database_backend(), rows)).await?;
+    Ok(rows.len())
+}
+
+/// The statements of [`upsert`], built for `backend` and not executed.
+pub fn upsert_statements(backend: DbBackend, rows: &[ReactionRow]) -> Vec<Statement> {
     let now = db::now();
     let on_conflict =
         OnConflict::columns([Column::MessageId, Column::AnonymizedUserId, Column::Emoji])
             .do_nothing_on([Column::Id])
             .to_owned();
-    upsert_chunked::<Entity, _, _>(
-        db,
+    super::upsert_statements::<Entity, _, _>(
+        backend,
         rows,
         |r| ROW_OVERHEAD_BYTES + r.emoji.len(),
         |r| ActiveModel {
@@ -52,5 +58,4 @@ pub async fn upsert(db: &impl ConnectionTrait, rows: &[ReactionRow]) -> Result<u
         },
         &on_conflict,
     )
-    .await
 }

@@ -5,14 +5,15 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, Statement,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use entity::sync_progress::{ActiveModel, Column, Entity, Model};
 
-use super::{ROW_OVERHEAD_BYTES, ids, json_size, upsert_chunked};
+use super::{ROW_OVERHEAD_BYTES, execute_all, ids, json_size};
 use crate::db;
 use crate::error::Result;
 
@@ -75,6 +76,12 @@ pub struct ProgressRow {
 /// Upsert cursors on (tenant_id, channel_id): every field except the ids and created_at is
 /// replaced. Idempotent; last write wins. Returns the number of rows written.
 pub async fn upsert(db: &impl ConnectionTrait, rows: &[ProgressRow]) -> Result<usize> {
+    execute_all(db, upsert_statements(db.get_database_backend(), rows)).await?;
+    Ok(rows.len())
+}
+
+/// The statements of [`upsert`], built for `backend` and not executed.
+pub fn upsert_statements(backend: DbBackend, rows: &[ProgressRow]) -> Vec<Statement> {
     let now = db::now();
     let on_conflict = OnConflict::columns([Column::TenantId, Column::ChannelId])
         .update_columns([
@@ -88,8 +95,8 @@ pub async fn upsert(db: &impl ConnectionTrait, rows: &[ProgressRow]) -> Result<u
             Column::UpdatedAt,
         ])
         .to_owned();
-    upsert_chunked::<Entity, _, _>(
-        db,
+    super::upsert_statements::<Entity, _, _>(
+        backend,
         rows,
         |r| ROW_OVERHEAD_BYTES + json_size(&r.error_details),
         |r| ActiveModel {
@@ -108,7 +115,6 @@ pub async fn upsert(db: &impl ConnectionTrait, rows: &[ProgressRow]) -> Result<u
         },
         &on_conflict,
     )
-    .await
 }
 
 /// The cursor row of a channel, if any.

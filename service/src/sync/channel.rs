@@ -3,6 +3,7 @@
 //! path; a channel whose newest message is not above its cursor costs no message request
 //! (unless it is inside the rescan window).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -17,6 +18,12 @@ use crate::sync::{queue, store};
 
 /// Page size of message requests (Discord's maximum).
 pub const PAGE_SIZE: u16 = 100;
+
+/// Pages of one channel submitted to the writer and not yet committed, at most. With two,
+/// a channel goes on fetching while its pages wait for their commit, and one commit takes
+/// more pages (less written per message on SQLite, where a commit writes every index page
+/// it touched); memory stays bounded at a few pages per channel.
+pub const PAGES_IN_FLIGHT: usize = 2;
 
 /// One channel to sync.
 #[derive(Debug, Clone)]
@@ -183,16 +190,15 @@ impl SyncEngine {
             stored_cursor
         };
         let mut cursor = stored_cursor;
-        // The page handed to the writer and not yet committed: the next page is fetched
-        // meanwhile, but submitted only once this one committed (see `sync::writer`).
-        let mut pending: Option<(PendingPage, Committed)> = None;
+        // Pages handed to the writer and not yet committed, oldest first: the next pages are
+        // fetched meanwhile (see `sync::writer` for why order is kept).
+        let mut pending: VecDeque<(PendingPage, Committed)> = VecDeque::new();
+        let run = PageWriter::new_run();
+        // Messages of the submitted pages (committed or not).
+        let mut submitted = *written;
         let mut outcome: Result<bool, PlatformOrDb> = async {
             loop {
-                if ctx.stop.load(Ordering::Relaxed)
-                    || self.shutting_down.load(Ordering::Relaxed)
-                    || queue::should_stop(db, &ctx.job_id).await?
-                {
-                    ctx.stop.store(true, Ordering::Relaxed);
+                if ctx.stop.load(Ordering::Relaxed) || self.shutting_down.load(Ordering::Relaxed) {
                     return Ok(false);
                 }
                 let page = self
@@ -229,11 +235,22 @@ impl SyncEngine {
                         .map(|id| id.to_string())
                         .collect();
                 }
-                if let Some((previous, done)) = pending.take() {
-                    previous.committed().await?;
+                // Checked once the page is in hand, so that after a cancel at most the pages
+                // already submitted are written.
+                if queue::should_stop(db, &ctx.job_id).await? {
+                    ctx.stop.store(true, Ordering::Relaxed);
+                    return Ok(false);
+                }
+                if pending.len() >= PAGES_IN_FLIGHT
+                    && let Some((oldest, done)) = pending.pop_front()
+                {
+                    oldest.committed().await?;
                     cursor = done.apply(self, ctx, written);
                 }
-                let new_cursor = cursor.max(page_max);
+                let new_cursor = pending
+                    .back()
+                    .map_or(cursor, |(_, last)| last.cursor)
+                    .max(page_max);
                 let done = Committed {
                     cursor: new_cursor,
                     messages: page.len() as u64,
@@ -247,9 +264,11 @@ impl SyncEngine {
                     seen_at: t,
                     progress: store::progress_row(&progress("in_progress", new_cursor, None, None)),
                     item_id: item_id.to_owned(),
-                    written: i32::try_from(*written + page.len() as u64).unwrap_or(i32::MAX),
+                    written: i32::try_from(submitted + page.len() as u64).unwrap_or(i32::MAX),
+                    run,
                 };
-                pending = Some((writer.submit(write).await, done));
+                submitted += page.len() as u64;
+                pending.push_back((writer.submit(write).await, done));
                 if !full_page {
                     return Ok(true);
                 }
@@ -257,9 +276,10 @@ impl SyncEngine {
             }
         }
         .await;
-        // The last submitted page: its commit decides the outcome as much as the loop did.
-        if let Some((last, done)) = pending.take() {
-            match last.committed().await {
+        // The pages still submitted: their commits decide the outcome as much as the loop
+        // did. After a failed page the writer refuses the later ones of this run.
+        for (page, done) in pending {
+            match page.committed().await {
                 Ok(()) => cursor = done.apply(self, ctx, written),
                 Err(e) => {
                     if outcome.is_ok() {

@@ -14,7 +14,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::{channel_sync_jobs, sync_jobs};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement,
     sea_query::{Expr, ExprTrait, Func, OnConflict},
 };
 use uuid::Uuid;
@@ -667,13 +668,14 @@ pub async fn heartbeat_items<C: ConnectionTrait>(db: &C, worker_id: &str) -> Res
     Ok(())
 }
 
-/// Record progress of an item (inside the page transaction).
-pub async fn item_progress<C: ConnectionTrait>(
-    db: &C,
+/// The statement that records progress of an item (run in the page transaction), built for
+/// `backend`.
+pub(crate) fn item_progress(
+    backend: DbBackend,
     item_id: &str,
     worker_id: &str,
     messages_processed: i32,
-) -> Result<()> {
+) -> Statement {
     channel_sync_jobs::Entity::update_many()
         .col_expr(
             channel_sync_jobs::Column::MessagesProcessed,
@@ -682,9 +684,7 @@ pub async fn item_progress<C: ConnectionTrait>(
         .col_expr(channel_sync_jobs::Column::UpdatedAt, Expr::value(now()))
         .filter(channel_sync_jobs::Column::Id.eq(item_id))
         .filter(channel_sync_jobs::Column::WorkerId.eq(worker_id))
-        .exec(db)
-        .await?;
-    Ok(())
+        .build(backend)
 }
 
 /// Finish an item as completed (`error` None) or failed, or hand it back as pending

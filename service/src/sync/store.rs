@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{channels, messages, sync_progress};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+};
 use uuid::Uuid;
 
 use crate::anonymize::Anonymizer;
@@ -134,17 +136,18 @@ fn channel_mentions(content: &str) -> Vec<String> {
     out
 }
 
-/// Upsert messages, then their reactions and attachments (call inside a page transaction).
-pub async fn write_rows<C: ConnectionTrait>(
-    db: &C,
+/// The statements that upsert messages, then their reactions and attachments (run them inside
+/// a page transaction), built for `backend`.
+pub fn rows_statements(
+    backend: DbBackend,
     messages: &[MessageRow],
     reactions: &[ReactionRow],
     attachments: &[AttachmentRow],
-) -> Result<()> {
-    repo::messages::upsert(db, messages).await?;
-    repo::reactions::upsert(db, reactions).await?;
-    repo::attachments::upsert(db, attachments).await?;
-    Ok(())
+) -> Vec<Statement> {
+    let mut statements = repo::messages::upsert_statements(backend, messages);
+    statements.extend(repo::reactions::upsert_statements(backend, reactions));
+    statements.extend(repo::attachments::upsert_statements(backend, attachments));
+    statements
 }
 
 /// Mark stored messages of `channel_id` that the platform no longer returns as deleted

@@ -9,14 +9,18 @@
 //! uses [`crate::db::write_connection`] (on SQLite a dedicated connection whose page cache
 //! stays valid, because no other connection writes those pages in between).
 //!
-//! A channel submits page `k + 1` only after page `k` committed (and fetches page `k + 1`
-//! from the platform meanwhile), so a failed page can never be followed by a committed later
-//! page of the same channel, whose cursor would skip the failed one. When a group's
-//! transaction fails, its pages are retried one transaction each, so that the error reaches
-//! the channel that caused it and the others go on.
+//! A channel has at most [`crate::sync::channel::PAGES_IN_FLIGHT`] pages submitted and not
+//! yet committed, and goes on fetching meanwhile. Groups are written in the order their pages
+//! arrived, and once a page failed the writer refuses every later page of the same channel
+//! run ([`PageWrite::run`]), so a failed page can never be followed by a committed later page
+//! whose cursor would skip it. When a group's transaction fails, its pages are retried one
+//! transaction each, so that the error reaches the channel that caused it and the others go
+//! on.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend, Statement};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
@@ -24,8 +28,9 @@ use crate::error::Result;
 use crate::repo::{self, sync_progress::ProgressRow};
 use crate::sync::{queue, store};
 
-/// Most pages written in one transaction (a job has at most one waiting page per channel
-/// slot, so this only bounds unusually high `SYNC_CHANNEL_CONCURRENCY`).
+/// Most pages written in one transaction (a job has at most
+/// [`crate::sync::channel::PAGES_IN_FLIGHT`] waiting pages per channel slot, so this only
+/// bounds a `SYNC_CHANNEL_CONCURRENCY` above 8).
 pub const MAX_PAGES_PER_COMMIT: usize = 16;
 
 /// One page of one channel, ready to write.
@@ -45,6 +50,8 @@ pub(crate) struct PageWrite {
     pub item_id: String,
     /// Messages of the item written once this page commits.
     pub written: i32,
+    /// The channel run that submitted the page ([`PageWriter::new_run`]).
+    pub run: u64,
 }
 
 type Request = (PageWrite, oneshot::Sender<Result<()>>);
@@ -76,6 +83,12 @@ impl PageWriter {
         (Self { tx }, task)
     }
 
+    /// A new id for [`PageWrite::run`]: one per run of one channel, unique in the process.
+    pub fn new_run() -> u64 {
+        static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Queue a page for the next commit.
     pub async fn submit(&self, page: PageWrite) -> PendingPage {
         let (done, wait) = oneshot::channel();
@@ -93,11 +106,37 @@ fn writer_gone(what: &str) -> crate::Error {
     )))
 }
 
+/// The writer works in two stages, so that building a group's statements (CPU work on this
+/// task: rows to SQL text and bound values) overlaps the previous group's transaction (the
+/// database's work, on its connection): this task takes every page waiting once the
+/// executor has taken the group before, builds one group of them, and hands it over; the
+/// executor runs the groups' transactions one after another, in order. At most one group is
+/// built ahead of the one being written, so a group takes every page that arrived meanwhile.
 async fn run(db: DatabaseConnection, worker_id: String, mut rx: mpsc::Receiver<Request>) {
+    let backend = db.get_database_backend();
+    let (groups, ready) = mpsc::channel(1);
+    let executor = tokio::spawn(execute(db, worker_id.clone(), ready).in_current_span());
     let mut batch = Vec::with_capacity(MAX_PAGES_PER_COMMIT);
-    while rx.recv_many(&mut batch, MAX_PAGES_PER_COMMIT).await > 0 {
+    // Waits while a group built ahead is still queued; fails when the executor is gone, and
+    // then the pages' senders are dropped, which answers their channels with an error.
+    while let Ok(slot) = groups.reserve().await {
+        if rx.recv_many(&mut batch, MAX_PAGES_PER_COMMIT).await == 0 {
+            break;
+        }
         let (pages, replies): (Vec<PageWrite>, Vec<_>) = batch.drain(..).unzip();
-        let results = write_group(&db, &worker_id, pages).await;
+        slot.send(Group::build(backend, &worker_id, pages, replies));
+    }
+    drop(groups);
+    let _ = executor.await;
+}
+
+/// The executor stage: write each group, then answer its pages.
+async fn execute(db: DatabaseConnection, worker_id: String, mut ready: mpsc::Receiver<Group>) {
+    // Channel runs with a page that failed: their later pages are refused.
+    let mut failed = HashSet::new();
+    while let Some(mut group) = ready.recv().await {
+        let replies = std::mem::take(&mut group.replies);
+        let results = group.write(&db, &worker_id, &mut failed).await;
         for (reply, result) in replies.into_iter().zip(results) {
             // A channel that stopped waiting (cancelled) does not need the answer.
             let _ = reply.send(result);
@@ -105,52 +144,103 @@ async fn run(db: DatabaseConnection, worker_id: String, mut rx: mpsc::Receiver<R
     }
 }
 
-/// Write `pages` in one transaction; when that fails, each page in its own. One result per
-/// page, in order.
-async fn write_group(
-    db: &DatabaseConnection,
-    worker_id: &str,
-    mut pages: Vec<PageWrite>,
-) -> Vec<Result<()>> {
-    // The rows of all pages, moved (not copied) into one batch; page i owns ranges[i].
-    let mut all = store::PageRows::default();
-    let mut ranges = Vec::with_capacity(pages.len());
-    for page in &mut pages {
-        let rows = std::mem::take(&mut page.rows);
-        let start = (
-            all.messages.len(),
-            all.reactions.len(),
-            all.attachments.len(),
-        );
-        all.messages.extend(rows.messages);
-        all.reactions.extend(rows.reactions);
-        all.attachments.extend(rows.attachments);
-        ranges.push(Rows {
-            messages: start.0..all.messages.len(),
-            reactions: start.1..all.reactions.len(),
-            attachments: start.2..all.attachments.len(),
-        });
-    }
-    let whole = Rows {
-        messages: 0..all.messages.len(),
-        reactions: 0..all.reactions.len(),
-        attachments: 0..all.attachments.len(),
-    };
-    let result = write_pages(db, worker_id, &all, &whole, &pages).await;
-    if pages.len() == 1 {
-        return vec![result];
-    }
-    match result {
-        Ok(()) => pages.iter().map(|_| Ok(())).collect(),
-        Err(e) => {
-            tracing::warn!(error = %e, pages = pages.len(), "group commit failed; writing its pages one by one");
-            let mut results = Vec::with_capacity(pages.len());
-            for (page, rows) in pages.iter().zip(&ranges) {
-                let one = std::slice::from_ref(page);
-                results.push(write_pages(db, worker_id, &all, rows, one).await);
-            }
-            results
+/// Pages written in one transaction, with its statements built ahead.
+struct Group {
+    pages: Vec<PageWrite>,
+    /// The rows of all pages, moved (not copied) out of them; page i owns `ranges[i]`.
+    all: store::PageRows,
+    ranges: Vec<Rows>,
+    statements: Statements,
+    replies: Vec<oneshot::Sender<Result<()>>>,
+}
+
+impl Group {
+    fn build(
+        backend: DbBackend,
+        worker_id: &str,
+        mut pages: Vec<PageWrite>,
+        replies: Vec<oneshot::Sender<Result<()>>>,
+    ) -> Self {
+        let mut all = store::PageRows::default();
+        let mut ranges = Vec::with_capacity(pages.len());
+        for page in &mut pages {
+            let rows = std::mem::take(&mut page.rows);
+            let start = (
+                all.messages.len(),
+                all.reactions.len(),
+                all.attachments.len(),
+            );
+            all.messages.extend(rows.messages);
+            all.reactions.extend(rows.reactions);
+            all.attachments.extend(rows.attachments);
+            ranges.push(Rows {
+                messages: start.0..all.messages.len(),
+                reactions: start.1..all.reactions.len(),
+                attachments: start.2..all.attachments.len(),
+            });
         }
+        let whole = Rows {
+            messages: 0..all.messages.len(),
+            reactions: 0..all.reactions.len(),
+            attachments: 0..all.attachments.len(),
+        };
+        let statements = Statements::build(backend, worker_id, &all, &whole, &pages);
+        Self {
+            pages,
+            all,
+            ranges,
+            statements,
+            replies,
+        }
+    }
+
+    /// Write the group in one transaction; when that fails (or holds a page of a run in
+    /// `failed`), each page in its own, refusing the pages of failed runs. One result per
+    /// page, in order.
+    async fn write(
+        self,
+        db: &DatabaseConnection,
+        worker_id: &str,
+        failed: &mut HashSet<u64>,
+    ) -> Vec<Result<()>> {
+        let Self {
+            pages,
+            all,
+            ranges,
+            statements,
+            ..
+        } = self;
+        if !pages.iter().any(|p| failed.contains(&p.run)) {
+            let result = transaction(db, statements, &pages).await;
+            match result {
+                Ok(()) => return pages.iter().map(|_| Ok(())).collect(),
+                Err(e) if pages.len() == 1 => {
+                    failed.insert(pages[0].run);
+                    return vec![Err(e)];
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, pages = pages.len(), "group commit failed; writing its pages one by one");
+                }
+            }
+        }
+        let backend = db.get_database_backend();
+        let mut results = Vec::with_capacity(pages.len());
+        for (page, rows) in pages.iter().zip(&ranges) {
+            if failed.contains(&page.run) {
+                results.push(Err(crate::Error::Database(sea_orm::DbErr::Custom(
+                    "not written: an earlier page of the channel failed".into(),
+                ))));
+                continue;
+            }
+            let one = std::slice::from_ref(page);
+            let statements = Statements::build(backend, worker_id, &all, rows, one);
+            let result = transaction(db, statements, one).await;
+            if result.is_err() {
+                failed.insert(page.run);
+            }
+            results.push(result);
+        }
+        results
     }
 }
 
@@ -161,31 +251,59 @@ struct Rows {
     attachments: std::ops::Range<usize>,
 }
 
-/// One transaction: the `rows` of `all` (one upsert per table), then the deletion marks, the
-/// cursors and the items' progress of `pages`.
-async fn write_pages(
+/// The statements of one transaction.
+struct Statements {
+    /// Upserts of the rows (one per table and chunk).
+    rows: Vec<Statement>,
+    /// After the deletion marks: the cursors and the items' progress.
+    progress: Vec<Statement>,
+}
+
+impl Statements {
+    /// The statements that write the `rows` of `all` and the cursors and items' progress of
+    /// `pages`.
+    fn build(
+        backend: DbBackend,
+        worker_id: &str,
+        all: &store::PageRows,
+        rows: &Rows,
+        pages: &[PageWrite],
+    ) -> Self {
+        // A channel's later page carries its cursor and item progress: one row each.
+        let mut seen = HashSet::new();
+        let latest: Vec<&PageWrite> = pages.iter().rev().filter(|p| seen.insert(p.run)).collect();
+        let cursors: Vec<ProgressRow> = latest.iter().map(|p| p.progress.clone()).collect();
+        let mut progress = repo::sync_progress::upsert_statements(backend, &cursors);
+        progress.extend(
+            latest
+                .iter()
+                .map(|p| queue::item_progress(backend, &p.item_id, worker_id, p.written)),
+        );
+        Self {
+            rows: store::rows_statements(
+                backend,
+                &all.messages[rows.messages.clone()],
+                &all.reactions[rows.reactions.clone()],
+                &all.attachments[rows.attachments.clone()],
+            ),
+            progress,
+        }
+    }
+}
+
+/// One transaction: the rows, then the deletion marks of `pages` (which read the stored
+/// rows, so they are not built ahead), then the cursors and the items' progress.
+async fn transaction(
     db: &DatabaseConnection,
-    worker_id: &str,
-    all: &store::PageRows,
-    rows: &Rows,
+    statements: Statements,
     pages: &[PageWrite],
 ) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
-    store::write_rows(
-        &txn,
-        &all.messages[rows.messages.clone()],
-        &all.reactions[rows.reactions.clone()],
-        &all.attachments[rows.attachments.clone()],
-    )
-    .await?;
+    repo::execute_all(&txn, statements.rows).await?;
     for page in pages.iter().filter(|p| !p.deleted.is_empty()) {
         store::mark_deleted(&txn, &page.channel_row_id, &page.deleted, page.seen_at).await?;
     }
-    let cursors: Vec<ProgressRow> = pages.iter().map(|p| p.progress.clone()).collect();
-    repo::sync_progress::upsert(&txn, &cursors).await?;
-    for page in pages {
-        queue::item_progress(&txn, &page.item_id, worker_id, page.written).await?;
-    }
+    repo::execute_all(&txn, statements.progress).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -232,6 +350,7 @@ mod tests {
             },
             item_id: Uuid::new_v4().to_string(),
             written: 1,
+            run: PageWriter::new_run(),
         }
     }
 
@@ -294,5 +413,69 @@ mod tests {
         assert_eq!(cursors.len(), 2, "{cursors:?}");
         assert!(cursors.contains(&(a.to_string(), "400".into())));
         assert!(cursors.contains(&(b.to_string(), "300".into())));
+    }
+
+    /// Once a page failed, no later page of the same channel run is written, whether it was
+    /// queued in the same group or arrives later: its cursor would skip the failed page.
+    #[tokio::test]
+    async fn after_a_failed_page_the_later_pages_of_its_run_are_refused() {
+        let test_db = testkit::db::TestDb::new().await;
+        let db = crate::db::connect_url(test_db.url()).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let tenant = tenants::create(
+            &db,
+            &CreateTenant {
+                name: Some("Writer runs".into()),
+                slug: None,
+                platform: Some("discord".into()),
+                platform_id: Some("2".into()),
+                status: None,
+            },
+        )
+        .await
+        .unwrap();
+        let row = ChannelRow {
+            tenant_id: tenant.id,
+            platform_channel_id: "20".into(),
+            name: "c20".into(),
+            kind: ChannelKind::Text,
+            parent_channel_id: None,
+            metadata: None,
+        };
+        repo::channels::upsert(&db, std::slice::from_ref(&row))
+            .await
+            .unwrap();
+        let channel = row.id();
+        let run = PageWriter::new_run();
+        let of_run = |snowflake| PageWrite {
+            run,
+            ..page(tenant.id, channel, snowflake)
+        };
+        // The run's first page cannot be written: its message's channel row does not exist.
+        let mut broken = of_run(100);
+        broken.rows.messages[0].channel_id = Uuid::new_v4();
+
+        let (writer, task) = PageWriter::spawn(crate::db::write_connection(&db), "w".into());
+        // One group: the failed page, a later page of its run, a page of another run.
+        let failing = writer.submit(broken).await;
+        let same_group = writer.submit(of_run(200)).await;
+        let other = writer.submit(page(tenant.id, channel, 250)).await;
+        assert!(failing.committed().await.is_err());
+        assert!(same_group.committed().await.is_err());
+        assert!(other.committed().await.is_ok());
+        // A later group.
+        let later = writer.submit(of_run(300)).await;
+        assert!(later.committed().await.is_err());
+        drop(writer);
+        task.await.unwrap();
+
+        let stored: Vec<String> = messages::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.platform_message_id)
+            .collect();
+        assert_eq!(stored, vec!["250".to_string()]);
     }
 }
