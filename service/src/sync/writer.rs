@@ -354,25 +354,33 @@ mod tests {
         }
     }
 
-    /// Pages queued together share a transaction; when one of them cannot be written, the
-    /// others still commit and only its channel gets the error.
-    #[tokio::test]
-    async fn a_failing_page_fails_alone_and_the_rest_of_its_group_commits() {
+    /// A migrated test database with one discord tenant of platform id `platform_id`.
+    async fn migrated_with_tenant(
+        platform_id: &str,
+    ) -> (testkit::db::TestDb, DatabaseConnection, tenants::Tenant) {
         let test_db = testkit::db::TestDb::new().await;
         let db = crate::db::connect_url(test_db.url()).await.unwrap();
         crate::db::migrate(&db).await.unwrap();
         let tenant = tenants::create(
             &db,
             &CreateTenant {
-                name: Some("Writer".into()),
+                name: Some(format!("Writer {platform_id}")),
                 slug: None,
                 platform: Some("discord".into()),
-                platform_id: Some("1".into()),
+                platform_id: Some(platform_id.into()),
                 status: None,
             },
         )
         .await
         .unwrap();
+        (test_db, db, tenant)
+    }
+
+    /// Pages queued together share a transaction; when one of them cannot be written, the
+    /// others still commit and only its channel gets the error.
+    #[tokio::test]
+    async fn a_failing_page_fails_alone_and_the_rest_of_its_group_commits() {
+        let (_test_db, db, tenant) = migrated_with_tenant("1").await;
         let rows: Vec<ChannelRow> = ["10", "11"]
             .into_iter()
             .map(|id| ChannelRow {
@@ -419,21 +427,7 @@ mod tests {
     /// queued in the same group or arrives later: its cursor would skip the failed page.
     #[tokio::test]
     async fn after_a_failed_page_the_later_pages_of_its_run_are_refused() {
-        let test_db = testkit::db::TestDb::new().await;
-        let db = crate::db::connect_url(test_db.url()).await.unwrap();
-        crate::db::migrate(&db).await.unwrap();
-        let tenant = tenants::create(
-            &db,
-            &CreateTenant {
-                name: Some("Writer runs".into()),
-                slug: None,
-                platform: Some("discord".into()),
-                platform_id: Some("2".into()),
-                status: None,
-            },
-        )
-        .await
-        .unwrap();
+        let (_test_db, db, tenant) = migrated_with_tenant("2").await;
         let row = ChannelRow {
             tenant_id: tenant.id,
             platform_channel_id: "20".into(),
