@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use service::archive::query::{self, Direction};
 
 use crate::archive_data;
+use crate::helpers::fresh_db;
 
 /// Reaction ids and attachment ids per message id, straight from the tables.
 async fn expected(
@@ -44,9 +45,7 @@ async fn expected(
 
 #[tokio::test]
 async fn every_message_gets_exactly_its_own_reactions_and_attachments() {
-    let test_db = testkit::db::TestDb::new().await;
-    let db = service::db::connect_url(test_db.url()).await.unwrap();
-    service::db::migrate(&db).await.unwrap();
+    let (_test_db, db) = fresh_db().await;
     let archive = archive_data::generate(&db, "details", 600, 3).await;
     let other = archive_data::generate(&db, "details-other", 600, 3).await;
     let general = archive.general.to_string();

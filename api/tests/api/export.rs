@@ -13,7 +13,7 @@ use service::archive::view::{AttachmentView, ChannelView, MessageView, ReactionV
 use service::export::{self, MessagePageFile, MetadataFile, NoProgress, ThreadPageFile};
 
 use crate::archive_data::{self, Archive};
-use crate::helpers::{assert_error, assert_status, spawn_app_with};
+use crate::helpers::{assert_error, assert_status, fresh_db, spawn_app_with};
 
 /// Every message of `channel` straight from the tables (no archive code), newest first, each
 /// with its reactions and attachments in creation order, as JSON.
@@ -157,13 +157,6 @@ async fn assert_export_matches_database(db: &DatabaseConnection, archive: &Archi
             channel.name
         );
     }
-}
-
-async fn fresh_db() -> (testkit::db::TestDb, DatabaseConnection) {
-    let test_db = testkit::db::TestDb::new().await;
-    let db = service::db::connect_url(test_db.url()).await.unwrap();
-    service::db::migrate(&db).await.unwrap();
-    (test_db, db)
 }
 
 #[tokio::test]

@@ -34,6 +34,15 @@ pub struct TestApp {
     pub test_db: TestDb,
 }
 
+/// A fresh, migrated database without the app (for tests that call the service directly);
+/// keep the [`TestDb`] alive as long as the connection.
+pub async fn fresh_db() -> (TestDb, DatabaseConnection) {
+    let test_db = TestDb::new().await;
+    let db = service::db::connect_url(test_db.url()).await.unwrap();
+    service::db::migrate(&db).await.unwrap();
+    (test_db, db)
+}
+
 /// Starts the app with the test defaults (see the module docs).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await

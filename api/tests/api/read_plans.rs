@@ -11,6 +11,7 @@ use sea_orm::{
 use service::archive::query::{self, Direction, Position};
 
 use crate::archive_data;
+use crate::helpers::fresh_db;
 
 /// The plan rows of `stmt`, one line each.
 async fn plan(db: &DatabaseConnection, stmt: Statement) -> Vec<String> {
@@ -79,9 +80,7 @@ fn assert_uses(name: &str, plan: &[String], index: &str) {
 
 #[tokio::test]
 async fn every_read_query_is_served_by_an_index() {
-    let test_db = testkit::db::TestDb::new().await;
-    let db = service::db::connect_url(test_db.url()).await.unwrap();
-    service::db::migrate(&db).await.unwrap();
+    let (_test_db, db) = fresh_db().await;
     let archive = archive_data::generate(&db, "plans", 3000, 40).await;
     let _other = archive_data::generate(&db, "plans-other", 3000, 5).await;
     if db.get_database_backend() == DbBackend::MySql {
