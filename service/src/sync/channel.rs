@@ -194,8 +194,6 @@ impl SyncEngine {
         // fetched meanwhile (see `sync::writer` for why order is kept).
         let mut pending: VecDeque<(PendingPage, Committed)> = VecDeque::new();
         let run = PageWriter::new_run();
-        // Messages of the submitted pages (committed or not).
-        let mut submitted = *written;
         let mut outcome: Result<bool, PlatformOrDb> = async {
             loop {
                 if ctx.stop.load(Ordering::Relaxed) || self.shutting_down.load(Ordering::Relaxed) {
@@ -264,10 +262,16 @@ impl SyncEngine {
                     seen_at: t,
                     progress: store::progress_row(&progress("in_progress", new_cursor, None, None)),
                     item_id: item_id.to_owned(),
-                    written: i32::try_from(submitted + page.len() as u64).unwrap_or(i32::MAX),
+                    // The item's messages once this page commits: the committed ones, the
+                    // pages still pending, and this one.
+                    written: i32::try_from(
+                        *written
+                            + pending.iter().map(|(_, d)| d.messages).sum::<u64>()
+                            + page.len() as u64,
+                    )
+                    .unwrap_or(i32::MAX),
                     run,
                 };
-                submitted += page.len() as u64;
                 pending.push_back((writer.submit(write).await, done));
                 if !full_page {
                     return Ok(true);

@@ -54,7 +54,10 @@ pub(crate) struct PageWrite {
     pub run: u64,
 }
 
-type Request = (PageWrite, oneshot::Sender<Result<()>>);
+/// Where a page's result goes.
+type Reply = oneshot::Sender<Result<()>>;
+
+type Request = (PageWrite, Reply);
 
 /// Handle of a job's writer task; dropping every handle ends the task once it has written
 /// what was submitted.
@@ -124,18 +127,21 @@ async fn run(db: DatabaseConnection, worker_id: String, mut rx: mpsc::Receiver<R
             break;
         }
         let (pages, replies): (Vec<PageWrite>, Vec<_>) = batch.drain(..).unzip();
-        slot.send(Group::build(backend, &worker_id, pages, replies));
+        slot.send((Group::build(backend, &worker_id, pages), replies));
     }
     drop(groups);
     let _ = executor.await;
 }
 
 /// The executor stage: write each group, then answer its pages.
-async fn execute(db: DatabaseConnection, worker_id: String, mut ready: mpsc::Receiver<Group>) {
+async fn execute(
+    db: DatabaseConnection,
+    worker_id: String,
+    mut ready: mpsc::Receiver<(Group, Vec<Reply>)>,
+) {
     // Channel runs with a page that failed: their later pages are refused.
     let mut failed = HashSet::new();
-    while let Some(mut group) = ready.recv().await {
-        let replies = std::mem::take(&mut group.replies);
+    while let Some((group, replies)) = ready.recv().await {
         let results = group.write(&db, &worker_id, &mut failed).await;
         for (reply, result) in replies.into_iter().zip(results) {
             // A channel that stopped waiting (cancelled) does not need the answer.
@@ -151,16 +157,10 @@ struct Group {
     all: store::PageRows,
     ranges: Vec<Rows>,
     statements: Statements,
-    replies: Vec<oneshot::Sender<Result<()>>>,
 }
 
 impl Group {
-    fn build(
-        backend: DbBackend,
-        worker_id: &str,
-        mut pages: Vec<PageWrite>,
-        replies: Vec<oneshot::Sender<Result<()>>>,
-    ) -> Self {
+    fn build(backend: DbBackend, worker_id: &str, mut pages: Vec<PageWrite>) -> Self {
         let mut all = store::PageRows::default();
         let mut ranges = Vec::with_capacity(pages.len());
         for page in &mut pages {
@@ -190,7 +190,6 @@ impl Group {
             all,
             ranges,
             statements,
-            replies,
         }
     }
 
@@ -208,7 +207,6 @@ impl Group {
             all,
             ranges,
             statements,
-            ..
         } = self;
         if !pages.iter().any(|p| failed.contains(&p.run)) {
             let result = transaction(db, statements, &pages).await;
