@@ -84,7 +84,9 @@ pub(crate) struct JobContext {
     pub(crate) targets: HashMap<String, ChannelTarget>,
 }
 
-/// A sync worker. Cheap to share (`Arc`); one per process.
+/// A sync worker. Cheap to share (`Arc`) and to clone (a job's channel slots each run on a
+/// clone); one per process.
+#[derive(Clone)]
 pub struct SyncEngine {
     pub(crate) db: DatabaseConnection,
     pub(crate) platform: Option<Arc<dyn PlatformAdapter>>,
@@ -404,7 +406,7 @@ impl SyncEngine {
             .channels_total
             .store(order.len() as u64, Ordering::Relaxed);
 
-        let ctx = JobContext {
+        let ctx = Arc::new(JobContext {
             job_id: job.id.clone(),
             tenant_id: tenant.id.clone(),
             full: job.sync_type == "full",
@@ -414,7 +416,7 @@ impl SyncEngine {
             reactions: AtomicU64::new(0),
             attachments: AtomicU64::new(0),
             targets,
-        };
+        });
         loop {
             self.work_items(&ctx).await?;
             if ctx.stop.load(Ordering::Relaxed) {
@@ -486,49 +488,75 @@ impl SyncEngine {
     }
 
     /// Claim and sync channel items of the job with `concurrency` slots until none is left.
-    async fn work_items(&self, ctx: &JobContext) -> Result<()> {
+    ///
+    /// Each slot is a task of its own, so that the slots' CPU work (decoding the platform's
+    /// pages, pseudonymising, building rows) runs on every thread of the runtime instead of
+    /// taking turns on the one that polls the job.
+    async fn work_items(&self, ctx: &Arc<JobContext>) -> Result<()> {
         let (page_writer, writer_task) = PageWriter::spawn(
             crate::db::write_connection(&self.db),
             self.worker_id.clone(),
         );
-        let writer = &page_writer;
-        let slots = (0..self.settings.concurrency).map(|_| async move {
-            loop {
-                if ctx.stop.load(Ordering::Relaxed) {
-                    return Ok::<(), crate::Error>(());
-                }
-                let Some(item) =
-                    queue::claim_item(&self.db, &ctx.job_id, &self.worker_id, self.settings.lease).await?
-                else {
-                    return Ok(());
-                };
-                let target = match ctx.targets.get(&item.channel_id) {
-                    Some(t) => t.clone(),
-                    None => match self.load_target(&item.channel_id).await? {
+        let mut slots = tokio::task::JoinSet::new();
+        for _ in 0..self.settings.concurrency {
+            let engine = self.clone();
+            let ctx = Arc::clone(ctx);
+            let writer = page_writer.clone();
+            slots.spawn(async move { engine.slot(&ctx, &writer).await }.in_current_span());
+        }
+        drop(page_writer);
+        let mut result = Ok(());
+        while let Some(joined) = slots.join_next().await {
+            let slot = match joined {
+                Ok(slot) => slot,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => Err(crate::Error::Database(sea_orm::DbErr::Custom(format!(
+                    "a channel slot of the sync ended early: {e}"
+                )))),
+            };
+            if result.is_ok() {
+                result = slot;
+            }
+        }
+        // Every slot waited for its last page: the writer has nothing left; let it end.
+        let _ = writer_task.await;
+        result
+    }
+
+    /// One channel slot: claim an item, sync its channel, until none is left or the job stops.
+    async fn slot(&self, ctx: &JobContext, writer: &PageWriter) -> Result<()> {
+        loop {
+            if ctx.stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let Some(item) =
+                queue::claim_item(&self.db, &ctx.job_id, &self.worker_id, self.settings.lease)
+                    .await?
+            else {
+                return Ok(());
+            };
+            let target = match ctx.targets.get(&item.channel_id) {
+                Some(t) => t.clone(),
+                None => {
+                    match self.load_target(&item.channel_id).await? {
                         Some(t) => t,
                         None => {
                             queue::finish_item(
-                                &self.db,
-                                &item.id,
-                                &self.worker_id,
-                                item_status::FAILED,
-                                0,
-                                Some(serde_json::json!({"error": "channel row missing", "status": null})),
-                            )
-                            .await?;
+                            &self.db,
+                            &item.id,
+                            &self.worker_id,
+                            item_status::FAILED,
+                            0,
+                            Some(serde_json::json!({"error": "channel row missing", "status": null})),
+                        )
+                        .await?;
                             continue;
                         }
-                    },
-                };
-                self.process_item(ctx, writer, &item.id, &target).await?;
-            }
-        });
-        let results = futures::future::join_all(slots).await;
-        // Every slot waited for its last page: the writer has nothing left; let it end.
-        drop(page_writer);
-        let _ = writer_task.await;
-        results.into_iter().collect::<Result<Vec<()>>>()?;
-        Ok(())
+                    }
+                }
+            };
+            self.process_item(ctx, writer, &item.id, &target).await?;
+        }
     }
 
     async fn process_item(
@@ -624,7 +652,7 @@ impl SyncEngine {
         let span =
             tracing::info_span!("sync_job_help", tenant_id = %job.tenant_id, job_id = %job.id);
         async {
-            let ctx = JobContext {
+            let ctx = Arc::new(JobContext {
                 job_id: job.id.clone(),
                 tenant_id: job.tenant_id.clone(),
                 full: job.sync_type == "full",
@@ -634,7 +662,7 @@ impl SyncEngine {
                 reactions: AtomicU64::new(0),
                 attachments: AtomicU64::new(0),
                 targets: HashMap::new(),
-            };
+            });
             let before = self.progress.channels_done.load(Ordering::Relaxed);
             let requests_before = ctx.platform.requests_made();
             let heartbeat = {
