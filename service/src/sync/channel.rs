@@ -19,11 +19,15 @@ use crate::sync::{queue, store};
 /// Page size of message requests (Discord's maximum).
 pub const PAGE_SIZE: u16 = 100;
 
-/// Pages of one channel submitted to the writer and not yet committed, at most. With two,
-/// a channel goes on fetching while its pages wait for their commit, and one commit takes
-/// more pages (less written per message on SQLite, where a commit writes every index page
-/// it touched); memory stays bounded at a few pages per channel.
-pub const PAGES_IN_FLIGHT: usize = 2;
+/// Pages of one channel submitted to the writer and not yet committed, at most. A channel
+/// goes on fetching while its pages wait for their commit, so the pages of all channels
+/// queue up at the writer while it commits and the next commit takes them all: the bigger
+/// the group, the less is written per message (on SQLite a commit writes every index page it
+/// touched once, however many of its rows changed). Memory stays bounded: at most
+/// `SYNC_CHANNEL_CONCURRENCY` x 8 pages of 100 messages wait. Measured (sync benchmark,
+/// SQLite, interleaved runs): 4 instead of 2 pages gave +5 %, 8 instead of 4 another +7 %.
+/// After a cancel, the pages already submitted are still written (they were fetched before).
+pub const PAGES_IN_FLIGHT: usize = 8;
 
 /// One channel to sync.
 #[derive(Debug, Clone)]

@@ -31,7 +31,7 @@ use crate::sync::{queue, store};
 /// Most pages written in one transaction (a job has at most
 /// [`crate::sync::channel::PAGES_IN_FLIGHT`] waiting pages per channel slot, so this only
 /// bounds a `SYNC_CHANNEL_CONCURRENCY` above 8).
-pub const MAX_PAGES_PER_COMMIT: usize = 16;
+pub const MAX_PAGES_PER_COMMIT: usize = 64;
 
 /// One page of one channel, ready to write.
 #[derive(Debug)]
