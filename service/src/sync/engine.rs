@@ -536,24 +536,21 @@ impl SyncEngine {
                 return Ok(());
             };
             let target = match ctx.targets.get(&item.channel_id) {
-                Some(t) => t.clone(),
-                None => {
-                    match self.load_target(&item.channel_id).await? {
-                        Some(t) => t,
-                        None => {
-                            queue::finish_item(
-                            &self.db,
-                            &item.id,
-                            &self.worker_id,
-                            item_status::FAILED,
-                            0,
-                            Some(serde_json::json!({"error": "channel row missing", "status": null})),
-                        )
-                        .await?;
-                            continue;
-                        }
-                    }
-                }
+                Some(t) => Some(t.clone()),
+                None => self.load_target(&item.channel_id).await?,
+            };
+            let Some(target) = target else {
+                let error = serde_json::json!({"error": "channel row missing", "status": null});
+                queue::finish_item(
+                    &self.db,
+                    &item.id,
+                    &self.worker_id,
+                    item_status::FAILED,
+                    0,
+                    Some(error),
+                )
+                .await?;
+                continue;
             };
             self.process_item(ctx, writer, &item.id, &target).await?;
         }
