@@ -420,6 +420,7 @@ async fn cancel_stops_the_job_within_a_page() {
         .await
         .unwrap_or_else(|e| panic!("cancel: {e}"));
     let at_cancel = h.message_count().await;
+    let pages_at_cancel = h.fake.route_count(routes::MESSAGES);
     tokio::time::timeout(Duration::from_secs(20), runner)
         .await
         .expect("the worker stops")
@@ -435,6 +436,12 @@ async fn cancel_stops_the_job_within_a_page() {
         "kept working after cancel: {at_cancel} -> {after}"
     );
     assert!(after < total, "the job ran to the end");
+    // Work stops within a page: at most the page being fetched when the cancel came.
+    let pages_after = h.fake.route_count(routes::MESSAGES) - pages_at_cancel;
+    assert!(
+        pages_after <= 1,
+        "{pages_after} message pages fetched after the cancel"
+    );
 }
 
 #[tokio::test]
