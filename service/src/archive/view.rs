@@ -18,7 +18,58 @@ pub mod ts {
 
     /// Serialize a timestamp as RFC 3339 with milliseconds and `Z`.
     pub fn serialize<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
+        let mut buf = [0; MILLIS_LEN];
+        match write_millis(t, &mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        }
+    }
+
+    /// Length of `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    const MILLIS_LEN: usize = 24;
+
+    /// `t` as chrono's `to_rfc3339_opts(SecondsFormat::Millis, true)` writes it, into `buf`
+    /// without allocating (every message carries three timestamps, and the read API and the
+    /// export write them by the million); `None` for what the fixed layout cannot hold (years
+    /// outside 0-9999, leap seconds), which the caller hands to chrono.
+    pub(crate) fn write_millis<'b>(
+        t: &DateTime<Utc>,
+        buf: &'b mut [u8; MILLIS_LEN],
+    ) -> Option<&'b str> {
+        use chrono::{Datelike, Timelike};
+        let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+        let millis = t.timestamp_subsec_millis();
+        if millis >= 1000 {
+            return None;
+        }
+        let fields: [(usize, u32, usize); 7] = [
+            (0, year, 4),
+            (5, t.month(), 2),
+            (8, t.day(), 2),
+            (11, t.hour(), 2),
+            (14, t.minute(), 2),
+            (17, t.second(), 2),
+            (20, millis, 3),
+        ];
+        for (at, mut value, width) in fields {
+            for slot in buf[at..at + width].iter_mut().rev() {
+                // A digit: `value % 10` is below 10.
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        for (at, sep) in [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+        ] {
+            buf[at] = sep;
+        }
+        buf[23] = b'Z';
+        std::str::from_utf8(&buf[..]).ok()
     }
 
     /// Parse any RFC 3339 timestamp.
@@ -430,6 +481,45 @@ pub fn metadata_flag(metadata: Option<&serde_json::Value>, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The allocation-free timestamp writer is chrono's `Millis`/`Z` format exactly, for
+        /// every instant of years 0-9999 (and leaves nothing else unwritten: other years and
+        /// leap seconds fall back to chrono).
+        #[test]
+        fn timestamps_are_written_as_chrono_writes_them(
+            secs in -62_167_219_200i64..=253_402_300_799,
+            nanos in 0u32..2_000_000_000,
+        ) {
+            let Some(t) = Utc.timestamp_opt(secs, nanos).single() else {
+                return Ok(());
+            };
+            let mut buf = [0; 24];
+            let fast = ts::write_millis(&t, &mut buf).map(str::to_owned);
+            match fast {
+                Some(text) => prop_assert_eq!(text, t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+                None => prop_assert!(nanos >= 1_000_000_000, "{t:?} fell back"),
+            }
+            let json = serde_json::to_string(&Stamp(t)).unwrap();
+            prop_assert_eq!(json, format!("\"{}\"", t.to_rfc3339_opts(SecondsFormat::Millis, true)));
+        }
+    }
+
+    #[derive(Serialize)]
+    struct Stamp(#[serde(with = "ts")] DateTime<Utc>);
+
+    #[test]
+    fn timestamps_outside_four_digit_years_fall_back_to_chrono() {
+        let t = Utc.with_ymd_and_hms(12_345, 6, 7, 8, 9, 10).unwrap();
+        let mut buf = [0; 24];
+        assert_eq!(ts::write_millis(&t, &mut buf), None);
+        assert_eq!(
+            serde_json::to_string(&Stamp(t)).unwrap(),
+            "\"+12345-06-07T08:09:10.000Z\""
+        );
+    }
 
     #[test]
     fn utf16_truncation_never_splits_a_character() {
