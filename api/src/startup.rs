@@ -13,7 +13,7 @@ use actix_web::{App, HttpServer, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use sea_orm::DatabaseConnection;
 use service::Config;
-use service::archive::TenantCache;
+use service::archive::{MessageReader, TenantCache};
 use tokio::sync::watch;
 use tracing_actix_web::TracingLogger;
 
@@ -79,6 +79,9 @@ pub struct AppState {
     /// Tenants by slug for the read API's `X-Tenant-Slug` (short TTL, dropped by the admin
     /// routes on tenant update and delete), one for all workers.
     pub tenant_cache: web::Data<TenantCache>,
+    /// What serves message pages (direct SQLite connections on an SQLite file), one for all
+    /// workers.
+    pub message_reader: web::Data<MessageReader>,
 }
 
 impl AppState {
@@ -98,6 +101,7 @@ impl AppState {
         let queue_gauges = QueueGauges::register(&metrics.registry)
             .map_err(|e| StartupError::Metrics(e.to_string()))?;
         Ok(Self {
+            message_reader: web::Data::new(MessageReader::new(db.clone())),
             db,
             read_limiter: web::Data::new(ReadApiLimiter::new(config.read_api_rate_limit)),
             export_jobs: web::Data::new(ExportJobs::default()),
@@ -147,6 +151,7 @@ pub fn app(
         .app_data(state.read_limiter.clone())
         .app_data(state.export_jobs.clone())
         .app_data(state.tenant_cache.clone())
+        .app_data(state.message_reader.clone())
         .configure(routes::configure)
         .default_service(web::to(mw::no_route))
         .wrap(from_fn(mw::finish_response))

@@ -7,6 +7,7 @@
 
 pub mod ids;
 pub mod query;
+pub mod sqlite_reads;
 pub mod tenant_cache;
 pub mod view;
 
@@ -188,43 +189,116 @@ pub async fn messages_page(
     channel_id: &str,
     params: &MessagePageParams,
 ) -> Result<MessagePage> {
-    let limit = ids::parse_limit("limit", params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
-    if params.before.is_some() && params.after.is_some() {
-        return Err(Error::invalid(
-            "before",
-            "give either before or after, not both",
-        ));
+    let request = PageRequest::parse(params)?;
+    page_from(&query::Orm(db), tenant_id, channel_id, &request).await
+}
+
+/// What serves the read API's message pages: direct SQLite connections on the caller's thread
+/// when the database is an SQLite file ([`sqlite_reads`]), else the connection pool.
+#[derive(Debug)]
+pub struct MessageReader {
+    db: sea_orm::DatabaseConnection,
+    sqlite: Option<sqlite_reads::SqliteReader>,
+}
+
+impl MessageReader {
+    /// The reader for `db`.
+    pub fn new(db: sea_orm::DatabaseConnection) -> Self {
+        let sqlite = sqlite_reads::SqliteReader::for_database(&db);
+        Self { db, sqlite }
     }
-    // Validate the cursors before touching the database.
-    let before = params
-        .before
-        .as_deref()
-        .map(|b| ids::parse_snowflake("before", b))
-        .transpose()?;
-    let after = params
-        .after
-        .as_deref()
-        .map(|a| ids::parse_snowflake("after", a))
-        .transpose()?;
+
+    /// Whether pages are read through direct SQLite connections.
+    pub fn is_direct(&self) -> bool {
+        self.sqlite.is_some()
+    }
+
+    /// [`messages_page`], on the direct SQLite path when there is one.
+    pub async fn messages_page(
+        &self,
+        tenant_id: &str,
+        channel_id: &str,
+        params: &MessagePageParams,
+    ) -> Result<MessagePage> {
+        match &self.sqlite {
+            Some(reader) => reader.messages_page(tenant_id, channel_id, params),
+            None => messages_page(&self.db, tenant_id, channel_id, params).await,
+        }
+    }
+}
+
+/// A message page's parameters, validated.
+#[derive(Debug, Clone)]
+struct PageRequest {
+    limit: u64,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+impl PageRequest {
+    /// Validate `params` (before touching the database).
+    fn parse(params: &MessagePageParams) -> Result<Self> {
+        let limit = ids::parse_limit("limit", params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
+        if params.before.is_some() && params.after.is_some() {
+            return Err(Error::invalid(
+                "before",
+                "give either before or after, not both",
+            ));
+        }
+        let before = params
+            .before
+            .as_deref()
+            .map(|b| ids::parse_snowflake("before", b))
+            .transpose()?;
+        let after = params
+            .after
+            .as_deref()
+            .map(|a| ids::parse_snowflake("after", a))
+            .transpose()?;
+        Ok(Self {
+            limit,
+            before,
+            after,
+        })
+    }
+}
+
+/// [`messages_page`] over any [`query::PageReads`].
+async fn page_from(
+    reads: &impl query::PageReads,
+    tenant_id: &str,
+    channel_id: &str,
+    request: &PageRequest,
+) -> Result<MessagePage> {
+    let PageRequest {
+        limit,
+        before,
+        after,
+    } = request;
+    let limit = *limit;
     // The channel check and the cursor's position come from one query.
     let cursor = match before.as_deref().or(after.as_deref()) {
         Some(snowflake) => Some(
-            query::channel_cursor(db, tenant_id, channel_id, snowflake)
+            reads
+                .channel_cursor(tenant_id, channel_id, snowflake)
                 .await?
                 .ok_or_else(|| Error::not_found("channel", channel_id))?,
         ),
         None => {
-            channel_row(db, tenant_id, channel_id).await?;
+            if !reads.has_channel(tenant_id, channel_id).await? {
+                return Err(Error::not_found("channel", channel_id));
+            }
             None
         }
     };
     let cid = channel_id;
 
     let (rows, has_more, has_older, has_newer) = if let (Some(_), Some((pos, exists))) =
-        (&after, &cursor)
+        (after, &cursor)
     {
-        let mut rows =
-            query::messages_from(db, cid, Some(pos), Direction::Newer, limit + 1).await?;
+        let mut rows = reads
+            .messages_from(cid, Some(pos), Direction::Newer, limit + 1)
+            .await?;
         let has_newer = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         rows.reverse();
@@ -232,16 +306,18 @@ pub async fn messages_page(
         let has_older = *exists
             || match rows.last() {
                 Some(oldest) => {
-                    query::any_message_from(db, cid, &Position::of(oldest), Direction::Older)
+                    reads
+                        .any_message_from(cid, &Position::of(oldest), Direction::Older)
                         .await?
                 }
-                None => query::any_message_from(db, cid, pos, Direction::Older).await?,
+                None => reads.any_message_from(cid, pos, Direction::Older).await?,
             };
         (rows, has_newer, has_older, has_newer)
     } else {
         let pos = cursor.as_ref();
-        let mut rows =
-            query::messages_from(db, cid, pos.map(|(p, _)| p), Direction::Older, limit + 1).await?;
+        let mut rows = reads
+            .messages_from(cid, pos.map(|(p, _)| p), Direction::Older, limit + 1)
+            .await?;
         let has_older = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         // The cursor's own message, when stored, is newer than the whole page.
@@ -249,11 +325,11 @@ pub async fn messages_page(
             (None, _) => false,
             (Some((_, true)), _) => true,
             (Some(_), Some(newest)) => {
-                query::any_message_from(db, cid, &Position::of(newest), Direction::Newer).await?
+                reads
+                    .any_message_from(cid, &Position::of(newest), Direction::Newer)
+                    .await?
             }
-            (Some((p, false)), None) => {
-                query::any_message_from(db, cid, p, Direction::Newer).await?
-            }
+            (Some((p, false)), None) => reads.any_message_from(cid, p, Direction::Newer).await?,
         };
         (rows, has_older, has_older, has_newer)
     };
@@ -267,7 +343,7 @@ pub async fn messages_page(
         before: rows.last().map(|m| m.platform_message_id.clone()),
         after: rows.first().map(|m| m.platform_message_id.clone()),
     };
-    let messages = query::with_details(db, rows)
+    let messages = query::with_details_from(reads, rows)
         .await?
         .into_iter()
         .map(MessageView::with_reaction_counts)

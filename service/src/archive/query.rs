@@ -138,18 +138,6 @@ pub async fn messages_from(
         .await?)
 }
 
-/// Whether `channel_id` has any message on the `direction` side of `from`.
-pub async fn any_message_from(
-    db: &impl ConnectionTrait,
-    channel_id: &str,
-    from: &Position,
-    direction: Direction,
-) -> Result<bool> {
-    Ok(!messages_from(db, channel_id, Some(from), direction, 1)
-        .await?
-        .is_empty())
-}
-
 /// SQL of [`channel_cursor`] (public so tests can EXPLAIN it), binding the cursor's platform
 /// message id, the channel id and the tenant id: one row when the tenant has the channel, with
 /// the cursor message's `platform_created_at` when the channel holds that message (primary key
@@ -181,7 +169,13 @@ pub async fn channel_cursor(
         return Ok(None);
     };
     let stored: Option<DateTime<Utc>> = row.try_get("", "cursor_at")?;
-    Ok(Some(match stored {
+    Ok(Some(cursor_position(snowflake, stored)))
+}
+
+/// A cursor's position and whether a stored message sits there, from the `cursor_at` column
+/// of [`CHANNEL_CURSOR_SQL`].
+pub(crate) fn cursor_position(snowflake: &str, stored: Option<DateTime<Utc>>) -> (Position, bool) {
+    match stored {
         Some(at) => (
             Position {
                 at,
@@ -190,7 +184,7 @@ pub async fn channel_cursor(
             true,
         ),
         None => (snowflake_position(snowflake), false),
-    }))
+    }
 }
 
 /// The position a cursor naming no stored message stands for: the time in its snowflake.
@@ -269,12 +263,153 @@ pub fn details_query(
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// One row of [`details_query`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detail {
+    /// A reaction row (`kind` 0).
+    Reaction(ReactionView),
+    /// An attachment row (`kind` 1).
+    Attachment(AttachmentView),
+}
+
+/// The reads a message page is made of, over one database connection or pool: the page logic
+/// ([`super::messages_page`], [`with_details`]) is written once against them. Implemented by
+/// [`Orm`] (SeaORM, every backend) and by [`super::sqlite_reads::SqliteReads`] (a direct
+/// SQLite connection, for the read API).
+pub(crate) trait PageReads {
+    /// [`channel_cursor`].
+    async fn channel_cursor(
+        &self,
+        tenant_id: &str,
+        channel_id: &str,
+        snowflake: &str,
+    ) -> Result<Option<(Position, bool)>>;
+    /// Whether `tenant_id` has the channel `channel_id`.
+    async fn has_channel(&self, tenant_id: &str, channel_id: &str) -> Result<bool>;
+    /// [`messages_from`].
+    async fn messages_from(
+        &self,
+        channel_id: &str,
+        from: Option<&Position>,
+        direction: Direction,
+        limit: u64,
+    ) -> Result<Vec<messages::Model>>;
+    /// The rows of [`details_query`], unordered.
+    async fn details(
+        &self,
+        channel_id: &str,
+        first: &Position,
+        last: &Position,
+    ) -> Result<Vec<Detail>>;
+
+    /// Whether `channel_id` has any message on the `direction` side of `from`.
+    async fn any_message_from(
+        &self,
+        channel_id: &str,
+        from: &Position,
+        direction: Direction,
+    ) -> Result<bool> {
+        Ok(!self
+            .messages_from(channel_id, Some(from), direction, 1)
+            .await?
+            .is_empty())
+    }
+}
+
+/// [`PageReads`] through SeaORM on any connection, pool or transaction.
+pub(crate) struct Orm<'a, C>(pub &'a C);
+
+impl<C: ConnectionTrait> PageReads for Orm<'_, C> {
+    async fn channel_cursor(
+        &self,
+        tenant_id: &str,
+        channel_id: &str,
+        snowflake: &str,
+    ) -> Result<Option<(Position, bool)>> {
+        channel_cursor(self.0, tenant_id, channel_id, snowflake).await
+    }
+
+    async fn has_channel(&self, tenant_id: &str, channel_id: &str) -> Result<bool> {
+        // At most one row (primary key); `.all()` for the reason given in
+        // [`super::tenant_by_slug`].
+        Ok(!channels::Entity::find_by_id(channel_id)
+            .filter(channels::Column::TenantId.eq(tenant_id))
+            .all(self.0)
+            .await?
+            .is_empty())
+    }
+
+    async fn messages_from(
+        &self,
+        channel_id: &str,
+        from: Option<&Position>,
+        direction: Direction,
+        limit: u64,
+    ) -> Result<Vec<messages::Model>> {
+        messages_from(self.0, channel_id, from, direction, limit).await
+    }
+
+    async fn details(
+        &self,
+        channel_id: &str,
+        first: &Position,
+        last: &Position,
+    ) -> Result<Vec<Detail>> {
+        let db = self.0;
+        let rows = db
+            .query_all_raw(details_query(
+                db.get_database_backend(),
+                channel_id,
+                first,
+                last,
+            ))
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let kind: i32 = row.try_get("", "kind")?;
+            let id: String = row.try_get("", "id")?;
+            let message_id: String = row.try_get("", "message_id")?;
+            let created_at: DateTime<Utc> = row.try_get("", "created_at")?;
+            let text1: String = row.try_get("", "text1")?;
+            let text2: String = row.try_get("", "text2")?;
+            out.push(if kind == 0 {
+                Detail::Reaction(ReactionView {
+                    id,
+                    message_id,
+                    emoji: text1,
+                    anonymized_user_id: text2,
+                    created_at,
+                })
+            } else {
+                Detail::Attachment(AttachmentView {
+                    id,
+                    message_id,
+                    filename: text1,
+                    content_type: text2,
+                    url: row.try_get("", "url")?,
+                    file_size: row.try_get("", "file_size")?,
+                    created_at,
+                })
+            });
+        }
+        Ok(out)
+    }
+}
+
 /// Attach reactions and attachments (each in creation order, then id) to `rows`, keeping their
 /// order. `rows` are meant to be consecutive messages of one channel (a page, in either
 /// order): then it is one query, whatever their number. Any other rows work too, with one
 /// query per channel over the range their messages span there.
 pub async fn with_details(
     db: &impl ConnectionTrait,
+    rows: Vec<messages::Model>,
+) -> Result<Vec<MessageView>> {
+    with_details_from(&Orm(db), rows).await
+}
+
+/// [`with_details`] over any [`PageReads`].
+pub(crate) async fn with_details_from(
+    reads: &impl PageReads,
     rows: Vec<messages::Model>,
 ) -> Result<Vec<MessageView>> {
     let mut ranges: Vec<(&str, Position, Position)> = Vec::new();
@@ -294,39 +429,10 @@ pub async fn with_details(
     let mut reactions: Vec<ReactionView> = Vec::new();
     let mut attachments: Vec<AttachmentView> = Vec::new();
     for (channel_id, first, last) in &ranges {
-        let found = db
-            .query_all_raw(details_query(
-                db.get_database_backend(),
-                channel_id,
-                first,
-                last,
-            ))
-            .await?;
-        for row in found {
-            let kind: i32 = row.try_get("", "kind")?;
-            let id: String = row.try_get("", "id")?;
-            let message_id: String = row.try_get("", "message_id")?;
-            let created_at: DateTime<Utc> = row.try_get("", "created_at")?;
-            let text1: String = row.try_get("", "text1")?;
-            let text2: String = row.try_get("", "text2")?;
-            if kind == 0 {
-                reactions.push(ReactionView {
-                    id,
-                    message_id,
-                    emoji: text1,
-                    anonymized_user_id: text2,
-                    created_at,
-                });
-            } else {
-                attachments.push(AttachmentView {
-                    id,
-                    message_id,
-                    filename: text1,
-                    content_type: text2,
-                    url: row.try_get("", "url")?,
-                    file_size: row.try_get("", "file_size")?,
-                    created_at,
-                });
+        for detail in reads.details(channel_id, first, last).await? {
+            match detail {
+                Detail::Reaction(r) => reactions.push(r),
+                Detail::Attachment(a) => attachments.push(a),
             }
         }
     }

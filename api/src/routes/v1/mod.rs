@@ -20,7 +20,7 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use service::archive::{
     self, ContextParams, MessageContext, MessagePage, MessagePageMeta, MessagePageParams,
-    TenantCache, ThreadPage, ThreadPageMeta, ThreadPageParams,
+    MessageReader, TenantCache, ThreadPage, ThreadPageMeta, ThreadPageParams,
     view::{BrandingView, ChannelSummary, MessageView, TenantView, ThreadView},
 };
 use utoipa::{OpenApi, ToSchema};
@@ -194,13 +194,12 @@ pub async fn channel(
     )
 )]
 pub async fn messages(
-    db: web::Data<DatabaseConnection>,
+    reader: web::Data<MessageReader>,
     ReadTenant(t): ReadTenant,
     path: web::Path<String>,
     params: web::Query<MessagePageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let MessagePage { messages, meta } =
-        archive::messages_page(db.get_ref(), &t.id, &path, &params).await?;
+    let MessagePage { messages, meta } = reader.messages_page(&t.id, &path, &params).await?;
     Ok(ok(messages, meta))
 }
 
