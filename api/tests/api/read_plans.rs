@@ -157,6 +157,22 @@ async fn every_read_query_is_served_by_an_index() {
         "idx_message_attachments_message_id",
     );
     assert_uses("reactions and attachments of a page", &details, idx);
+    if backend == DbBackend::Sqlite {
+        // The direct SQLite reads of the read API look the page's details up by its ids.
+        let ids: Vec<&str> = page.iter().map(|m| m.id.as_str()).collect();
+        let q = Statement::from_sql_and_values(
+            backend,
+            service::archive::sqlite_reads::DETAILS_BY_IDS_SQL,
+            [serde_json::to_string(&ids).unwrap().into()],
+        );
+        let by_ids = plan(&db, q).await;
+        for index in [
+            "idx_message_emoji_reactions_message_id",
+            "idx_message_attachments_message_id",
+        ] {
+            assert_uses("reactions and attachments of a page's ids", &by_ids, index);
+        }
+    }
 
     let q = query::channel_stats_query(
         Condition::all().add(channels::Column::TenantId.eq(archive.tenant_id.to_string())),

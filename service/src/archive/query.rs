@@ -294,12 +294,15 @@ pub(crate) trait PageReads {
         direction: Direction,
         limit: u64,
     ) -> Result<Vec<messages::Model>>;
-    /// The rows of [`details_query`], unordered.
+    /// The reactions and attachments of `message_ids` (row ids), messages of `channel_id` from
+    /// position `first` to `last`, as the rows of [`details_query`], unordered. An
+    /// implementation may select by the range or by the ids, whichever its database does best.
     async fn details(
         &self,
         channel_id: &str,
         first: &Position,
         last: &Position,
+        message_ids: &[&str],
     ) -> Result<Vec<Detail>>;
 
     /// Whether `channel_id` has any message on the `direction` side of `from`.
@@ -354,6 +357,7 @@ impl<C: ConnectionTrait> PageReads for Orm<'_, C> {
         channel_id: &str,
         first: &Position,
         last: &Position,
+        _message_ids: &[&str],
     ) -> Result<Vec<Detail>> {
         let db = self.0;
         let rows = db
@@ -412,24 +416,25 @@ pub(crate) async fn with_details_from(
     reads: &impl PageReads,
     rows: Vec<messages::Model>,
 ) -> Result<Vec<MessageView>> {
-    let mut ranges: Vec<(&str, Position, Position)> = Vec::new();
+    let mut ranges: Vec<(&str, Position, Position, Vec<&str>)> = Vec::new();
     for m in &rows {
         let at = Position::of(m);
-        match ranges.iter_mut().find(|(c, _, _)| *c == m.channel_id) {
-            Some((_, first, last)) => {
+        match ranges.iter_mut().find(|(c, ..)| *c == m.channel_id) {
+            Some((_, first, last, ids)) => {
                 if position_key(&at) < position_key(first) {
                     *first = at;
                 } else if position_key(&at) > position_key(last) {
                     *last = at;
                 }
+                ids.push(&m.id);
             }
-            None => ranges.push((&m.channel_id, at.clone(), at)),
+            None => ranges.push((&m.channel_id, at.clone(), at, vec![&m.id])),
         }
     }
     let mut reactions: Vec<ReactionView> = Vec::new();
     let mut attachments: Vec<AttachmentView> = Vec::new();
-    for (channel_id, first, last) in &ranges {
-        for detail in reads.details(channel_id, first, last).await? {
+    for (channel_id, first, last, ids) in &ranges {
+        for detail in reads.details(channel_id, first, last, ids).await? {
             match detail {
                 Detail::Reaction(r) => reactions.push(r),
                 Detail::Attachment(a) => attachments.push(a),

@@ -163,6 +163,19 @@ fn sqlite_error(e: rusqlite::Error) -> Error {
     Error::Database(DbErr::Query(RuntimeErr::Internal(format!("sqlite: {e}"))))
 }
 
+/// The rows of [`query::details_query`] for the messages whose row ids are in the JSON array
+/// bound to `?1`: each id is looked up on the `message_id` index of the reactions and of the
+/// attachments. The range form the SeaORM path uses walks the page's messages again and reads
+/// each message's row for its id (twice, once per half); here the ids are already known.
+pub const DETAILS_BY_IDS_SQL: &str = "WITH page(id) AS (SELECT value FROM json_each(?1)) \
+     SELECT 0 AS kind, r.id, r.message_id, r.created_at, r.emoji AS text1, \
+       r.anonymized_user_id AS text2, NULL AS url, NULL AS file_size \
+     FROM page CROSS JOIN message_emoji_reactions r ON r.message_id = page.id \
+     UNION ALL \
+     SELECT 1 AS kind, a.id, a.message_id, a.created_at, a.filename AS text1, \
+       a.content_type AS text2, a.url, a.file_size \
+     FROM page CROSS JOIN message_attachments a ON a.message_id = page.id";
+
 /// [`PageReads`] on one direct SQLite connection (inside the page's transaction).
 struct SqliteReads<'c>(&'c Connection);
 
@@ -385,11 +398,15 @@ impl PageReads for SqliteReads<'_> {
 
     async fn details(
         &self,
-        channel_id: &str,
-        first: &Position,
-        last: &Position,
+        _channel_id: &str,
+        _first: &Position,
+        _last: &Position,
+        message_ids: &[&str],
     ) -> Result<Vec<Detail>> {
-        let statement = query::details_query(DbBackend::Sqlite, channel_id, first, last);
+        let ids = serde_json::to_string(message_ids)
+            .map_err(|e| Error::Database(DbErr::Json(e.to_string())))?;
+        let statement =
+            Statement::from_sql_and_values(DbBackend::Sqlite, DETAILS_BY_IDS_SQL, [ids.into()]);
         let mut stmt = self.prepare(&statement)?;
         let [
             kind,
