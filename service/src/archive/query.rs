@@ -450,8 +450,8 @@ pub(crate) async fn with_details_from(
     Ok(rows
         .into_iter()
         .map(|m| {
-            let r = by_message_r.remove(&m.id).unwrap_or_default();
-            let a = by_message_a.remove(&m.id).unwrap_or_default();
+            let r = take_group(&mut by_message_r, &m.id);
+            let a = take_group(&mut by_message_a, &m.id);
             MessageView::new(m, r, a)
         })
         .collect())
@@ -463,16 +463,28 @@ fn position_key(p: &Position) -> (DateTime<Utc>, &str) {
     (p.at, p.platform_message_id.as_str())
 }
 
-/// `items` grouped by their message row id, each group in the order of `items`.
-fn by_message<T>(items: Vec<T>, message_id: impl Fn(&T) -> &String) -> HashMap<String, Vec<T>> {
-    let mut groups: HashMap<String, Vec<T>> = HashMap::new();
+/// `items` grouped by their message row id, each group in the order of `items`; the groups
+/// sorted by id for [`take_group`] (a page looks up each of its messages: a binary search
+/// over the few messages with reactions costs less than hashing every id).
+fn by_message<T>(mut items: Vec<T>, message_id: impl Fn(&T) -> &String) -> Vec<(String, Vec<T>)> {
+    // Stable: each message's items keep their order.
+    items.sort_by(|a, b| message_id(a).cmp(message_id(b)));
+    let mut groups: Vec<(String, Vec<T>)> = Vec::new();
     for item in items {
-        groups
-            .entry(message_id(&item).clone())
-            .or_default()
-            .push(item);
+        match groups.last_mut() {
+            Some((id, group)) if id == message_id(&item) => group.push(item),
+            _ => groups.push((message_id(&item).clone(), vec![item])),
+        }
     }
     groups
+}
+
+/// The group of `message_id` from [`by_message`] (empty when it has none), taken out.
+fn take_group<T>(groups: &mut [(String, Vec<T>)], message_id: &str) -> Vec<T> {
+    groups
+        .binary_search_by(|(id, _)| id.as_str().cmp(message_id))
+        .map(|i| std::mem::take(&mut groups[i].1))
+        .unwrap_or_default()
 }
 
 /// Message count and newest `platform_created_at` of one channel.

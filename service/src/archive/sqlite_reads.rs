@@ -278,7 +278,12 @@ fn get<T: rusqlite::types::FromSql>(row: &Row<'_>, i: usize) -> Result<T> {
 }
 
 fn get_timestamp(row: &Row<'_>, i: usize) -> Result<DateTime<Utc>> {
-    parse_timestamp(&get::<String>(row, i)?)
+    // Parsed where SQLite holds the text, without copying it out first.
+    let text = row
+        .get_ref(i)
+        .and_then(|v| v.as_str().map_err(Into::into))
+        .map_err(sqlite_error)?;
+    parse_timestamp(text)
 }
 
 /// Index of column `name` in `stmt`'s result.

@@ -37,8 +37,10 @@ pub mod ts {
         buf: &'b mut [u8; MILLIS_LEN],
     ) -> Option<&'b str> {
         use chrono::{Datelike, Timelike};
+        // The naive UTC value once: each getter of a `DateTime` re-applies the offset.
+        let t = t.naive_utc();
         let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
-        let millis = t.timestamp_subsec_millis();
+        let millis = t.nanosecond() / 1_000_000;
         if millis >= 1000 {
             return None;
         }
