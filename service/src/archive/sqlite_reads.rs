@@ -11,10 +11,11 @@
 //! read transaction (so the page, its cursors and its reactions come from one snapshot), and
 //! puts the connection back.
 //!
-//! The statements are the ones the SeaORM path runs ([`query::messages_from_query`],
-//! [`query::details_query`], [`query::CHANNEL_CURSOR_SQL`]), bound with the same encodings,
-//! and the page logic is shared ([`super::page_from`]); the tests run the read API on both
-//! paths. Connections are opened with `query_only`, so this path can never write.
+//! The page logic is shared ([`super::page_from`]), and so are the statements of the page and
+//! of its cursor ([`query::messages_from_query`], [`query::CHANNEL_CURSOR_SQL`]), bound with
+//! the encodings sqlx uses; only the reactions and attachments are looked up differently, by
+//! the page's ids ([`DETAILS_BY_IDS_SQL`]). A test compares every page the API serves this way
+//! with the SeaORM path's page. Connections are opened `query_only`: this path cannot write.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -86,6 +87,7 @@ impl SqliteReader {
     /// `GET /api/v1/channels/{id}/messages` ([`super::messages_page`]), read on the calling
     /// thread: it blocks for the page's queries (a fraction of a millisecond when the pages
     /// are in the OS cache), never for a network.
+    #[tracing::instrument(skip(self))]
     pub fn messages_page(
         &self,
         tenant_id: &str,
