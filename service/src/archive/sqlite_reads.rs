@@ -288,9 +288,13 @@ fn get_timestamp(row: &Row<'_>, i: usize) -> Result<DateTime<Utc>> {
     parse_timestamp(text)
 }
 
-/// Index of column `name` in `stmt`'s result.
-fn column(stmt: &CachedStatement<'_>, name: &str) -> Result<usize> {
-    stmt.column_index(name).map_err(sqlite_error)
+/// Indexes of the columns `names` in `stmt`'s result, looked up once per statement.
+fn columns<const N: usize>(stmt: &CachedStatement<'_>, names: [&str; N]) -> Result<[usize; N]> {
+    let mut out = [0; N];
+    for (slot, name) in out.iter_mut().zip(names) {
+        *slot = stmt.column_index(name).map_err(sqlite_error)?;
+    }
+    Ok(out)
 }
 
 /// Column indexes of a `messages` row, looked up once per statement.
@@ -298,23 +302,22 @@ struct MessageColumns([usize; 10]);
 
 impl MessageColumns {
     fn of(stmt: &CachedStatement<'_>) -> Result<Self> {
-        let mut out = [0; 10];
-        let names = [
-            "id",
-            "channel_id",
-            "platform_message_id",
-            "anonymized_author_id",
-            "content",
-            "reply_to_id",
-            "metadata",
-            "platform_created_at",
-            "created_at",
-            "updated_at",
-        ];
-        for (slot, name) in out.iter_mut().zip(names) {
-            *slot = column(stmt, name)?;
-        }
-        Ok(Self(out))
+        columns(
+            stmt,
+            [
+                "id",
+                "channel_id",
+                "platform_message_id",
+                "anonymized_author_id",
+                "content",
+                "reply_to_id",
+                "metadata",
+                "platform_created_at",
+                "created_at",
+                "updated_at",
+            ],
+        )
+        .map(Self)
     }
 
     fn read(&self, row: &Row<'_>) -> Result<messages::Model> {
@@ -362,7 +365,7 @@ impl PageReads for SqliteReads<'_> {
             [snowflake.into(), channel_id.into(), tenant_id.into()],
         );
         let mut stmt = self.prepare(&statement)?;
-        let at = column(&stmt, "cursor_at")?;
+        let [at] = columns(&stmt, ["cursor_at"])?;
         let mut rows = stmt.raw_query();
         let Some(row) = rows.next().map_err(sqlite_error)? else {
             return Ok(None);
@@ -424,27 +427,19 @@ impl PageReads for SqliteReads<'_> {
             text2,
             url,
             file_size,
-        ] = [
-            "kind",
-            "id",
-            "message_id",
-            "created_at",
-            "text1",
-            "text2",
-            "url",
-            "file_size",
-        ]
-        .map(|name| column(&stmt, name));
-        let (kind, id, message_id, created_at, text1, text2, url, file_size) = (
-            kind?,
-            id?,
-            message_id?,
-            created_at?,
-            text1?,
-            text2?,
-            url?,
-            file_size?,
-        );
+        ] = columns(
+            &stmt,
+            [
+                "kind",
+                "id",
+                "message_id",
+                "created_at",
+                "text1",
+                "text2",
+                "url",
+                "file_size",
+            ],
+        )?;
         let mut rows = stmt.raw_query();
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(sqlite_error)? {
