@@ -19,7 +19,7 @@ use entity::{channels, messages};
 
 use super::ids::snowflake_unix_millis;
 use super::view::{AttachmentView, MessageView, ReactionView};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The index serving message pages (migration m010).
 pub const CHANNEL_ORDER_INDEX: &str = "idx_messages_channel_created";
@@ -333,13 +333,11 @@ impl<C: ConnectionTrait> PageReads for Orm<'_, C> {
     }
 
     async fn has_channel(&self, tenant_id: &str, channel_id: &str) -> Result<bool> {
-        // At most one row (primary key); `.all()` for the reason given in
-        // [`super::tenant_by_slug`].
-        Ok(!channels::Entity::find_by_id(channel_id)
-            .filter(channels::Column::TenantId.eq(tenant_id))
-            .all(self.0)
-            .await?
-            .is_empty())
+        match super::channel_row(self.0, tenant_id, channel_id).await {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn messages_from(

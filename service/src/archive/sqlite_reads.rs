@@ -77,7 +77,7 @@ impl SqliteReader {
     }
 
     /// A reader of the SQLite file at `path` (which must exist: nothing is created).
-    pub fn new(path: &Path) -> Self {
+    fn new(path: &Path) -> Self {
         Self {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
