@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The test command: every test on SQLite, then every test on a throwaway MariaDB
-# (utf8mb4_bin), then the entity drift check. Works on a fresh Debian machine: installs
-# MariaDB when missing (apt-get), starts it on loopback with its own datadir, socket and port,
-# and stops and deletes it at exit, also on failure.
+# (utf8mb4_bin), then the entity drift check and the API fuzzing. Works on a fresh Debian
+# machine: installs MariaDB when missing (apt-get), starts it on loopback with its own datadir,
+# socket and port, and stops and deletes it at exit, also on failure.
 #
-#   bash scripts/test.sh              # all legs
+#   bash scripts/test.sh                 # all legs
 #   bash scripts/test.sh -- -p service   # extra args go to `cargo test` (both legs)
 #
-# Exits non-zero when any leg fails (the legs all run, so one report shows every failure).
+# Every leg runs, and every test binary of a leg runs even when an earlier one failed
+# (`--no-fail-fast`), so one report shows every failure. The summary counts the passed and
+# failed tests of each leg; the exit code is non-zero when any leg failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,22 +19,61 @@ if [ "${1:-}" = "--" ]; then shift; CARGO_ARGS=("$@"); fi
 
 START=$(date +%s)
 FAILED=()
+SUMMARY=()
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+LOGS="$(mktemp -d)"
+trap 'rm -rf "$LOGS"' EXIT
+
 banner() {
     printf '\n==================================================================\n'
     printf '== %s\n' "$*"
     printf '==================================================================\n'
 }
+
+# count_tests LOG: "PASSED FAILED" summed over the `test result:` lines cargo prints per binary.
+count_tests() {
+    awk '/^test result:/ {
+            for (i = 1; i <= NF; i++) {
+                if ($(i) ~ /^passed;?$/) p += $(i - 1)
+                if ($(i) ~ /^failed;?$/) f += $(i - 1)
+            }
+         }
+         END { printf "%d %d\n", p, f }' "$1"
+}
+
 leg() {
-    # leg NAME CMD...: run, time and record one leg.
+    # leg NAME CMD...: run, time and record one leg; a cargo test leg also counts its tests.
     local name="$1"; shift
-    local t0=$(date +%s)
+    local t0 log status passed failed line
+    t0=$(date +%s)
+    log="$LOGS/leg-${#SUMMARY[@]}.log"
     banner "$name"
-    if "$@"; then
-        printf '== %s: PASSED (%ss)\n' "$name" "$(( $(date +%s) - t0 ))"
-    else
-        printf '== %s: FAILED (%ss)\n' "$name" "$(( $(date +%s) - t0 ))"
-        FAILED+=("$name")
+    "$@" 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    read -r passed failed < <(count_tests "$log")
+    line="$name: $( [ "$status" -eq 0 ] && echo PASSED || echo FAILED ) ($(( $(date +%s) - t0 ))s"
+    if [ $(( passed + failed )) -gt 0 ]; then
+        line="$line; $passed passed, $failed failed"
+        TOTAL_PASSED=$(( TOTAL_PASSED + passed ))
+        TOTAL_FAILED=$(( TOTAL_FAILED + failed ))
     fi
+    line="$line)"
+    printf '== %s\n' "$line"
+    SUMMARY+=("$line")
+    [ "$status" -eq 0 ] || FAILED+=("$name")
+}
+
+# Nothing tracked may reach outside the repository: a fresh clone anywhere must pass.
+self_contained() {
+    local hits
+    hits=$(git grep -n -I -e '\.\./shared' -e '/work/shared' -- ':!*.md' ':!scripts/test.sh' 2>/dev/null)
+    if [ -n "$hits" ]; then
+        echo "files that read outside the repository:"
+        echo "$hits"
+        return 1
+    fi
+    echo "no tracked file refers to a path outside the repository"
 }
 
 # shellcheck source=scripts/mariadb.sh
@@ -40,33 +81,38 @@ source scripts/mariadb.sh
 banner "Setting up a throwaway MariaDB"
 mariadb_install || { echo "cannot install MariaDB" >&2; exit 1; }
 mariadb_start || { echo "cannot start MariaDB" >&2; exit 1; }
+# mariadb_start's EXIT trap stops the server; keep it and remove the logs too.
+trap 'mariadb_stop; rm -rf "$LOGS"' EXIT
+
+leg "Self-containment (no path outside the repository)" self_contained
 
 # Build the tests once, before the legs, so that the legs' output is the tests'.
 leg "Build (cargo test --no-run)" cargo test "${CARGO_ARGS[@]}" --no-run
 
-leg "Leg 1/2: SQLite (VERTA_TEST_BACKEND=sqlite)" \
-    env VERTA_TEST_BACKEND=sqlite cargo test "${CARGO_ARGS[@]}"
+leg "SQLite leg (VERTA_TEST_BACKEND=sqlite)" \
+    env VERTA_TEST_BACKEND=sqlite cargo test --no-fail-fast "${CARGO_ARGS[@]}"
 
-leg "Leg 2/2: MariaDB (VERTA_TEST_BACKEND=mariadb, $VERTA_TEST_MARIADB_URL)" \
+leg "MariaDB leg (VERTA_TEST_BACKEND=mariadb, $VERTA_TEST_MARIADB_URL)" \
     env VERTA_TEST_BACKEND=mariadb VERTA_TEST_MARIADB_URL="$VERTA_TEST_MARIADB_URL" \
-    cargo test "${CARGO_ARGS[@]}"
+    cargo test --no-fail-fast "${CARGO_ARGS[@]}"
 
 leg "Entity drift check (sea-orm-cli on the migrated MariaDB vs entity/src)" \
     bash scripts/regenerate-entities.sh --check
 
-# ---- BEGIN schemathesis step (owned by H-api) ------------------------------------------
 # Fuzz the running `verta serve` (SQLite) from its own OpenAPI document: no 5xx, every
 # response matching its documented status, content type and schema. Whole-workspace runs only.
 if [ "${CARGO_ARGS[*]}" = "--workspace" ]; then
     leg "API fuzzing (schemathesis against verta serve from /api/openapi.json)" \
         bash scripts/schemathesis.sh
 fi
-# ---- END schemathesis step -------------------------------------------------------------
 
 banner "Summary ($(( $(date +%s) - START ))s)"
+printf '%s\n' "${SUMMARY[@]}"
+echo
 if [ ${#FAILED[@]} -eq 0 ]; then
-    echo "ALL PASSED: SQLite leg, MariaDB leg, entity drift check"
-    exit 0
+    echo "ALL PASSED"
+else
+    printf 'FAILED: %s\n' "${FAILED[@]}"
 fi
-printf 'FAILED: %s\n' "${FAILED[@]}"
-exit 1
+echo "tests: $TOTAL_PASSED passed, $TOTAL_FAILED failed"
+[ ${#FAILED[@]} -eq 0 ]

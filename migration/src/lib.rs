@@ -1,7 +1,7 @@
 //! Database migrations.
 //!
 //! `m001`..`m008` reproduce the eight tables of the original service exactly (see
-//! `shared/reference/schema.sql`): on the MySQL dialect (MariaDB 10.11, MySQL 8, TiDB >= 7.5)
+//! `migration/tests/migration/data/reference-schema.sql`): on the MySQL dialect (MariaDB 10.11, MySQL 8, TiDB >= 7.5)
 //! the DDL is written out per statement so that `information_schema` after `up` equals the
 //! reference; on SQLite the same tables, columns, nullability, keys, unique indexes and foreign
 //! keys are created (there `updated_at` is maintained by the application).

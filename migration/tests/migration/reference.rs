@@ -1,4 +1,4 @@
-//! A small reader of `shared/reference/schema.sql`: enough structure (columns, keys,
+//! A small reader of the reference schema (`data/reference-schema.sql`, see `data/README.md`): enough structure (columns, keys,
 //! foreign keys, checks) to check the SQLite schema against the same reference that the
 //! MariaDB test loads verbatim.
 
@@ -20,13 +20,13 @@ pub struct Table {
     pub checks: Vec<String>,
 }
 
-/// Path of the reference schema: `<workspace>/../shared/reference/schema.sql`.
+/// Path of the reference schema, a fixture of this test crate: `data/reference-schema.sql`.
 pub fn path() -> std::path::PathBuf {
-    crate::workspace_root()
-        .join("..")
-        .join("shared")
-        .join("reference")
-        .join("schema.sql")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("migration")
+        .join("data")
+        .join("reference-schema.sql")
 }
 
 /// The reference file's text; panics with the path when it is missing.
