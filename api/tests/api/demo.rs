@@ -101,6 +101,15 @@ async fn demo_syncs_the_fake_guild_serves_it_and_stops_on_sigterm() {
     };
     let summary: Value =
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    let scheme = if test_db.is_some() {
+        "mysql://"
+    } else {
+        "sqlite://"
+    };
+    assert!(
+        summary["database"].as_str().unwrap().starts_with(scheme),
+        "{summary}"
+    );
 
     let (guild_id, truth_channels, truth_messages) =
         tokio::task::spawn_blocking(truth).await.unwrap();
