@@ -1,6 +1,7 @@
 //! Test kit: a fake Discord REST API (library + `fake-discord` binary), deterministic data
 //! generators with their ground truth, and per-test databases. Used by tests, benchmarks and
-//! demos; never a runtime dependency of Verta.
+//! `verta demo`, which links it to serve its generated guild ([`demo`]); nothing else in
+//! Verta's runtime uses it.
 //!
 //! # Fake Discord ([`fake_discord`])
 //!
@@ -38,6 +39,12 @@
 //! # Databases ([`db`])
 //!
 //! [`db::TestDb::new`] gives each test a fresh SQLite file or MariaDB database.
+//!
+//! # Demo guild ([`demo`])
+//!
+//! [`demo::DemoDiscord::start`] serves the guild of `verta demo` (about N messages, every
+//! channel kind) from [`demo::guild_spec`], which tests use to rebuild it.
 
 pub mod db;
+pub mod demo;
 pub mod fake_discord;

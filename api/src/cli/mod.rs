@@ -1,4 +1,4 @@
-//! The `verta` command line (DESIGN.md, "The `verta` binary"): one clap `Command` enum.
+//! The `verta` command line (docs/design.md, "The `verta` binary"): one clap `Command` enum.
 //!
 //! Every command prints its result as JSON on stdout and human progress on stderr; the exit
 //! code is 0 only on success.
@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use service::Config;
 
+pub mod demo;
 pub mod export;
 pub mod sync;
 pub mod tenant;
@@ -40,6 +41,9 @@ pub enum Command {
     Sync(SyncCommand),
     /// Export a tenant's archive to JSON files.
     Export(ExportArgs),
+    /// Try Verta without Discord: sync a generated guild from a built-in fake Discord into
+    /// ./verta-demo.db, then serve it (one JSON line on stdout) until Ctrl-C.
+    Demo(demo::DemoArgs),
 }
 
 /// `verta tenant ...`
@@ -176,6 +180,7 @@ pub async fn dispatch(command: Command, config: Config) -> Result<ExitCode, CliE
         Command::Tenant(command) => tenant::run(command, config).await,
         Command::Sync(command) => sync::run(command, config).await,
         Command::Export(args) => export::run(args, config).await,
+        Command::Demo(args) => demo::run(args, config).await,
     }
 }
 

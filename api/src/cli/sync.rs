@@ -1,6 +1,6 @@
 //! `verta sync start|status|reset`.
 //!
-//! Contract (DESIGN.md): `sync start` prints the job with `id` and `status` as JSON on stdout
+//! Contract (docs/design.md): `sync start` prints the job with `id` and `status` as JSON on stdout
 //! (with `--wait`: processes it in this process with a progress bar on stderr, exit 0 only if
 //! it completed); `sync status` prints the latest job per tenant with its status, counts and
 //! per-channel state; `sync reset` forgets a tenant's cursors.
@@ -79,7 +79,7 @@ pub async fn run(command: SyncCommand, config: Config) -> Result<ExitCode, CliEr
 
 /// Process the job in this process (or, if another worker holds it, follow it) with a
 /// progress bar on stderr; returns the finished job.
-async fn wait_for(
+pub(crate) async fn wait_for(
     db: &sea_orm::DatabaseConnection,
     config: &Config,
     job_id: &str,
@@ -138,7 +138,7 @@ async fn wait_for(
 }
 
 /// Human summary on stderr: the outcome and every failed channel with its reason.
-fn report(view: &JobView) {
+pub(crate) fn report(view: &JobView) {
     eprintln!(
         "verta: sync {} {}: {} messages, {}/{} channels",
         view.id,

@@ -7,6 +7,7 @@ mod archive_data;
 mod auth;
 mod branding;
 mod cli;
+mod demo;
 mod details;
 mod errors;
 mod export;
