@@ -1,6 +1,6 @@
 //! `verta sync start|status|reset`.
 //!
-//! Contract (DESIGN.md): `sync start` prints the job with `id` and `status` as JSON on stdout
+//! Contract (docs/design.md): `sync start` prints the job with `id` and `status` as JSON on stdout
 //! (with `--wait`: processes it in this process with a progress bar on stderr, exit 0 only if
 //! it completed); `sync status` prints the latest job per tenant with its status, counts and
 //! per-channel state; `sync reset` forgets a tenant's cursors.
@@ -90,6 +90,8 @@ async fn wait_for(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
+    // Log lines (a failed channel, a rate-limit warning) go above the bar, not through it.
+    let _logs_above_bar = crate::telemetry::show_progress(&bar);
     let ticker = {
         let bar = bar.clone();
         let progress = Arc::clone(&engine.progress);
