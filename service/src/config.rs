@@ -399,9 +399,10 @@ impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Var<T
         };
         parsed.map_err(|why| {
             let variable = arg.and_then(variable_of).unwrap_or("configuration");
-            let mut err = cmd
-                .clone()
-                .error(ErrorKind::ValueValidation, format!("invalid {variable}: {why}"));
+            let mut err = cmd.clone().error(
+                ErrorKind::ValueValidation,
+                format!("invalid {variable}: {why}"),
+            );
             err.insert(
                 ContextKind::InvalidArg,
                 ContextValue::String(variable.to_owned()),
@@ -584,8 +585,8 @@ mod tests {
 
     #[test]
     fn blank_values_mean_default_and_values_are_trimmed() {
-        let c = Config::from_map([("ADMIN_API_KEY", ""), ("PORT", " "), ("HOST", " ::1 ")])
-            .unwrap();
+        let c =
+            Config::from_map([("ADMIN_API_KEY", ""), ("PORT", " "), ("HOST", " ::1 ")]).unwrap();
         assert_eq!(c.admin_api_key, None);
         assert_eq!(c.port, DEFAULT_PORT);
         assert_eq!(c.listen_address(), "[::1]:25000");
@@ -616,8 +617,8 @@ mod tests {
 
     #[test]
     fn database_url_errors_do_not_echo_the_password() {
-        let err = Config::from_map([("DATABASE_URL", "postgres://root:hunter2@db/verta")])
-            .unwrap_err();
+        let err =
+            Config::from_map([("DATABASE_URL", "postgres://root:hunter2@db/verta")]).unwrap_err();
         let shown = err.to_string();
         assert!(shown.contains("DATABASE_URL"), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
@@ -627,7 +628,10 @@ mod tests {
     fn help_lists_every_variable_with_its_default_and_hides_secret_values() {
         let help = command().render_long_help().to_string();
         for variable in VARIABLES {
-            assert!(help.contains(&format!("env: {variable}")), "{variable}:\n{help}");
+            assert!(
+                help.contains(&format!("env: {variable}")),
+                "{variable}:\n{help}"
+            );
         }
         for default in [
             "[default: sqlite://verta.db?mode=rwc]",
@@ -645,7 +649,12 @@ mod tests {
             assert!(help.contains(default), "{default}:\n{help}");
         }
         let cmd = command();
-        for secret in ["DATABASE_URL", "ADMIN_API_KEY", "DISCORD_BOT_TOKEN", "ANONYMIZATION_SECRET"] {
+        for secret in [
+            "DATABASE_URL",
+            "ADMIN_API_KEY",
+            "DISCORD_BOT_TOKEN",
+            "ANONYMIZATION_SECRET",
+        ] {
             let arg = cmd.get_arguments().find(|a| variable_of(a) == Some(secret));
             assert!(
                 arg.is_some_and(Arg::is_hide_env_values_set),

@@ -601,7 +601,10 @@ mod tests {
         assert!(slow >= std::time::Duration::from_secs(2), "{slow:?} at 4/s");
         // 100/s: the same 12 requests fit in the first window.
         let fast = time_for_requests(&fake, "100", 12).await;
-        assert!(fast < std::time::Duration::from_secs(1), "{fast:?} at 100/s");
+        assert!(
+            fast < std::time::Duration::from_secs(1),
+            "{fast:?} at 100/s"
+        );
     }
 
     /// Threads of this process named [`LIMITER_THREAD`].
