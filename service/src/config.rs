@@ -269,7 +269,8 @@ pub fn load_dotenv() -> Result<()> {
 
 /// `cmd` with the environment ignored for every argument whose variable is set but blank,
 /// so that `NAME=` (what docker-compose passes for `${NAME:-}`) means "the default", as an
-/// unset variable does. Call on the finished command, before parsing.
+/// unset variable does. Call on the command [`Config`] is flattened into, before parsing:
+/// its arguments are that command's own (global ones reach the subcommands while parsing).
 pub fn ignore_blank_variables(cmd: Command) -> Command {
     cmd.mut_args(|arg| {
         let blank = arg
@@ -283,8 +284,8 @@ pub fn ignore_blank_variables(cmd: Command) -> Command {
 impl Config {
     /// Build a configuration from `NAME -> value` pairs exactly as the environment would hold
     /// them (unknown names are ignored; a blank value means "use the default"), with the same
-    /// parsers as the command line and without reading the process environment. For tests
-    /// and tools.
+    /// parsers as the command line, whatever the process environment holds. For tests and
+    /// tools.
     ///
     /// Errors: [`Error::Config`] naming the first invalid variable.
     pub fn from_map<I, K, V>(vars: I) -> Result<Self>

@@ -110,7 +110,10 @@ fn dockerfile_is_multi_stage_and_runs_verta_serve() {
 fn compose_passes_every_configuration_variable_to_verta() {
     let c = compose();
     let env = &c["services"]["verta"]["environment"];
-    assert!(env.is_mapping(), "verta's environment is a mapping: {env:?}");
+    assert!(
+        env.is_mapping(),
+        "verta's environment is a mapping: {env:?}"
+    );
     for var in VARIABLES {
         assert!(
             env.get(var).is_some(),
