@@ -10,7 +10,6 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use sea_orm::DatabaseConnection;
 use service::Config;
 use service::archive::{MessageReader, TenantCache};
@@ -21,7 +20,7 @@ use crate::error::{self, ApiError};
 use crate::middleware::{self as mw, AdminKey};
 use crate::routes;
 use crate::routes::export::ExportJobs;
-use crate::routes::metrics::QueueGauges;
+use crate::routes::metrics::{self as metrics, HttpMetrics, QueueGauges};
 use crate::routes::v1::rate_limit::ReadApiLimiter;
 
 /// Largest accepted JSON request body (the original's limit, Express's 100 kB). Larger
@@ -67,9 +66,11 @@ pub struct AppState {
     pub config: web::Data<Config>,
     /// The admin key expected in `X-API-KEY` (`web::Data<AdminKey>`).
     pub admin_key: AdminKey,
-    /// HTTP request metrics; `metrics.registry` is the registry `/metrics` renders, where
-    /// other components register their own collectors.
-    pub metrics: PrometheusMetrics,
+    /// The registry `/metrics` renders, where other components register their own
+    /// collectors.
+    pub registry: prometheus::Registry,
+    /// HTTP request counters and latencies (registered in `registry`).
+    pub http_metrics: web::Data<HttpMetrics>,
     /// Queue gauges refreshed on every scrape of `/metrics`.
     pub queue_gauges: QueueGauges,
     /// The public read API's per-client limiter, one for all workers.
@@ -92,14 +93,11 @@ impl AppState {
         config: Config,
         admin_key: AdminKey,
     ) -> Result<Self, StartupError> {
-        let metrics = PrometheusMetricsBuilder::new("verta")
-            .registry(prometheus::Registry::new())
-            // Unknown paths (scanners, fuzzers) must not create a time series each.
-            .mask_unmatched_patterns("UNMATCHED")
-            .build()
-            .map_err(|e| StartupError::Metrics(e.to_string()))?;
-        let queue_gauges = QueueGauges::register(&metrics.registry)
-            .map_err(|e| StartupError::Metrics(e.to_string()))?;
+        let registry = prometheus::Registry::new();
+        let http_metrics =
+            HttpMetrics::register(&registry).map_err(|e| StartupError::Metrics(e.to_string()))?;
+        let queue_gauges =
+            QueueGauges::register(&registry).map_err(|e| StartupError::Metrics(e.to_string()))?;
         Ok(Self {
             message_reader: web::Data::new(MessageReader::new(db.clone())),
             db,
@@ -108,7 +106,8 @@ impl AppState {
             tenant_cache: web::Data::new(TenantCache::default()),
             config: web::Data::new(config),
             admin_key,
-            metrics,
+            registry,
+            http_metrics: web::Data::new(http_metrics),
             queue_gauges,
         })
     }
@@ -146,7 +145,8 @@ pub fn app(
         .app_data(web::Data::new(state.db.clone()))
         .app_data(state.config.clone())
         .app_data(web::Data::new(state.admin_key.clone()))
-        .app_data(web::Data::new(state.metrics.registry.clone()))
+        .app_data(web::Data::new(state.registry.clone()))
+        .app_data(state.http_metrics.clone())
         .app_data(web::Data::new(state.queue_gauges.clone()))
         .app_data(state.read_limiter.clone())
         .app_data(state.export_jobs.clone())
@@ -155,7 +155,7 @@ pub fn app(
         .configure(routes::configure)
         .default_service(web::to(mw::no_route))
         .wrap(from_fn(mw::finish_response))
-        .wrap(state.metrics.clone())
+        .wrap(from_fn(metrics::record_request))
         .wrap(TracingLogger::default())
 }
 
@@ -236,7 +236,7 @@ impl Application {
 
     /// The Prometheus registry `/metrics` renders; register further collectors here.
     pub fn metrics_registry(&self) -> &prometheus::Registry {
-        &self.state.metrics.registry
+        &self.state.registry
     }
 
     /// Serve until SIGINT/SIGTERM (in-flight requests get [`SHUTDOWN_TIMEOUT_SECS`] to

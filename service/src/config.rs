@@ -1,14 +1,23 @@
-//! Configuration: the environment variables of DESIGN.md, parsed and validated once at start-up.
+//! Configuration: the environment variables of docs/design.md, declared once as a clap
+//! [`Args`](clap::Args) struct, parsed and validated once at start-up.
 //!
-//! [`Config::from_env`] is the only place that reads the process environment (and `.env`);
-//! everything else receives a [`Config`] value. Tests build one directly
-//! (`Config { database_url, ..Config::default() }`) or from a map with [`Config::from_map`],
-//! never touching the process environment.
+//! The `verta` binary flattens [`Config`] into its command line: every variable is also a
+//! global `--flag`, and `verta --help` (and every subcommand's help) lists each one with its
+//! default. The binary loads `.env` ([`load_dotenv`]) before clap reads the environment, and
+//! builds its command through [`ignore_blank_variables`] so that `NAME=` means "the default".
+//! Nothing else reads the process environment: the rest of the code receives a [`Config`].
+//! Tests build one directly (`Config { database_url, ..Config::default() }`) or from
+//! `NAME -> value` pairs with [`Config::from_map`], never touching the process environment.
 
-use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Arg, ArgAction, Args, Command, FromArgMatches};
+
+use crate::discord::DISCORD_GLOBAL_LIMIT;
 use crate::error::{Error, Result};
 
 /// Default `DATABASE_URL`: an SQLite file in the working directory, created if missing.
@@ -17,8 +26,11 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://verta.db?mode=rwc";
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 /// Default `PORT`.
 pub const DEFAULT_PORT: u16 = 25000;
+/// Default `EXPORT_DIR` (the CLI's default `--out` as well).
+pub const DEFAULT_EXPORT_DIR: &str = "./data-export";
 
-/// Every variable [`Config`] reads, in the order of DESIGN.md.
+/// Every variable [`Config`] reads, in the order of its fields (a test keeps the two equal).
+/// The deployment files and the README are checked against this list.
 pub const VARIABLES: &[&str] = &[
     "DATABASE_URL",
     "HOST",
@@ -26,6 +38,7 @@ pub const VARIABLES: &[&str] = &[
     "ADMIN_API_KEY",
     "DISCORD_BOT_TOKEN",
     "DISCORD_API_PROXY",
+    "DISCORD_GLOBAL_RATE_LIMIT",
     "SYNC_INTERVAL_SECS",
     "SYNC_CHANNEL_CONCURRENCY",
     "SYNC_REACTION_USERS",
@@ -46,54 +59,140 @@ pub enum LogFormat {
     Json,
 }
 
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LogFormat::Pretty => "pretty",
+            LogFormat::Json => "json",
+        })
+    }
+}
+
 /// The service's whole configuration. Built once, then passed down (cloned where needed).
 ///
-/// `Debug` redacts the secrets (API key, bot token, anonymization secret).
-#[derive(Clone, PartialEq, Eq)]
+/// Each field is one environment variable (named in its `env`), also settable as a global
+/// flag of `verta`. `Debug` redacts the secrets (API key, bot token, anonymization secret)
+/// and the database password; help never prints their values.
+#[derive(Clone, PartialEq, Eq, Args)]
+#[command(next_help_heading = "Configuration (flag or environment variable)")]
 pub struct Config {
-    /// `DATABASE_URL`: `sqlite://path?mode=rwc` or `mysql://user:pass@host:port/db`
-    /// (MariaDB, MySQL, TiDB). Default [`DEFAULT_DATABASE_URL`].
+    /// Database: sqlite://FILE?mode=rwc or mysql://USER:PASS@HOST:PORT/DB (MariaDB, MySQL,
+    /// TiDB).
+    #[arg(
+        long, env = "DATABASE_URL", global = true, hide_env_values = true,
+        default_value = DEFAULT_DATABASE_URL, value_parser = Var::new(parse_database_url)
+    )]
     pub database_url: String,
-    /// `HOST`: address the HTTP API binds to. Default `127.0.0.1`.
+
+    /// Address the HTTP API binds to.
+    #[arg(
+        long, env = "HOST", global = true,
+        default_value = DEFAULT_HOST, value_parser = Var::new(parse_text)
+    )]
     pub host: String,
-    /// `PORT`: TCP port of the HTTP API; 0 picks a free port (tests). Default 25000.
+
+    /// TCP port of the HTTP API; 0 picks a free port.
+    #[arg(
+        long, env = "PORT", global = true,
+        default_value_t = DEFAULT_PORT, value_parser = Var::new(parse_number::<u16>)
+    )]
     pub port: u16,
-    /// `ADMIN_API_KEY`: the secret expected in `X-API-KEY`. `None` means "generate a random key
-    /// at start and log it once" (done by the API's start-up, not here).
+
+    /// The secret expected in the X-API-KEY header; when unset, a random key is generated at
+    /// start and logged once.
+    #[arg(
+        long, env = "ADMIN_API_KEY", global = true, hide_env_values = true,
+        value_parser = Var::new(parse_text)
+    )]
     pub admin_api_key: Option<String>,
-    /// `DISCORD_BOT_TOKEN`: the one bot token used for every tenant. `None`: sync jobs fail
-    /// with a clear error.
+
+    /// The one Discord bot token used for every tenant; when unset, sync jobs fail with a
+    /// clear error.
+    #[arg(
+        long, env = "DISCORD_BOT_TOKEN", global = true, hide_env_values = true,
+        value_parser = Var::new(parse_text)
+    )]
     pub discord_bot_token: Option<String>,
-    /// `DISCORD_API_PROXY`: `host:port`; when set, Discord requests go over plain HTTP to
-    /// `http://host:port/api/v10/...` (fake Discord, rate-limit proxy).
+
+    /// HOST:PORT; when set, Discord requests go over plain HTTP to
+    /// http://HOST:PORT/api/v10/... (the fake Discord, a rate-limit proxy).
+    #[arg(
+        long, env = "DISCORD_API_PROXY", global = true,
+        value_parser = Var::new(parse_proxy)
+    )]
     pub discord_api_proxy: Option<String>,
-    /// `SYNC_INTERVAL_SECS`: scheduler period in seconds; 0 disables the scheduler.
-    /// Default 3600.
+
+    /// Requests per second the Discord client allows itself in all (>= 1); raise it for a
+    /// bot whose global limit Discord has raised.
+    #[arg(
+        long, env = "DISCORD_GLOBAL_RATE_LIMIT", global = true,
+        default_value_t = DISCORD_GLOBAL_LIMIT,
+        value_parser = Var::new(parse_at_least_one::<u16>)
+    )]
+    pub discord_global_rate_limit: u16,
+
+    /// Scheduler period in seconds; 0 disables the scheduler.
+    #[arg(
+        long, env = "SYNC_INTERVAL_SECS", global = true,
+        default_value_t = 3600, value_parser = Var::new(parse_number::<u64>)
+    )]
     pub sync_interval_secs: u64,
-    /// `SYNC_CHANNEL_CONCURRENCY`: channels fetched in parallel per worker process (>= 1).
-    /// Default 8.
+
+    /// Channels fetched in parallel per worker process (>= 1).
+    #[arg(
+        long, env = "SYNC_CHANNEL_CONCURRENCY", global = true,
+        default_value_t = 8, value_parser = Var::new(parse_at_least_one::<usize>)
+    )]
     pub sync_channel_concurrency: usize,
-    /// `SYNC_REACTION_USERS`: fetch who reacted (one request per emoji per message).
-    /// Default true.
+
+    /// Fetch who reacted (one request per emoji per message): true or false.
+    #[arg(
+        long, env = "SYNC_REACTION_USERS", global = true, action = ArgAction::Set,
+        default_value_t = true, value_parser = Var::new(parse_bool)
+    )]
     pub sync_reaction_users: bool,
-    /// `SYNC_RESCAN_WINDOW_SECS`: re-read the last window (seconds) of channels active inside
-    /// it, to see edits, reactions and deletions; 0 turns rescans off. Default 86400.
+
+    /// Re-read the last window (seconds) of channels active inside it, to see edits,
+    /// reactions and deletions; 0 turns rescans off.
+    #[arg(
+        long, env = "SYNC_RESCAN_WINDOW_SECS", global = true,
+        default_value_t = 86_400, value_parser = Var::new(parse_number::<u64>)
+    )]
     pub sync_rescan_window_secs: u64,
-    /// `ANONYMIZATION_SECRET`: when set, user ids become HMAC-SHA256(secret, id) hex; when
-    /// `None`, plain SHA-256 hex of the id (the original's behaviour).
+
+    /// When set, user ids become HMAC-SHA256(secret, id) hex; when unset, plain SHA-256 hex
+    /// of the id (the original's behaviour).
+    #[arg(
+        long, env = "ANONYMIZATION_SECRET", global = true, hide_env_values = true,
+        value_parser = Var::new(parse_text)
+    )]
     pub anonymization_secret: Option<String>,
-    /// `LOG_FORMAT`: `pretty` (default) or `json`. Levels come from `RUST_LOG`.
+
+    /// Log output: pretty or json. Levels come from RUST_LOG.
+    #[arg(
+        long, env = "LOG_FORMAT", global = true,
+        default_value_t = LogFormat::Pretty, value_parser = Var::new(parse_log_format)
+    )]
     pub log_format: LogFormat,
-    /// `EXPORT_DIR`: where the export API routes write (`<dir>/<tenant slug>/...`).
-    /// Default `./data-export` (the CLI's default `--out`).
-    pub export_dir: std::path::PathBuf,
-    /// `READ_API_RATE_LIMIT`: requests per minute per client IP on the public read API
-    /// (`/api/v1`); 0 turns the limit off. Default 1000 (the original's).
+
+    /// Where the export API routes write (DIR/TENANT-SLUG/...).
+    #[arg(
+        long, env = "EXPORT_DIR", global = true,
+        default_value = DEFAULT_EXPORT_DIR, value_parser = Var::new(parse_path)
+    )]
+    pub export_dir: PathBuf,
+
+    /// Requests per minute per client IP on the public read API (/api/v1); 0 turns the
+    /// limit off.
+    #[arg(
+        long, env = "READ_API_RATE_LIMIT", global = true,
+        default_value_t = 1000, value_parser = Var::new(parse_number::<u32>)
+    )]
     pub read_api_rate_limit: u32,
 }
 
 impl Default for Config {
-    /// The documented defaults of every variable.
+    /// The documented defaults of every variable (what clap fills in when none is set).
     fn default() -> Self {
         Self {
             database_url: DEFAULT_DATABASE_URL.to_owned(),
@@ -102,13 +201,14 @@ impl Default for Config {
             admin_api_key: None,
             discord_bot_token: None,
             discord_api_proxy: None,
+            discord_global_rate_limit: DISCORD_GLOBAL_LIMIT,
             sync_interval_secs: 3600,
             sync_channel_concurrency: 8,
             sync_reaction_users: true,
             sync_rescan_window_secs: 86_400,
             anonymization_secret: None,
             log_format: LogFormat::Pretty,
-            export_dir: std::path::PathBuf::from("./data-export"),
+            export_dir: PathBuf::from(DEFAULT_EXPORT_DIR),
             read_api_rate_limit: 1000,
         }
     }
@@ -126,6 +226,7 @@ impl fmt::Debug for Config {
             .field("admin_api_key", &redact(&self.admin_api_key))
             .field("discord_bot_token", &redact(&self.discord_bot_token))
             .field("discord_api_proxy", &self.discord_api_proxy)
+            .field("discord_global_rate_limit", &self.discord_global_rate_limit)
             .field("sync_interval_secs", &self.sync_interval_secs)
             .field("sync_channel_concurrency", &self.sync_channel_concurrency)
             .field("sync_reaction_users", &self.sync_reaction_users)
@@ -150,45 +251,41 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-impl Config {
-    /// Read the configuration from the process environment, after loading `.env` from the
-    /// working directory (or a parent) if there is one; variables already set in the
-    /// environment win over `.env`. Call once at start-up.
-    ///
-    /// Errors: [`Error::Config`] naming the first invalid variable (or `.env` when that file
-    /// cannot be parsed).
-    pub fn from_env() -> Result<Self> {
-        match dotenvy::dotenv() {
-            Ok(_) => {}
-            Err(e) if e.not_found() => {}
-            Err(e) => {
-                return Err(Error::Config {
-                    variable: ".env",
-                    message: e.to_string(),
-                });
-            }
-        }
-        let mut vars = HashMap::new();
-        for name in VARIABLES {
-            match std::env::var(name) {
-                Ok(v) => {
-                    vars.insert((*name).to_owned(), v);
-                }
-                Err(std::env::VarError::NotPresent) => {}
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    return Err(Error::Config {
-                        variable: name,
-                        message: "value is not valid UTF-8".into(),
-                    });
-                }
-            }
-        }
-        Self::from_map(vars)
+/// Loads `.env` from the working directory (or a parent) into the process environment, if
+/// there is one; variables already set win over the file. Call once at start-up, before
+/// clap reads the environment (that is, before building the command).
+///
+/// Errors: [`Error::Config`] naming `.env` when the file cannot be read or parsed.
+pub fn load_dotenv() -> Result<()> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(e) if e.not_found() => Ok(()),
+        Err(e) => Err(Error::Config {
+            variable: ".env",
+            message: e.to_string(),
+        }),
     }
+}
 
+/// `cmd` with the environment ignored for every argument whose variable is set but blank,
+/// so that `NAME=` (what docker-compose passes for `${NAME:-}`) means "the default", as an
+/// unset variable does. Call on the command [`Config`] is flattened into, before parsing:
+/// its arguments are that command's own (global ones reach the subcommands while parsing).
+pub fn ignore_blank_variables(cmd: Command) -> Command {
+    cmd.mut_args(|arg| {
+        let blank = arg
+            .get_env()
+            .and_then(std::env::var_os)
+            .is_some_and(|value| value.to_str().is_some_and(|v| v.trim().is_empty()));
+        if blank { arg.env(None) } else { arg }
+    })
+}
+
+impl Config {
     /// Build a configuration from `NAME -> value` pairs exactly as the environment would hold
-    /// them (unknown names are ignored; a missing or empty value means "use the default").
-    /// Used by [`Config::from_env`] and by tests.
+    /// them (unknown names are ignored; a blank value means "use the default"), with the same
+    /// parsers as the command line, whatever the process environment holds. For tests and
+    /// tools.
     ///
     /// Errors: [`Error::Config`] naming the first invalid variable.
     pub fn from_map<I, K, V>(vars: I) -> Result<Self>
@@ -197,81 +294,28 @@ impl Config {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let vars: HashMap<String, String> = vars
-            .into_iter()
-            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().trim().to_owned()))
-            .filter(|(_, v)| !v.is_empty())
+        // clap reads the environment when an argument gets its `env`: dropped right away.
+        let cmd = Self::augment_args(Command::new("config").no_binary_name(true));
+        let longs: Vec<(String, String)> = cmd
+            .get_arguments()
+            .filter_map(|a| Some((variable_of(a)?.to_owned(), a.get_long()?.to_owned())))
             .collect();
-        let get = |name: &str| vars.get(name).map(String::as_str);
-        let defaults = Config::default();
-
-        let database_url = match get("DATABASE_URL") {
-            Some(url) => parse_database_url(url)?,
-            None => defaults.database_url,
-        };
-        let host = get("HOST").map_or(defaults.host, str::to_owned);
-        let port = parse_num("PORT", get("PORT"), defaults.port)?;
-        let sync_interval_secs = parse_num(
-            "SYNC_INTERVAL_SECS",
-            get("SYNC_INTERVAL_SECS"),
-            defaults.sync_interval_secs,
-        )?;
-        let sync_channel_concurrency = parse_num(
-            "SYNC_CHANNEL_CONCURRENCY",
-            get("SYNC_CHANNEL_CONCURRENCY"),
-            defaults.sync_channel_concurrency,
-        )?;
-        if sync_channel_concurrency == 0 {
-            return Err(Error::Config {
-                variable: "SYNC_CHANNEL_CONCURRENCY",
-                message: "must be at least 1".into(),
-            });
+        let mut cmd = cmd.mut_args(|a| a.env(None));
+        // Like an environment: one value per name, the last one given.
+        let mut values: Vec<(&str, String)> = Vec::new();
+        for (name, value) in vars {
+            let Some((_, long)) = longs.iter().find(|(env, _)| env == name.as_ref()) else {
+                continue;
+            };
+            values.retain(|(l, _)| l != long);
+            values.push((long, value.as_ref().trim().to_owned()));
         }
-        let sync_reaction_users = match get("SYNC_REACTION_USERS") {
-            Some(v) => parse_bool("SYNC_REACTION_USERS", v)?,
-            None => defaults.sync_reaction_users,
-        };
-        let sync_rescan_window_secs = parse_num(
-            "SYNC_RESCAN_WINDOW_SECS",
-            get("SYNC_RESCAN_WINDOW_SECS"),
-            defaults.sync_rescan_window_secs,
-        )?;
-        let discord_api_proxy = get("DISCORD_API_PROXY").map(parse_proxy).transpose()?;
-        let log_format = match get("LOG_FORMAT") {
-            None => LogFormat::Pretty,
-            Some(v) if v.eq_ignore_ascii_case("pretty") => LogFormat::Pretty,
-            Some(v) if v.eq_ignore_ascii_case("json") => LogFormat::Json,
-            Some(v) => {
-                return Err(Error::Config {
-                    variable: "LOG_FORMAT",
-                    message: format!("expected `pretty` or `json`, got `{v}`"),
-                });
-            }
-        };
-
-        let read_api_rate_limit = parse_num(
-            "READ_API_RATE_LIMIT",
-            get("READ_API_RATE_LIMIT"),
-            defaults.read_api_rate_limit,
-        )?;
-        let export_dir = get("EXPORT_DIR").map_or(defaults.export_dir, std::path::PathBuf::from);
-
-        Ok(Self {
-            database_url,
-            host,
-            port,
-            admin_api_key: get("ADMIN_API_KEY").map(str::to_owned),
-            discord_bot_token: get("DISCORD_BOT_TOKEN").map(str::to_owned),
-            discord_api_proxy,
-            sync_interval_secs,
-            sync_channel_concurrency,
-            sync_reaction_users,
-            sync_rescan_window_secs,
-            anonymization_secret: get("ANONYMIZATION_SECRET").map(str::to_owned),
-            log_format,
-            export_dir,
-            read_api_rate_limit,
-        })
+        let args = values
+            .into_iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(long, value)| format!("--{long}={value}"));
+        let matches = cmd.try_get_matches_from_mut(args).map_err(config_error)?;
+        Self::from_arg_matches(&matches).map_err(config_error)
     }
 
     /// Defaults everywhere except the database URL (handy in tests and tools).
@@ -303,52 +347,133 @@ impl Config {
     }
 }
 
-fn parse_database_url(url: &str) -> Result<String> {
+/// The variable an argument stands for, from its value name (equal to the variable's name,
+/// which a test checks), so that it is known where the environment is not read.
+fn variable_of(arg: &Arg) -> Option<&'static str> {
+    let name = arg.get_value_names()?.first()?.as_str();
+    VARIABLES.iter().copied().find(|v| *v == name)
+}
+
+/// A clap error as [`Error::Config`]: [`Var`] records the variable and the reason.
+fn config_error(err: clap::Error) -> Error {
+    let variable = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(name)) => VARIABLES.iter().copied().find(|v| v == name),
+        _ => None,
+    };
+    let message = match err.get(ContextKind::Custom) {
+        Some(ContextValue::String(why)) => why.clone(),
+        _ => err.render().to_string().trim().to_owned(),
+    };
+    Error::Config {
+        variable: variable.unwrap_or("configuration"),
+        message,
+    }
+}
+
+/// The clap value parser of one variable: trims the value, parses it with `parse`, and on
+/// failure reports an error that names the variable and gives the reason. Unlike clap's own
+/// "invalid value '...'" message, the value is only shown where `parse` chooses to show it
+/// (never for secrets or a database URL, which may carry a password).
+#[derive(Clone)]
+struct Var<T> {
+    parse: fn(&str) -> std::result::Result<T, String>,
+}
+
+impl<T> Var<T> {
+    fn new(parse: fn(&str) -> std::result::Result<T, String>) -> Self {
+        Self { parse }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Var<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &Command,
+        arg: Option<&Arg>,
+        value: &OsStr,
+    ) -> std::result::Result<T, clap::Error> {
+        let parsed = match value.to_str() {
+            Some(text) => (self.parse)(text.trim()),
+            None => Err("value is not valid UTF-8".to_owned()),
+        };
+        parsed.map_err(|why| {
+            let variable = arg.and_then(variable_of).unwrap_or("configuration");
+            let mut err = cmd.clone().error(
+                ErrorKind::ValueValidation,
+                format!("invalid {variable}: {why}"),
+            );
+            err.insert(
+                ContextKind::InvalidArg,
+                ContextValue::String(variable.to_owned()),
+            );
+            err.insert(ContextKind::Custom, ContextValue::String(why));
+            err
+        })
+    }
+}
+
+fn parse_text(value: &str) -> std::result::Result<String, String> {
+    Ok(value.to_owned())
+}
+
+fn parse_path(value: &str) -> std::result::Result<PathBuf, String> {
+    Ok(PathBuf::from(value))
+}
+
+fn parse_database_url(url: &str) -> std::result::Result<String, String> {
     let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
     match scheme {
         "sqlite" | "mysql" => Ok(url.to_owned()),
-        _ => Err(Error::Config {
-            variable: "DATABASE_URL",
-            message: format!(
-                "unsupported scheme `{scheme}`: expected sqlite://... or mysql://... (MariaDB, MySQL, TiDB)"
-            ),
-        }),
+        _ => Err(format!(
+            "unsupported scheme `{scheme}`: expected sqlite://... or mysql://... (MariaDB, MySQL, TiDB)"
+        )),
     }
 }
 
-fn parse_num<T: std::str::FromStr>(
-    variable: &'static str,
-    value: Option<&str>,
-    default: T,
-) -> Result<T>
+fn parse_number<T>(value: &str) -> std::result::Result<T, String>
 where
+    T: std::str::FromStr,
     T::Err: fmt::Display,
 {
-    match value {
-        None => Ok(default),
-        Some(v) => v.parse().map_err(|e| Error::Config {
-            variable,
-            message: format!("`{v}` is not a valid non-negative integer in range: {e}"),
-        }),
-    }
+    value
+        .parse()
+        .map_err(|e| format!("`{value}` is not a valid non-negative integer in range: {e}"))
 }
 
-fn parse_bool(variable: &'static str, value: &str) -> Result<bool> {
+fn parse_at_least_one<T>(value: &str) -> std::result::Result<T, String>
+where
+    T: std::str::FromStr + PartialEq + From<u8>,
+    T::Err: fmt::Display,
+{
+    let n: T = parse_number(value)?;
+    if n == T::from(0) {
+        return Err("must be at least 1".to_owned());
+    }
+    Ok(n)
+}
+
+fn parse_bool(value: &str) -> std::result::Result<bool, String> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(Error::Config {
-            variable,
-            message: format!("expected true or false, got `{value}`"),
-        }),
+        _ => Err(format!("expected true or false, got `{value}`")),
     }
 }
 
-fn parse_proxy(value: &str) -> Result<String> {
-    let invalid = |why: &str| Error::Config {
-        variable: "DISCORD_API_PROXY",
-        message: format!("expected `host:port` (no scheme), got `{value}`: {why}"),
-    };
+fn parse_log_format(value: &str) -> std::result::Result<LogFormat, String> {
+    if value.eq_ignore_ascii_case("pretty") {
+        Ok(LogFormat::Pretty)
+    } else if value.eq_ignore_ascii_case("json") {
+        Ok(LogFormat::Json)
+    } else {
+        Err(format!("expected `pretty` or `json`, got `{value}`"))
+    }
+}
+
+fn parse_proxy(value: &str) -> std::result::Result<String, String> {
+    let invalid = |why: &str| format!("expected `host:port` (no scheme), got `{value}`: {why}");
     if value.contains("://") || value.contains('/') {
         return Err(invalid("remove the scheme and path"));
     }
@@ -367,10 +492,41 @@ fn parse_proxy(value: &str) -> Result<String> {
 mod tests {
     use super::*;
 
-    fn variable_of(err: Error) -> &'static str {
+    fn failing_variable(err: Error) -> &'static str {
         match err {
             Error::Config { variable, .. } => variable,
             other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    fn command() -> Command {
+        Config::augment_args(Command::new("config"))
+    }
+
+    #[test]
+    fn command_definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn variables_list_every_argument_in_field_order() {
+        let cmd = command();
+        let envs: Vec<String> = cmd
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(envs, VARIABLES);
+        // Errors print the value name: it is the variable's name.
+        for arg in cmd.get_arguments() {
+            let names: Vec<String> = arg
+                .get_value_names()
+                .unwrap_or_default()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            assert_eq!(Some(names.join(" ")), env, "{}", arg.get_id());
         }
     }
 
@@ -384,7 +540,10 @@ mod tests {
         assert_eq!(c.sync_channel_concurrency, 8);
         assert!(c.sync_reaction_users);
         assert_eq!(c.sync_rescan_window_secs, 86_400);
+        assert_eq!(c.discord_global_rate_limit, 50);
         assert_eq!(c.log_format, LogFormat::Pretty);
+        assert_eq!(c.export_dir, PathBuf::from("./data-export"));
+        assert_eq!(c.read_api_rate_limit, 1000);
         assert!(c.admin_api_key.is_none() && c.anonymization_secret.is_none());
     }
 
@@ -397,12 +556,15 @@ mod tests {
             ("ADMIN_API_KEY", "k"),
             ("DISCORD_BOT_TOKEN", "t"),
             ("DISCORD_API_PROXY", "127.0.0.1:9999"),
+            ("DISCORD_GLOBAL_RATE_LIMIT", "1200"),
             ("SYNC_INTERVAL_SECS", "0"),
             ("SYNC_CHANNEL_CONCURRENCY", "2"),
             ("SYNC_REACTION_USERS", "false"),
             ("SYNC_RESCAN_WINDOW_SECS", "60"),
             ("ANONYMIZATION_SECRET", "s"),
-            ("LOG_FORMAT", "json"),
+            ("LOG_FORMAT", "JSON"),
+            ("EXPORT_DIR", "/tmp/out"),
+            ("READ_API_RATE_LIMIT", "0"),
             ("UNRELATED", "ignored"),
         ])
         .unwrap();
@@ -411,19 +573,24 @@ mod tests {
         assert_eq!(c.admin_api_key.as_deref(), Some("k"));
         assert_eq!(c.discord_bot_token.as_deref(), Some("t"));
         assert_eq!(c.discord_api_proxy.as_deref(), Some("127.0.0.1:9999"));
+        assert_eq!(c.discord_global_rate_limit, 1200);
         assert_eq!(c.sync_interval(), None);
         assert_eq!(c.sync_channel_concurrency, 2);
         assert!(!c.sync_reaction_users);
         assert_eq!(c.sync_rescan_window(), Some(Duration::from_secs(60)));
         assert_eq!(c.anonymization_secret.as_deref(), Some("s"));
         assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.export_dir, PathBuf::from("/tmp/out"));
+        assert_eq!(c.read_api_rate_limit, 0);
     }
 
     #[test]
-    fn empty_values_mean_default() {
-        let c = Config::from_map([("ADMIN_API_KEY", ""), ("PORT", " ")]).unwrap();
+    fn blank_values_mean_default_and_values_are_trimmed() {
+        let c =
+            Config::from_map([("ADMIN_API_KEY", ""), ("PORT", " "), ("HOST", " ::1 ")]).unwrap();
         assert_eq!(c.admin_api_key, None);
         assert_eq!(c.port, DEFAULT_PORT);
+        assert_eq!(c.listen_address(), "[::1]:25000");
     }
 
     #[test]
@@ -432,6 +599,8 @@ mod tests {
             ("DATABASE_URL", "postgres://x/y"),
             ("PORT", "70000"),
             ("PORT", "abc"),
+            ("DISCORD_GLOBAL_RATE_LIMIT", "0"),
+            ("DISCORD_GLOBAL_RATE_LIMIT", "70000"),
             ("SYNC_INTERVAL_SECS", "-1"),
             ("SYNC_CHANNEL_CONCURRENCY", "0"),
             ("SYNC_REACTION_USERS", "maybe"),
@@ -439,10 +608,59 @@ mod tests {
             ("DISCORD_API_PROXY", "http://127.0.0.1:9999"),
             ("DISCORD_API_PROXY", "localhost"),
             ("LOG_FORMAT", "xml"),
+            ("READ_API_RATE_LIMIT", "many"),
         ];
         for (name, value) in cases {
-            let err = Config::from_map([(name, value)]).unwrap_err();
-            assert_eq!(variable_of(err), name, "{name}={value}");
+            let err = Config::from_map([("PORT", "8080"), (name, value)]).unwrap_err();
+            assert_eq!(failing_variable(err), name, "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn database_url_errors_do_not_echo_the_password() {
+        let err =
+            Config::from_map([("DATABASE_URL", "postgres://root:hunter2@db/verta")]).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("DATABASE_URL"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn help_lists_every_variable_with_its_default_and_hides_secret_values() {
+        let help = command().render_long_help().to_string();
+        for variable in VARIABLES {
+            assert!(
+                help.contains(&format!("env: {variable}")),
+                "{variable}:\n{help}"
+            );
+        }
+        for default in [
+            "[default: sqlite://verta.db?mode=rwc]",
+            "[default: 127.0.0.1]",
+            "[default: 25000]",
+            "[default: 50]",
+            "[default: 3600]",
+            "[default: 8]",
+            "[default: true]",
+            "[default: 86400]",
+            "[default: pretty]",
+            "[default: ./data-export]",
+            "[default: 1000]",
+        ] {
+            assert!(help.contains(default), "{default}:\n{help}");
+        }
+        let cmd = command();
+        for secret in [
+            "DATABASE_URL",
+            "ADMIN_API_KEY",
+            "DISCORD_BOT_TOKEN",
+            "ANONYMIZATION_SECRET",
+        ] {
+            let arg = cmd.get_arguments().find(|a| variable_of(a) == Some(secret));
+            assert!(
+                arg.is_some_and(Arg::is_hide_env_values_set),
+                "help must not print the value of {secret}"
+            );
         }
     }
 

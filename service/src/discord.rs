@@ -34,7 +34,8 @@ use crate::platform::{
     PlatformError, PlatformMessage, PlatformReaction,
 };
 
-/// Discord's global limit for a bot: requests per second.
+/// Discord's global limit for a bot, requests per second: the default of
+/// `DISCORD_GLOBAL_RATE_LIMIT`.
 pub const DISCORD_GLOBAL_LIMIT: u16 = 50;
 
 /// How to reach Discord. `Debug` does not print the token.
@@ -44,7 +45,8 @@ pub struct DiscordOptions {
     pub token: String,
     /// `host:port` of a plain-HTTP proxy serving `/api/v10` (the fake Discord in tests).
     pub proxy: Option<String>,
-    /// Global requests per second the client allows itself (Discord: 50).
+    /// Global requests per second the client allows itself (>= 1; Discord's default is
+    /// [`DISCORD_GLOBAL_LIMIT`]).
     pub global_limit: u16,
 }
 
@@ -59,13 +61,14 @@ impl std::fmt::Debug for DiscordOptions {
 }
 
 impl DiscordOptions {
-    /// Options from the process configuration, with Discord's global limit.
+    /// Options from the process configuration (`DISCORD_BOT_TOKEN`, `DISCORD_API_PROXY`,
+    /// `DISCORD_GLOBAL_RATE_LIMIT`); `None` without a bot token.
     pub fn from_config(config: &crate::Config) -> Option<Self> {
         let token = config.discord_bot_token.clone()?;
         Some(Self {
             token,
             proxy: config.discord_api_proxy.clone(),
-            global_limit: DISCORD_GLOBAL_LIMIT,
+            global_limit: config.discord_global_rate_limit,
         })
     }
 }
@@ -151,7 +154,7 @@ fn build_client(options: &DiscordOptions) -> Generation {
 }
 
 /// Install the ring crypto provider for rustls once per process (twilight-http panics on the
-/// first request otherwise, see DESIGN.md "Known traps").
+/// first request otherwise, see docs/design.md "Known traps").
 pub fn install_crypto_provider() {
     // Err means a provider is already installed, which is what we want.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -556,6 +559,54 @@ mod tests {
         assert_eq!(emoji_string(&animated), "<a:dance:43>");
     }
 
+    /// Held by the tests that build clients: each client's limiter runs on a thread of its
+    /// own, which [`replaced_clients_do_not_leave_their_rate_limiters_running`] counts.
+    static CLIENTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+    /// How long `requests` concurrent requests take through the adapter the service builds
+    /// when `DISCORD_GLOBAL_RATE_LIMIT=limit`.
+    async fn time_for_requests(
+        fake: &testkit::fake_discord::FakeDiscord,
+        limit: &str,
+        requests: usize,
+    ) -> std::time::Duration {
+        let proxy = fake.proxy();
+        let config = crate::Config::from_map([
+            ("DISCORD_BOT_TOKEN", fake.token()),
+            ("DISCORD_API_PROXY", proxy.as_str()),
+            ("DISCORD_GLOBAL_RATE_LIMIT", limit),
+        ])
+        .unwrap();
+        let adapter = DiscordAdapter::new(&DiscordOptions::from_config(&config).unwrap());
+        let guild: Id<GuildMarker> = Id::new(fake.guild_ids()[0]);
+        let started = std::time::Instant::now();
+        let calls = (0..requests).map(|_| async {
+            let client = adapter.client();
+            client.roles(guild).await.map(|_| ())
+        });
+        for result in futures::future::join_all(calls).await {
+            result.unwrap();
+        }
+        started.elapsed()
+    }
+
+    /// twilight's limiter lets `limit` requests through per one-second window, so a higher
+    /// `DISCORD_GLOBAL_RATE_LIMIT` lets more requests per second through.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_configured_global_rate_limit_paces_the_client() {
+        let _clients = CLIENTS.lock().await;
+        let fake = testkit::fake_discord::FakeDiscord::start_small().unwrap();
+        // 4/s: requests 9-12 wait for the third window.
+        let slow = time_for_requests(&fake, "4", 12).await;
+        assert!(slow >= std::time::Duration::from_secs(2), "{slow:?} at 4/s");
+        // 100/s: the same 12 requests fit in the first window.
+        let fast = time_for_requests(&fake, "100", 12).await;
+        assert!(
+            fast < std::time::Duration::from_secs(1),
+            "{fast:?} at 100/s"
+        );
+    }
+
     /// Threads of this process named [`LIMITER_THREAD`].
     fn limiter_threads() -> usize {
         std::fs::read_dir("/proc/self/task")
@@ -573,6 +624,7 @@ mod tests {
     /// which is shut down with it (twilight's actor task itself never ends).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn replaced_clients_do_not_leave_their_rate_limiters_running() {
+        let _clients = CLIENTS.lock().await;
         let fake = testkit::fake_discord::FakeDiscord::start_small().unwrap();
         let guild = fake.guild_ids()[0].to_string();
         let adapter = DiscordAdapter::with_client_rebuild(

@@ -46,13 +46,10 @@ pub struct DemoArgs {
     /// Seed of the generated guild: the same seed and size give the same guild.
     #[arg(long, default_value_t = testkit::demo::DEFAULT_SEED)]
     pub seed: u64,
-    /// TCP port of the API (0 picks a free one); PORT when omitted.
-    #[arg(long)]
-    pub port: Option<u16>,
     /// Archive into this (empty) database instead of a fresh ./verta-demo.db. DATABASE_URL
-    /// is not used here: it names the real archive.
-    #[arg(long)]
-    pub database_url: Option<String>,
+    /// and --database-url are not used by the demo: they name the real archive.
+    #[arg(long = "demo-database-url", value_name = "URL")]
+    pub demo_database_url: Option<String>,
 }
 
 /// What the demo prints on stdout once the server is up (one JSON line).
@@ -116,16 +113,13 @@ struct Examples {
 
 /// Runs `verta demo` until SIGINT/SIGTERM; see the module docs.
 pub async fn run(args: DemoArgs, mut config: Config) -> Result<ExitCode, CliError> {
-    config.database_url = match args.database_url {
+    config.database_url = match args.demo_database_url {
         Some(url) => url,
         None => {
             remove_demo_database()?;
             format!("sqlite://{DEMO_DATABASE_FILE}?mode=rwc")
         }
     };
-    if let Some(port) = args.port {
-        config.port = port;
-    }
     // Set here rather than left to start-up, which would log a warning about a missing key:
     // the demo prints the key as part of its result.
     let admin_key = match config.admin_api_key.as_deref() {

@@ -34,9 +34,12 @@ pub async fn run(args: ExportArgs, config: Config) -> Result<ExitCode, CliError>
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
+    // Log lines go above the bar, not through it.
+    let logs_above_bar = crate::telemetry::show_progress(&bar);
     let progress = Bar(bar);
     let result = export::export_tenant(&db, &args.tenant, &args.out, &progress).await;
     progress.0.finish_and_clear();
+    drop(logs_above_bar);
     print_json(&result?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,11 +1,12 @@
-//! The `verta` command line (docs/design.md, "The `verta` binary"): one clap `Command` enum.
+//! The `verta` command line (docs/design.md, "The `verta` binary"): one clap `Command` enum,
+//! and the configuration ([`Config`]: environment variables, each also a global flag).
 //!
 //! Every command prints its result as JSON on stdout and human progress on stderr; the exit
 //! code is 0 only on success.
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use service::Config;
 
 pub mod demo;
@@ -20,6 +21,22 @@ pub struct Cli {
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The configuration (environment, `.env`, or the same-named flags).
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// Reads the command line and the configuration the way `verta` does: `.env` is loaded
+/// first, then clap parses the arguments and the environment, a blank variable meaning its
+/// default. Like clap's `Parser::parse`, prints the error (or the help) and exits when there
+/// is nothing to run; an invalid variable is an error naming it (exit code 2).
+pub fn parse() -> Cli {
+    if let Err(e) = service::config::load_dotenv() {
+        eprintln!("verta: {e}");
+        std::process::exit(2);
+    }
+    let matches = service::config::ignore_blank_variables(Cli::command()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// Top-level subcommands.
@@ -130,17 +147,10 @@ pub enum CliError {
 
 /// Run a parsed command line; returns the process exit code (0 only on success).
 ///
-/// Reads the configuration (environment and `.env`) once, sets up logging to stderr, then
-/// dispatches on a multi-threaded tokio runtime.
+/// Sets up logging to stderr, then dispatches on a multi-threaded tokio runtime.
 pub fn run(cli: Cli) -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve { no_worker: false });
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("verta: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let config = cli.config;
     crate::telemetry::init(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -205,7 +215,6 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn command_line_definition_is_consistent() {

@@ -90,6 +90,8 @@ pub(crate) async fn wait_for(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
+    // Log lines (a failed channel, a rate-limit warning) go above the bar, not through it.
+    let _logs_above_bar = crate::telemetry::show_progress(&bar);
     let ticker = {
         let bar = bar.clone();
         let progress = Arc::clone(&engine.progress);

@@ -59,7 +59,7 @@ async fn demo_syncs_the_fake_guild_serves_it_and_stops_on_sigterm() {
         Backend::Sqlite => None,
     };
     let extra: Vec<&str> = match &test_db {
-        Some(db) => vec!["--database-url", db.url()],
+        Some(db) => vec!["--demo-database-url", db.url()],
         None => {
             std::fs::write(dir.path().join("verta.db"), USER_DATABASE).unwrap();
             std::fs::write(dir.path().join("verta-demo.db"), b"stale, not SQLite").unwrap();
