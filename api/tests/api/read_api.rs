@@ -533,6 +533,93 @@ async fn bad_limits_cursors_and_ids_are_validation_errors() {
     assert_error(response, StatusCode::BAD_REQUEST, "Validation Error").await;
 }
 
+/// Each read route's paging parameters under the API's one policy: too small, too big and not
+/// a number are 400s naming the parameter with its range; absent means the route's default
+/// (messages 50, threads 20, neighbours 50 on each side, as in the original).
+#[tokio::test]
+async fn every_read_route_reads_its_paging_parameters_under_the_one_policy() {
+    let app = spawn_app().await;
+    let archive = archive_data::generate(&app.db, "policy", 233, 30).await;
+    let messages = format!("/api/v1/channels/{}/messages", archive.general);
+    let threads = format!("/api/v1/channels/{}/threads", archive.forum);
+    let expected = expected_ids(&app, &archive).await;
+    let target = format!("/api/v1/messages/{}", expected[100]);
+    const NAN: &str = "Invalid input: expected an integer";
+    for (route, query, field, message) in [
+        (
+            &messages,
+            "limit=0",
+            "limit",
+            "Too small: expected number to be >=1",
+        ),
+        (
+            &messages,
+            "limit=101",
+            "limit",
+            "Too big: expected number to be <=100",
+        ),
+        (&messages, "limit=fifty", "limit", NAN),
+        (&messages, "limit=5.0", "limit", NAN),
+        (
+            &threads,
+            "limit=0",
+            "limit",
+            "Too small: expected number to be >=1",
+        ),
+        (
+            &threads,
+            "limit=101",
+            "limit",
+            "Too big: expected number to be <=100",
+        ),
+        (&threads, "limit=x", "limit", NAN),
+        (
+            &target,
+            "before=101",
+            "before",
+            "Too big: expected number to be <=100",
+        ),
+        (
+            &target,
+            "after=1000",
+            "after",
+            "Too big: expected number to be <=100",
+        ),
+        (&target, "before=-1", "before", NAN),
+        (&target, "after=a", "after", NAN),
+    ] {
+        let response = read(&app, &archive.slug, &format!("{route}?{query}")).await;
+        let body = assert_error(response, StatusCode::BAD_REQUEST, "Validation Error").await;
+        assert_eq!(
+            body["details"]["issues"],
+            json!([{"path": field, "message": message}]),
+            "{route}?{query}"
+        );
+    }
+
+    let page = read_ok(&app, &archive, &messages).await;
+    assert_eq!(page["meta"]["limit"], 50);
+    assert_eq!(page["data"].as_array().unwrap().len(), 50);
+    let page = read_ok(&app, &archive, &format!("{messages}?limit=100")).await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 100);
+
+    let page = read_ok(&app, &archive, &threads).await;
+    assert_eq!(page["meta"]["limit"], 20);
+    assert_eq!(page["data"].as_array().unwrap().len(), 20);
+    assert_eq!(page["meta"]["hasMore"], true);
+    let page = read_ok(&app, &archive, &format!("{threads}?limit=1")).await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+
+    // The 101st newest message has 100 newer and 132 older neighbours.
+    let context = read_ok(&app, &archive, &target).await;
+    assert_eq!(context["data"]["messages"].as_array().unwrap().len(), 101);
+    assert_eq!(context["data"]["target"]["position"], 50);
+    let context = read_ok(&app, &archive, &format!("{target}?before=0&after=0")).await;
+    assert_eq!(context["data"]["messages"].as_array().unwrap().len(), 1);
+    let context = read_ok(&app, &archive, &format!("{target}?before=100&after=100")).await;
+    assert_eq!(context["data"]["messages"].as_array().unwrap().len(), 201);
+}
+
 #[tokio::test]
 async fn the_tenant_header_is_required_selects_the_tenant_and_isolates_it() {
     let app = spawn_app().await;
