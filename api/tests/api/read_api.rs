@@ -263,13 +263,14 @@ async fn message_pages_on_every_read_path_equal_the_pages_of_the_written_message
     ];
 
     // (channel, its written messages, limit as sent, before, after)
-    let mut cases: Vec<(
+    type Case<'a> = (
         Uuid,
-        &[Written],
+        &'a [Written],
         Option<u64>,
         Option<String>,
         Option<String>,
-    )> = Vec::new();
+    );
+    let mut cases: Vec<Case> = Vec::new();
     for limit in [None, Some(1), Some(37), Some(100)] {
         cases.push((archive.general, written, limit, None, None));
         for cursor in &cursors {
