@@ -7,7 +7,7 @@
 //!   Error` whose `details.issues[].path` names the parameter. Nothing is clamped.
 //! * A cursor ([`cursor`]) is a platform snowflake in decimal digits, read with the same
 //!   grammar as message ids in paths (`service::archive::ids::parse_snowflake`).
-//! * Every bad parameter of one request is reported, each as its own issue.
+//! * Every bad paging parameter of one request is reported, each as its own issue.
 //!
 //! The ranges and defaults are the original's where it validated (the tenant list) and where it
 //! only had defaults (the read API, sync history), with the upper bound of 100 the rewrite puts

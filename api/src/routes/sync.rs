@@ -3,13 +3,13 @@
 //!
 //! Handlers extract, call one `service::sync::service` function and map the result. A
 //! trigger for a tenant that already has a queued or running job answers 200 with that job
-//! (201 when a job was created). Errors use the one error body of the API, not the own shape
-//! of the original's sync routes.
+//! (201 when a job was created). Errors use the one error body of the API (the original's
+//! sync routes had their own shape).
 //!
 //! `startDate`/`endDate` of `POST /api/sync` are validated as the original did (ISO 8601 UTC
 //! datetimes, reference `api.md` §3), and rejected when `endDate` is before `startDate`; then
-//! they are ignored, as the original ignored them: a sync always continues from the channel
-//! cursors, so a window would only narrow what a full sync re-reads.
+//! they are ignored, as the original ignored them: a sync continues from each channel's
+//! cursor, and the sync engine takes no time window.
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -50,15 +50,17 @@ pub struct StartSync {
 }
 
 impl StartSync {
-    /// Every field-level problem of the body, each naming its field.
-    fn check(&self) -> Result<(), ApiError> {
+    /// The sync type asked for, once every field is valid; otherwise a 400 naming each bad
+    /// field.
+    fn check(&self) -> Result<SyncType, ApiError> {
         let mut issues = Issues::default();
         if parse_uuid(&self.tenant_id).is_none() {
             issues.push("tenantId", "Invalid tenant ID format");
         }
-        if parse_sync_type(self.sync_type.as_deref()).is_err() {
+        let sync_type = parse_sync_type(self.sync_type.as_deref()).unwrap_or_else(|_| {
             issues.push("syncType", SYNC_TYPE_MESSAGE);
-        }
+            SyncType::Incremental
+        });
         let mut datetime = |field: &str, raw: Option<&str>| {
             raw.and_then(|text| {
                 let parsed = parse_iso_utc(text);
@@ -78,7 +80,7 @@ impl StartSync {
         {
             issues.push("endDate", "endDate must not be before startDate");
         }
-        issues.finish(())
+        issues.finish(sync_type)
     }
 }
 
@@ -217,8 +219,7 @@ pub async fn start(
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     let body: StartSync = from_value(body.into_inner())?;
-    body.check()?;
-    let sync_type = parse_sync_type(body.sync_type.as_deref())?;
+    let sync_type = body.check()?;
     let tenant = sync::find_tenant(db.get_ref(), &body.tenant_id).await?;
     let (view, created) = sync::trigger(
         db.get_ref(),
