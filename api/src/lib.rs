@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
+pub mod params;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -10,10 +10,11 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use service::archive::TenantCache;
 use service::tenants::{self, CreateTenant, ListTenantsQuery, UpdateTenant};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
 use crate::error::ApiError;
 use crate::extract::{TenantIdParam, ValidJson};
+use crate::params::TenantListQuery;
 
 /// A tenant (exactly these eight fields).
 #[derive(Debug, Serialize, ToSchema)]
@@ -145,38 +146,28 @@ pub struct TenantPageSchema {
     pub pagination: PaginationSchema,
 }
 
-/// Query of `GET /api/tenants` (unknown keys are ignored; a repeated key is a 400).
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(non_snake_case)] // Parameter names are the wire names (camelCase).
-pub struct ListParamsSchema {
-    /// Page number, an integer >= 1 (default 1).
-    #[param(minimum = 1)]
-    pub page: Option<u64>,
-    /// Page size, an integer 1-100 (default 10).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u64>,
-    /// Sort column (default `created_at`); ties are ordered by id.
-    #[param(inline, value_type = Option<String>, pattern = "^(created_at|updated_at|name)$")]
-    pub sortBy: Option<String>,
-    /// Sort direction (default `desc`).
-    #[param(inline, value_type = Option<String>, pattern = "^(asc|desc)$")]
-    pub sortOrder: Option<String>,
-}
-
 /// List tenants, one page at a time.
 #[utoipa::path(
     get,
     path = "/api/tenants",
     tag = "tenants",
-    params(ListParamsSchema),
+    params(TenantListQuery),
     responses((status = 200, description = "A page of tenants", body = TenantPageSchema))
 )]
 pub async fn list(
     db: web::Data<DatabaseConnection>,
-    query: web::Query<ListTenantsQuery>,
+    query: web::Query<TenantListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = tenants::list(db.get_ref(), &query).await?;
+    let (page, limit) = query.check_paging()?;
+    let query = query.into_inner();
+    // The service takes the list query as text; it gets the checked numbers.
+    let list = ListTenantsQuery {
+        page: Some(page.to_string()),
+        limit: Some(limit.to_string()),
+        sort_by: query.sort_by,
+        sort_order: query.sort_order,
+    };
+    let page = tenants::list(db.get_ref(), &list).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

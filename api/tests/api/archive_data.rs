@@ -3,7 +3,8 @@
 //! messages for several export pages (several per second, so keyset ties are exercised), an
 //! empty channel, a thread of the text channel, and a forum with more threads than one export
 //! page; replies, reactions (two emoji from one user), attachments, mentions of raw user ids
-//! rewritten to pseudonyms, branding.
+//! rewritten to pseudonyms, branding. It returns what it wrote to the big channel, so that
+//! tests can build the answers they expect without reading them back.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sea_orm::DatabaseConnection;
@@ -19,7 +20,18 @@ use service::tenants::{self, CreateTenant};
 use uuid::Uuid;
 
 /// Discord's epoch (2015-01-01) in Unix milliseconds.
-const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+pub const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+
+/// One message as written, with its reactions and attachments.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The message row.
+    pub message: MessageRow,
+    /// Its reaction rows.
+    pub reactions: Vec<ReactionRow>,
+    /// Its attachment rows.
+    pub attachments: Vec<AttachmentRow>,
+}
 
 /// What was generated, for the assertions.
 pub struct Archive {
@@ -39,6 +51,8 @@ pub struct Archive {
     pub category: Uuid,
     /// Every channel id.
     pub channel_ids: Vec<Uuid>,
+    /// The messages of the big text channel, in the order written (oldest first).
+    pub general_messages: Vec<Written>,
 }
 
 /// The snowflake of a message sent at `at`, with `seq` in the low bits.
@@ -55,7 +69,8 @@ fn base_time() -> DateTime<Utc> {
 
 /// Writes messages `0..count` into `channel`: three per second (keyset ties), every 7th a
 /// reply to the previous one, every 5th with reactions (👍 from two users, 🎉 from one of
-/// them), every 11th with an attachment, every 3rd mentioning a raw user id.
+/// them), every 11th with an attachment, every 3rd mentioning a raw user id. Returns what it
+/// wrote, oldest first.
 async fn write_messages(
     db: &DatabaseConnection,
     anon: &Anonymizer,
@@ -64,7 +79,7 @@ async fn write_messages(
     start: DateTime<Utc>,
     count: usize,
     salt: u64,
-) {
+) -> Vec<Written> {
     let mut messages = Vec::with_capacity(count);
     let mut reactions = Vec::new();
     let mut attachments = Vec::new();
@@ -110,6 +125,22 @@ async fn write_messages(
         previous = Some(pid);
         messages.push(row);
     }
+    let written = messages
+        .iter()
+        .map(|m| Written {
+            message: m.clone(),
+            reactions: reactions
+                .iter()
+                .filter(|r| r.message_id == m.id())
+                .cloned()
+                .collect(),
+            attachments: attachments
+                .iter()
+                .filter(|a| a.message_id == m.id())
+                .cloned()
+                .collect(),
+        })
+        .collect();
     repo::messages::upsert(db, &messages)
         .await
         .expect("messages written");
@@ -119,6 +150,7 @@ async fn write_messages(
     repo::attachments::upsert(db, &attachments)
         .await
         .expect("attachments written");
+    written
 }
 
 /// Generates the archive of a new tenant `slug` with `general_messages` messages in the big
@@ -200,7 +232,7 @@ pub async fn generate(
     let id = |pid: &str| repo::ids::channel(tid, pid);
 
     let start = base_time();
-    write_messages(
+    let general_messages = write_messages(
         db,
         &anon,
         &raw_users,
@@ -235,5 +267,6 @@ pub async fn generate(
         empty: id("1002"),
         category: id("1000"),
         channel_ids: rows.iter().map(ChannelRow::id).collect(),
+        general_messages,
     }
 }

@@ -128,3 +128,78 @@ async fn openapi_document_is_served_as_json() {
         .unwrap();
     assert!(html.contains("swagger"), "Swagger UI page expected");
 }
+
+/// The document states each route's paging parameters with the ranges and defaults of the
+/// API's one query policy (`api::params`), as integers, with a documented 400.
+#[tokio::test]
+async fn paging_parameters_are_documented_with_the_policy_ranges_and_defaults() {
+    use api::params::{
+        Count, HISTORY_LIMIT, MESSAGE_LIMIT, NEIGHBOURS, TENANT_LIMIT, TENANT_PAGE, THREAD_LIMIT,
+    };
+    let doc = serde_json::to_value(api::routes::document()).unwrap();
+    let cases: [(&str, &str, Count); 7] = [
+        ("/api/tenants", "page", TENANT_PAGE),
+        ("/api/tenants", "limit", TENANT_LIMIT),
+        ("/api/sync/history/{tenantId}", "limit", HISTORY_LIMIT),
+        (
+            "/api/v1/channels/{channelId}/messages",
+            "limit",
+            MESSAGE_LIMIT,
+        ),
+        (
+            "/api/v1/channels/{channelId}/threads",
+            "limit",
+            THREAD_LIMIT,
+        ),
+        ("/api/v1/messages/{messageId}", "before", NEIGHBOURS),
+        ("/api/v1/messages/{messageId}", "after", NEIGHBOURS),
+    ];
+    for (path, name, policy) in cases {
+        let operation = &doc["paths"][path]["get"];
+        let param = operation["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} has no parameters"))
+            .iter()
+            .find(|p| p["name"] == name && p["in"] == "query")
+            .unwrap_or_else(|| panic!("{path} does not document {name}"));
+        let schema = &param["schema"];
+        let at = format!("{path} {name}: {schema}");
+        assert!(schema["type"].to_string().contains("integer"), "{at}");
+        assert_eq!(schema["minimum"].as_f64(), Some(policy.min as f64), "{at}");
+        if policy.max == u64::MAX {
+            assert!(schema.get("maximum").is_none(), "{at}");
+        } else {
+            assert_eq!(schema["maximum"].as_f64(), Some(policy.max as f64), "{at}");
+        }
+        assert_eq!(
+            schema["default"].as_f64(),
+            Some(policy.default as f64),
+            "{at}"
+        );
+        assert!(operation["responses"]["400"].is_object(), "{at}: no 400");
+    }
+    let list = &doc["paths"]["/api/tenants"]["get"]["parameters"];
+    for name in ["sortBy", "sortOrder"] {
+        assert!(
+            list.as_array().unwrap().iter().any(|p| p["name"] == name),
+            "{name} in {list}"
+        );
+    }
+}
+
+/// `startDate`/`endDate` of `POST /api/sync` are documented as the UTC datetimes the route
+/// accepts, and as ignored.
+#[tokio::test]
+async fn sync_start_dates_are_documented_as_validated_and_ignored() {
+    let doc = serde_json::to_value(api::routes::document()).unwrap();
+    let schema = &doc["components"]["schemas"]["StartSync"]["properties"];
+    for field in ["startDate", "endDate"] {
+        let property = &schema[field];
+        assert_eq!(property["format"], "date-time", "{field}: {property}");
+        let pattern = property["pattern"].as_str().unwrap_or_default();
+        assert!(pattern.ends_with("Z$"), "{field}: {property}");
+        let description = property["description"].as_str().unwrap_or_default();
+        assert!(description.contains("ignored"), "{field}: {property}");
+    }
+    assert!(doc["paths"]["/api/sync"]["post"]["responses"]["400"].is_object());
+}

@@ -5,11 +5,13 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use reqwest::{Method, Response, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 use service::archive::ids::encode_base62;
+use uuid::Uuid;
 
-use crate::archive_data::{self, Archive};
+use crate::archive_data::{self, Archive, Written};
 use crate::helpers::{
     TestApp, assert_error, assert_status, issue_paths, spawn_app, spawn_app_with,
 };
@@ -67,82 +69,293 @@ async fn expected_ids(app: &TestApp, archive: &Archive) -> Vec<String> {
     rows.into_iter().map(|m| m.platform_message_id).collect()
 }
 
-/// On SQLite the API reads message pages through direct connections
-/// (`service::archive::sqlite_reads`); every page it serves must be the one the SeaORM path
-/// builds from the same rows (on MariaDB both are the SeaORM path).
+/// Where a message sits in newest-first order: send time, then snowflake.
+type Key = (DateTime<Utc>, u64);
+
+fn key_of(w: &Written) -> Key {
+    (
+        w.message.platform_created_at,
+        w.message.platform_message_id.parse().unwrap(),
+    )
+}
+
+/// The place of cursor `c` among `written`: its message's when it names one, else the time
+/// encoded in the snowflake.
+fn cursor_key(written: &[Written], c: &str) -> Key {
+    match written.iter().find(|w| w.message.platform_message_id == c) {
+        Some(w) => key_of(w),
+        None => {
+            let v: u64 = c.parse().unwrap();
+            let ms = i64::try_from(v >> 22).unwrap() + archive_data::DISCORD_EPOCH_MS;
+            (Utc.timestamp_millis_opt(ms).unwrap(), v)
+        }
+    }
+}
+
+/// The page of `written` a client must get for `limit` and at most one cursor, built from the
+/// written rows alone: newest first, the `limit` messages nearest the cursor on its side, and
+/// the paging facts of `MessagePageMeta`.
+fn expected_page<'a>(
+    written: &'a [Written],
+    limit: usize,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> (Vec<&'a Written>, Value) {
+    let mut newest_first: Vec<&Written> = written.iter().collect();
+    newest_first.sort_by_key(|w| std::cmp::Reverse(key_of(w)));
+    let (page, has_more, has_older, has_newer) = match after {
+        Some(c) => {
+            let k = cursor_key(written, c);
+            let newer: Vec<&Written> = newest_first
+                .iter()
+                .rev()
+                .copied()
+                .filter(|w| key_of(w) > k)
+                .collect();
+            let has_newer = newer.len() > limit;
+            let mut page: Vec<&Written> = newer.into_iter().take(limit).collect();
+            page.reverse();
+            let has_older = newest_first.iter().any(|w| key_of(w) <= k);
+            (page, has_newer, has_older, has_newer)
+        }
+        None => {
+            let k = before.map(|c| cursor_key(written, c));
+            let older: Vec<&Written> = newest_first
+                .iter()
+                .copied()
+                .filter(|w| k.is_none_or(|k| key_of(w) < k))
+                .collect();
+            let has_older = older.len() > limit;
+            let page: Vec<&Written> = older.into_iter().take(limit).collect();
+            let has_newer = k.is_some_and(|k| newest_first.iter().any(|w| key_of(w) >= k));
+            (page, has_older, has_older, has_newer)
+        }
+    };
+    let id = |w: Option<&&Written>| w.map(|w| w.message.platform_message_id.clone());
+    let meta = json!({
+        "limit": limit,
+        "count": page.len(),
+        "hasMore": has_more,
+        "hasOlder": has_older,
+        "hasNewer": has_newer,
+        "before": id(page.last()),
+        "after": id(page.first()),
+    });
+    (page, meta)
+}
+
+/// What the read API must show of a written message (everything but the row timestamps the
+/// database sets, and reactions and attachments as sets).
+fn written_view(w: &Written) -> Value {
+    let m = &w.message;
+    let message_id = m.id().to_string();
+    let mut reactions: Vec<Value> = w
+        .reactions
+        .iter()
+        .map(|r| json!([message_id, r.emoji, r.anonymized_user_id]))
+        .collect();
+    reactions.sort_by_key(Value::to_string);
+    let mut attachments: Vec<Value> = w
+        .attachments
+        .iter()
+        .map(|a| json!([message_id, a.filename, a.file_size, a.content_type, a.url]))
+        .collect();
+    attachments.sort_by_key(Value::to_string);
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    for r in &w.reactions {
+        match counts.iter_mut().find(|(e, _)| *e == r.emoji) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((r.emoji.clone(), 1)),
+        }
+    }
+    counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    json!({
+        "id": message_id,
+        "channelId": m.channel_id.to_string(),
+        "platformMessageId": m.platform_message_id,
+        "anonymizedAuthorId": m.anonymized_author_id,
+        "content": m.content,
+        "replyToId": m.reply_to_id,
+        "metadata": m.metadata,
+        "platformCreatedAt": m.platform_created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "reactions": reactions,
+        "attachments": attachments,
+        "reactionCounts": counts.iter().map(|(e, n)| json!({"emoji": e, "count": n})).collect::<Vec<_>>(),
+    })
+}
+
+/// The same view of a served message (the JSON of a `MessageView`).
+fn served_view(m: &Value) -> Value {
+    let mut reactions: Vec<Value> = m["reactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| json!([r["messageId"], r["emoji"], r["anonymizedUserId"]]))
+        .collect();
+    reactions.sort_by_key(Value::to_string);
+    let mut attachments: Vec<Value> = m["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            json!([
+                a["messageId"],
+                a["filename"],
+                a["fileSize"],
+                a["contentType"],
+                a["url"]
+            ])
+        })
+        .collect();
+    attachments.sort_by_key(Value::to_string);
+    let mut view = json!({"reactions": reactions, "attachments": attachments});
+    for field in [
+        "id",
+        "channelId",
+        "platformMessageId",
+        "anonymizedAuthorId",
+        "content",
+        "replyToId",
+        "metadata",
+        "platformCreatedAt",
+        "reactionCounts",
+    ] {
+        view[field] = m[field].clone();
+    }
+    view
+}
+
+/// Every message page, on each path that serves it, equals the page built from the written
+/// rows (above): the HTTP route (direct SQLite connections on SQLite, `sqlite_reads`; the
+/// SeaORM path elsewhere) and `archive::messages_page` (the SeaORM path on every backend). On
+/// SQLite, where these are two implementations, they must also agree with each other in
+/// full, row timestamps included.
 #[tokio::test]
-async fn message_pages_served_directly_from_sqlite_equal_the_orm_pages() {
+async fn message_pages_on_every_read_path_equal_the_pages_of_the_written_messages() {
     use service::archive::{self, MessagePageParams, MessageReader};
 
     let app = spawn_app().await;
     let archive = archive_data::generate(&app.db, "direct", 233, 0).await;
     let other = archive_data::generate(&app.db, "direct-other", 5, 0).await;
-    let is_sqlite = app.db.get_database_backend() == sea_orm::DbBackend::Sqlite;
-    assert_eq!(MessageReader::new(app.db.clone()).is_direct(), is_sqlite);
+    let direct = app.db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    assert_eq!(MessageReader::new(app.db.clone()).is_direct(), direct);
 
-    let expected = expected_ids(&app, &archive).await;
-    let (newest, oldest) = (&expected[0], &expected[expected.len() - 1]);
-    let middle = &expected[expected.len() / 2];
+    let written = &archive.general_messages;
+    let mut newest_first: Vec<&Written> = written.iter().collect();
+    newest_first.sort_by_key(|w| std::cmp::Reverse(key_of(w)));
+    let pid = |w: &Written| w.message.platform_message_id.clone();
+    let (newest, oldest) = (pid(newest_first[0]), pid(newest_first[written.len() - 1]));
+    let middle = pid(newest_first[written.len() / 2]);
     // A snowflake naming no stored message, between two that are stored.
     let between = (middle.parse::<u64>().unwrap() + 1).to_string();
-    let mut cases: Vec<(String, MessagePageParams)> = Vec::new();
-    let params =
-        |limit: Option<&str>, before: Option<&str>, after: Option<&str>| MessagePageParams {
-            limit: limit.map(str::to_owned),
-            before: before.map(str::to_owned),
-            after: after.map(str::to_owned),
-        };
-    for limit in [None, Some("1"), Some("37"), Some("100")] {
-        cases.push((archive.general.to_string(), params(limit, None, None)));
-        for cursor in [
-            newest,
-            oldest,
-            middle,
-            &between,
-            &"0".to_owned(),
-            &u64::MAX.to_string(),
-        ] {
-            let general = archive.general.to_string();
-            cases.push((general.clone(), params(limit, Some(cursor), None)));
-            cases.push((general, params(limit, None, Some(cursor))));
+    assert!(
+        written
+            .iter()
+            .all(|w| w.message.platform_message_id != between)
+    );
+    let cursors = [
+        newest,
+        oldest,
+        middle.clone(),
+        between,
+        "0".to_owned(),
+        u64::MAX.to_string(),
+    ];
+
+    // (channel, its written messages, limit as sent, before, after)
+    type Case<'a> = (
+        Uuid,
+        &'a [Written],
+        Option<u64>,
+        Option<String>,
+        Option<String>,
+    );
+    let mut cases: Vec<Case> = Vec::new();
+    for limit in [None, Some(1), Some(37), Some(100)] {
+        cases.push((archive.general, written, limit, None, None));
+        for cursor in &cursors {
+            cases.push((archive.general, written, limit, Some(cursor.clone()), None));
+            cases.push((archive.general, written, limit, None, Some(cursor.clone())));
         }
     }
-    cases.push((archive.empty.to_string(), params(None, None, None)));
-    cases.push((archive.empty.to_string(), params(None, Some(middle), None)));
+    cases.push((archive.empty, &[], None, None, None));
+    cases.push((archive.empty, &[], None, Some(middle.clone()), None));
+    cases.push((archive.empty, &[], Some(3), None, Some(middle)));
 
     let tenant = archive.tenant_id.to_string();
-    for (channel, p) in &cases {
+    let mut pages_with_details = 0;
+    for (channel, messages, limit, before, after) in &cases {
         let mut query = Vec::new();
         for (name, value) in [
-            ("limit", &p.limit),
-            ("before", &p.before),
-            ("after", &p.after),
+            ("limit", &limit.map(|l| l.to_string())),
+            ("before", before),
+            ("after", after),
         ] {
             if let Some(v) = value {
                 query.push(format!("{name}={v}"));
             }
         }
         let path = format!("/api/v1/channels/{channel}/messages?{}", query.join("&"));
+        // 50 is the route's default page size.
+        let limit = limit.unwrap_or(50);
+        let (page, meta) = expected_page(
+            messages,
+            usize::try_from(limit).unwrap(),
+            before.as_deref(),
+            after.as_deref(),
+        );
+        let want: Vec<Value> = page.iter().map(|w| written_view(w)).collect();
+        if want
+            .iter()
+            .any(|m| m["reactions"] != json!([]) && m["attachments"] != json!([]))
+        {
+            pages_with_details += 1;
+        }
+
         let served = read_ok(&app, &archive, &path).await;
-        let built = archive::messages_page(&app.db, &tenant, channel, p)
-            .await
-            .unwrap();
-        assert_eq!(
-            served["data"],
-            serde_json::to_value(&built.messages).unwrap(),
-            "{path}"
-        );
-        assert_eq!(
-            served["meta"],
-            serde_json::to_value(&built.meta).unwrap(),
-            "{path}"
-        );
+        let built = archive::messages_page(
+            &app.db,
+            &tenant,
+            &channel.to_string(),
+            &MessagePageParams {
+                limit,
+                before: before.clone(),
+                after: after.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        let built = json!({"data": built.messages, "meta": built.meta});
+        for (name, answer) in [("served", &served), ("built", &built)] {
+            let got: Vec<Value> = answer["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(served_view)
+                .collect();
+            assert_eq!(got, want, "{name}: {path}");
+            assert_eq!(answer["meta"], meta, "{name}: {path}");
+        }
+        if direct {
+            assert_eq!(
+                served, built,
+                "direct SQLite and SeaORM pages differ: {path}"
+            );
+        }
     }
+    assert!(
+        pages_with_details > 10,
+        "the cases cover messages with reactions and attachments"
+    );
 
     // Unknown channels and other tenants' channels are 404s on both paths, with or without a
     // cursor.
     for channel in [other.general.to_string(), uuid::Uuid::new_v4().to_string()] {
-        for query in ["", "?before=1", "?after=1"] {
+        for (query, before, after) in [
+            ("", None, None),
+            ("?before=1", Some("1"), None),
+            ("?after=1", None, Some("1")),
+        ] {
             let path = format!("/api/v1/channels/{channel}/messages{query}");
             assert_error(
                 read(&app, &archive.slug, &path).await,
@@ -150,6 +363,21 @@ async fn message_pages_served_directly_from_sqlite_equal_the_orm_pages() {
                 "Not Found",
             )
             .await;
+            let built = archive::messages_page(
+                &app.db,
+                &tenant,
+                &channel,
+                &MessagePageParams {
+                    limit: 50,
+                    before: before.map(str::to_owned),
+                    after: after.map(str::to_owned),
+                },
+            )
+            .await;
+            assert!(
+                matches!(built, Err(service::Error::NotFound { .. })),
+                "{path}: {built:?}"
+            );
         }
     }
 }
@@ -304,6 +532,93 @@ async fn bad_limits_cursors_and_ids_are_validation_errors() {
     }
     let response = read(&app, &archive.slug, "/api/v1/messages/zzzz?before=500").await;
     assert_error(response, StatusCode::BAD_REQUEST, "Validation Error").await;
+}
+
+/// Each read route's paging parameters under the API's one policy: too small, too big and not
+/// a number are 400s naming the parameter with its range; absent means the route's default
+/// (messages 50, threads 20, neighbours 50 on each side, as in the original).
+#[tokio::test]
+async fn every_read_route_reads_its_paging_parameters_under_the_one_policy() {
+    let app = spawn_app().await;
+    let archive = archive_data::generate(&app.db, "policy", 233, 30).await;
+    let messages = format!("/api/v1/channels/{}/messages", archive.general);
+    let threads = format!("/api/v1/channels/{}/threads", archive.forum);
+    let expected = expected_ids(&app, &archive).await;
+    let target = format!("/api/v1/messages/{}", expected[100]);
+    const NAN: &str = "Invalid input: expected an integer";
+    for (route, query, field, message) in [
+        (
+            &messages,
+            "limit=0",
+            "limit",
+            "Too small: expected number to be >=1",
+        ),
+        (
+            &messages,
+            "limit=101",
+            "limit",
+            "Too big: expected number to be <=100",
+        ),
+        (&messages, "limit=fifty", "limit", NAN),
+        (&messages, "limit=5.0", "limit", NAN),
+        (
+            &threads,
+            "limit=0",
+            "limit",
+            "Too small: expected number to be >=1",
+        ),
+        (
+            &threads,
+            "limit=101",
+            "limit",
+            "Too big: expected number to be <=100",
+        ),
+        (&threads, "limit=x", "limit", NAN),
+        (
+            &target,
+            "before=101",
+            "before",
+            "Too big: expected number to be <=100",
+        ),
+        (
+            &target,
+            "after=1000",
+            "after",
+            "Too big: expected number to be <=100",
+        ),
+        (&target, "before=-1", "before", NAN),
+        (&target, "after=a", "after", NAN),
+    ] {
+        let response = read(&app, &archive.slug, &format!("{route}?{query}")).await;
+        let body = assert_error(response, StatusCode::BAD_REQUEST, "Validation Error").await;
+        assert_eq!(
+            body["details"]["issues"],
+            json!([{"path": field, "message": message}]),
+            "{route}?{query}"
+        );
+    }
+
+    let page = read_ok(&app, &archive, &messages).await;
+    assert_eq!(page["meta"]["limit"], 50);
+    assert_eq!(page["data"].as_array().unwrap().len(), 50);
+    let page = read_ok(&app, &archive, &format!("{messages}?limit=100")).await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 100);
+
+    let page = read_ok(&app, &archive, &threads).await;
+    assert_eq!(page["meta"]["limit"], 20);
+    assert_eq!(page["data"].as_array().unwrap().len(), 20);
+    assert_eq!(page["meta"]["hasMore"], true);
+    let page = read_ok(&app, &archive, &format!("{threads}?limit=1")).await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+
+    // The 101st newest message has 100 newer and 132 older neighbours.
+    let context = read_ok(&app, &archive, &target).await;
+    assert_eq!(context["data"]["messages"].as_array().unwrap().len(), 101);
+    assert_eq!(context["data"]["target"]["position"], 50);
+    let context = read_ok(&app, &archive, &format!("{target}?before=0&after=0")).await;
+    assert_eq!(context["data"]["messages"].as_array().unwrap().len(), 1);
+    let context = read_ok(&app, &archive, &format!("{target}?before=100&after=100")).await;
+    assert_eq!(context["data"]["messages"].as_array().unwrap().len(), 201);
 }
 
 #[tokio::test]

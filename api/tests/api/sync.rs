@@ -18,7 +18,7 @@ use service::sync::{SyncEngine, SyncSettings};
 use testkit::db::TestDb;
 use testkit::fake_discord::{Emoji, FakeConfig, FakeDiscord, GuildSpec, NewMessage, routes};
 
-use crate::helpers::{assert_status, spawn_app_with};
+use crate::helpers::{assert_error, assert_status, spawn_app, spawn_app_with};
 
 /// A fresh database with a Discord tenant for the fake's first guild.
 struct Harness {
@@ -941,4 +941,144 @@ async fn scheduler_queues_every_active_discord_tenant_once_per_interval() {
             .expect("again"),
         0
     );
+}
+
+/// A 400 `Validation Error` whose issues are exactly `expected` (`(path, message)`; an empty
+/// message matches any).
+async fn assert_issues(response: reqwest::Response, expected: &[(&str, &str)]) {
+    let url = response.url().clone();
+    let body = assert_error(response, StatusCode::BAD_REQUEST, "Validation Error").await;
+    let issues = body["details"]["issues"].as_array().expect("issues");
+    assert_eq!(issues.len(), expected.len(), "{url}: {body}");
+    for (issue, (path, message)) in issues.iter().zip(expected) {
+        assert_eq!(issue["path"], *path, "{url}: {body}");
+        if !message.is_empty() {
+            assert_eq!(issue["message"], *message, "{url}: {body}");
+        }
+    }
+}
+
+/// `limit` of the history route under the API's one paging policy (1-100, default 10): a bad
+/// value is a 400 naming `limit`, not clamped into range.
+#[tokio::test]
+async fn history_limit_follows_the_one_query_policy() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant_ok("History", "history", "discord").await;
+    let tenant_id = tenant["id"].as_str().expect("id").to_owned();
+    // Twelve jobs: the one queued on creation, then eleven more, each cancelled so that the
+    // next can be queued.
+    for i in 0..12 {
+        let job_id = if i == 0 {
+            let status: Value = app
+                .get(&format!("/api/tenants/{tenant_id}/sync/status"))
+                .await
+                .json()
+                .await
+                .expect("status");
+            status["jobId"].as_str().expect("jobId").to_owned()
+        } else {
+            let response = app
+                .post_json("/api/sync", &json!({"tenantId": tenant_id}))
+                .await;
+            assert_status(&response, StatusCode::CREATED);
+            let started: Value = response.json().await.expect("started");
+            started["jobId"].as_str().expect("jobId").to_owned()
+        };
+        let response = app.delete(&format!("/api/sync/jobs/{job_id}")).await;
+        assert_status(&response, StatusCode::OK);
+    }
+    let history = format!("/api/sync/history/{tenant_id}");
+    for (query, count) in [
+        ("", 10),
+        ("?limit=1", 1),
+        ("?limit=11", 11),
+        ("?limit=100", 12),
+    ] {
+        let response = app.get(&format!("{history}{query}")).await;
+        assert_status(&response, StatusCode::OK);
+        let body: Value = response.json().await.expect("history");
+        assert_eq!(
+            body["history"].as_array().expect("array").len(),
+            count,
+            "{query}"
+        );
+    }
+    for (query, message) in [
+        ("limit=0", "Too small: expected number to be >=1"),
+        ("limit=101", "Too big: expected number to be <=100"),
+        ("limit=1000", "Too big: expected number to be <=100"),
+        ("limit=ten", "Invalid input: expected an integer"),
+        ("limit=-1", "Invalid input: expected an integer"),
+        ("limit=2.5", "Invalid input: expected an integer"),
+        ("limit=", "Invalid input: expected an integer"),
+    ] {
+        let response = app.get(&format!("{history}?{query}")).await;
+        assert_issues(response, &[("limit", message)]).await;
+    }
+}
+
+/// `startDate`/`endDate` of `POST /api/sync` are validated as the original did (ISO 8601 UTC
+/// datetimes with `Z`), `endDate` may not precede `startDate`, and valid ones are accepted
+/// (and ignored: the job is the same as without them).
+#[tokio::test]
+async fn sync_start_dates_are_iso_utc_datetimes_in_order() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant_ok("Dated", "dated", "discord").await;
+    let tenant_id = tenant["id"].as_str().expect("id").to_owned();
+    let start = |extra: Value| {
+        let mut body = json!({"tenantId": tenant_id});
+        for (k, v) in extra.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        body
+    };
+    const ISO: &str = "Invalid ISO datetime (UTC with Z, e.g. 2026-01-31T12:00:00Z)";
+    for (extra, expected) in [
+        (json!({"startDate": "yesterday"}), vec![("startDate", ISO)]),
+        (
+            json!({"endDate": "2026-13-01T00:00:00Z"}),
+            vec![("endDate", ISO)],
+        ),
+        (
+            json!({"startDate": "2026-01-02T00:00:00+01:00"}),
+            vec![("startDate", ISO)],
+        ),
+        (json!({"startDate": "2026-01-02"}), vec![("startDate", ISO)]),
+        (
+            json!({"startDate": "2026-02-30T00:00:00Z", "endDate": "soon"}),
+            vec![("startDate", ISO), ("endDate", ISO)],
+        ),
+        (
+            json!({"startDate": "2026-01-02T00:00:00Z", "endDate": "2026-01-01T23:59:59.999Z"}),
+            vec![("endDate", "endDate must not be before startDate")],
+        ),
+        (json!({"startDate": 20260101}), vec![("startDate", "")]),
+    ] {
+        let response = app.post_json("/api/sync", &start(extra.clone())).await;
+        assert_issues(response, &expected).await;
+    }
+    // Every bad field of one body is named.
+    let response = app
+        .post_json(
+            "/api/sync",
+            &json!({"tenantId": "nope", "syncType": "sideways", "startDate": "today"}),
+        )
+        .await;
+    assert_issues(
+        response,
+        &[("tenantId", ""), ("syncType", ""), ("startDate", ISO)],
+    )
+    .await;
+
+    // Valid dates (equal, minute precision, fractions) pass validation: an unknown tenant is
+    // then a 404, the tenant's queued job comes back as it is.
+    let valid = json!({"startDate": "2026-01-01T00:00Z", "endDate": "2026-01-01T00:00:00.000Z"});
+    let mut unknown = valid.clone();
+    unknown["tenantId"] = json!(uuid::Uuid::new_v4().to_string());
+    let response = app.post_json("/api/sync", &unknown).await;
+    assert_status(&response, StatusCode::NOT_FOUND);
+    let response = app.post_json("/api/sync", &start(valid)).await;
+    assert_status(&response, StatusCode::OK);
+    let body: Value = response.json().await.expect("job");
+    assert_eq!(body["job"]["syncType"], json!("full"), "{body}");
 }

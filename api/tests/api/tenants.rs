@@ -162,6 +162,55 @@ async fn list_query_values_are_validated_at_their_boundaries() {
     assert_eq!(issue_paths(&err), ["page", "limit"]);
 }
 
+/// `page` and `limit` under the API's one paging policy: the original's ranges and defaults
+/// (page >= 1, default 1; limit 1-100, default 10), every other value a 400 naming the
+/// parameter with the range, nothing clamped.
+#[tokio::test]
+async fn list_paging_follows_the_one_query_policy() {
+    let app = spawn_app().await;
+    for i in 0..12 {
+        app.create_tenant_ok(&format!("Tenant {i}"), &format!("tenant-{i}"), "slack")
+            .await;
+    }
+    for (query, field, message) in [
+        ("limit=0", "limit", "Too small: expected number to be >=1"),
+        ("limit=101", "limit", "Too big: expected number to be <=100"),
+        ("limit=abc", "limit", "Invalid input: expected an integer"),
+        ("limit=1e1", "limit", "Invalid input: expected an integer"),
+        ("limit=-5", "limit", "Invalid input: expected an integer"),
+        ("page=0", "page", "Too small: expected number to be >=1"),
+        ("page=two", "page", "Invalid input: expected an integer"),
+        (
+            "page=18446744073709551616",
+            "page",
+            "Too big: expected number to be <=18446744073709551615",
+        ),
+    ] {
+        let response = app.get(&format!("/api/tenants?{query}")).await;
+        let err = assert_error(response, StatusCode::BAD_REQUEST, "Validation Error").await;
+        assert_eq!(
+            err["details"]["issues"],
+            json!([{"path": field, "message": message}]),
+            "{query}"
+        );
+    }
+    for (query, page, limit, count) in [
+        ("", 1, 10, 10),
+        ("page=2", 2, 10, 2),
+        ("limit=1", 1, 1, 1),
+        ("limit=100", 1, 100, 12),
+        ("limit=%205%20&page=3", 3, 5, 2),
+    ] {
+        let response = app.get(&format!("/api/tenants?{query}")).await;
+        assert_status(&response, StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["pagination"]["page"], page, "{query}");
+        assert_eq!(body["pagination"]["limit"], limit, "{query}");
+        assert_eq!(body["pagination"]["total"], 12, "{query}");
+        assert_eq!(body["data"].as_array().unwrap().len(), count, "{query}");
+    }
+}
+
 #[tokio::test]
 async fn repeated_or_huge_query_values_are_client_errors() {
     let app = spawn_app().await;

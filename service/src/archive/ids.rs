@@ -1,4 +1,4 @@
-//! Parsing of client-supplied ids, cursors and page sizes for the read API.
+//! Parsing of client-supplied ids and cursors for the read API.
 //!
 //! Every function here turns bad input into [`Error::Validation`] (HTTP 400), never a panic.
 
@@ -78,31 +78,6 @@ pub fn parse_message_path_id(text: &str) -> Result<String> {
     decode_base62(text).map(|v| v.to_string()).ok_or_else(issue)
 }
 
-/// Validate an optional page size: `default` when absent, else an integer in `1..=max`.
-pub fn parse_limit(field: &str, raw: Option<&str>, default: u64, max: u64) -> Result<u64> {
-    parse_bounded(field, raw, default, 1, max)
-}
-
-/// Validate an optional count in `min..=max` (e.g. neighbours around a message, 0 allowed).
-pub fn parse_bounded(
-    field: &str,
-    raw: Option<&str>,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64> {
-    let Some(raw) = raw else {
-        return Ok(default);
-    };
-    match raw.trim().parse::<u64>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(Error::invalid(
-            field,
-            format!("must be an integer from {min} to {max}"),
-        )),
-    }
-}
-
 /// Milliseconds since the Unix epoch encoded in a Discord snowflake.
 pub fn snowflake_unix_millis(snowflake: u64) -> i64 {
     const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
@@ -137,21 +112,6 @@ mod tests {
         assert!(parse_message_path_id("not*base62").is_err());
         assert!(parse_message_path_id("99999999999999999999999").is_err());
         assert!(parse_message_path_id("").is_err());
-    }
-
-    #[test]
-    fn limits_outside_range_are_validation_errors() {
-        assert_eq!(parse_limit("limit", None, 50, 100).unwrap(), 50);
-        assert_eq!(parse_limit("limit", Some("100"), 50, 100).unwrap(), 100);
-        for bad in ["0", "101", "-1", "abc", "1.5", ""] {
-            assert!(
-                matches!(
-                    parse_limit("limit", Some(bad), 50, 100),
-                    Err(Error::Validation(_))
-                ),
-                "{bad:?}"
-            );
-        }
     }
 
     #[test]

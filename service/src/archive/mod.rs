@@ -1,7 +1,8 @@
 //! Reading the archive: the queries behind the public read API (`/api/v1`).
 //!
-//! Every function takes the tenant it serves and answers only with that tenant's rows; client
-//! input (limits, cursors, ids) arrives raw and is validated here into [`Error::Validation`].
+//! Every function takes the tenant it serves and answers only with that tenant's rows. Paging
+//! parameters arrive typed (the HTTP layer reads page sizes and cursors under its one query
+//! policy); ids in paths arrive raw and are validated here into [`Error::Validation`].
 //! Messages are paged by keyset (cursors are platform message ids), newest first; nothing loads
 //! a whole channel, and no list costs one query per item.
 
@@ -24,9 +25,8 @@ use query::{ChannelStats, Direction, Position};
 pub use tenant_cache::TenantCache;
 use view::{BrandingView, ChannelSummary, ChannelView, MessageView, ThreadView};
 
-/// Default and maximum page size of message and thread lists.
-pub const DEFAULT_LIMIT: u64 = 50;
-/// Largest accepted `limit`.
+/// Largest page size of message and thread lists, and most neighbours on each side of a
+/// message in context.
 pub const MAX_LIMIT: u64 = 100;
 
 /// The tenant whose public slug is `slug` (the `X-Tenant-Slug` header). Tenant status is not
@@ -139,14 +139,15 @@ pub async fn get_channel(
     Ok(summary(row, s))
 }
 
-/// Raw query parameters of a message page, validated by [`messages_page`].
-#[derive(Debug, Clone, Default, Deserialize)]
+/// What a message page asks for. [`messages_page`] rejects a `limit` outside
+/// `1..=`[`MAX_LIMIT`] and both cursors at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessagePageParams {
-    /// Page size, 1-100, default 50.
-    pub limit: Option<String>,
-    /// Return messages older than this platform message id.
+    /// Page size.
+    pub limit: u64,
+    /// Return messages older than this platform message id (decimal, no leading zeros).
     pub before: Option<String>,
-    /// Return messages newer than this platform message id.
+    /// Return messages newer than this platform message id (decimal, no leading zeros).
     pub after: Option<String>,
 }
 
@@ -189,7 +190,7 @@ pub async fn messages_page(
     channel_id: &str,
     params: &MessagePageParams,
 ) -> Result<MessagePage> {
-    let request = PageRequest::parse(params)?;
+    let request = PageRequest::check(params)?;
     page_from(&query::Orm(db), tenant_id, channel_id, &request).await
 }
 
@@ -227,7 +228,7 @@ impl MessageReader {
     }
 }
 
-/// A message page's parameters, validated.
+/// A message page's parameters, checked.
 #[derive(Debug, Clone)]
 struct PageRequest {
     limit: u64,
@@ -236,30 +237,33 @@ struct PageRequest {
 }
 
 impl PageRequest {
-    /// Validate `params` (before touching the database).
-    fn parse(params: &MessagePageParams) -> Result<Self> {
-        let limit = ids::parse_limit("limit", params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
+    /// Check `params` (before touching the database).
+    fn check(params: &MessagePageParams) -> Result<Self> {
+        check_limit("limit", params.limit, 1)?;
         if params.before.is_some() && params.after.is_some() {
             return Err(Error::invalid(
                 "before",
                 "give either before or after, not both",
             ));
         }
-        let before = params
-            .before
-            .as_deref()
-            .map(|b| ids::parse_snowflake("before", b))
-            .transpose()?;
-        let after = params
-            .after
-            .as_deref()
-            .map(|a| ids::parse_snowflake("after", a))
-            .transpose()?;
         Ok(Self {
-            limit,
-            before,
-            after,
+            limit: params.limit,
+            before: params.before.clone(),
+            after: params.after.clone(),
         })
+    }
+}
+
+/// A page size or neighbour count outside `min..=MAX_LIMIT` is a validation error naming
+/// `field`: the bound that keeps one request's work small.
+fn check_limit(field: &str, value: u64, min: u64) -> Result<()> {
+    if (min..=MAX_LIMIT).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("must be from {min} to {MAX_LIMIT}"),
+        ))
     }
 }
 
@@ -406,11 +410,12 @@ pub async fn thread_views(
         .collect())
 }
 
-/// Raw query parameters of a thread page.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// What a thread page asks for; [`threads_page`] rejects a `limit` outside
+/// `1..=`[`MAX_LIMIT`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ThreadPageParams {
-    /// Page size, 1-100, default 50.
-    pub limit: Option<String>,
+    /// Page size.
+    pub limit: u64,
     /// Continue after the thread with this platform channel id (the previous page's
     /// `meta.before`).
     pub before: Option<String>,
@@ -448,12 +453,9 @@ pub async fn threads_page(
     channel_id: &str,
     params: &ThreadPageParams,
 ) -> Result<ThreadPage> {
-    let limit = ids::parse_limit("limit", params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
-    let before = params
-        .before
-        .as_deref()
-        .map(|b| ids::parse_snowflake("before", b))
-        .transpose()?;
+    let limit = params.limit;
+    check_limit("limit", limit, 1)?;
+    let before = params.before.clone();
     let channel = channel_row(db, tenant_id, channel_id).await?;
     let all = threads_by_activity(db, tenant_id, &channel.platform_channel_id).await?;
     let total = all.len() as u64;
@@ -490,13 +492,14 @@ pub async fn threads_page(
     })
 }
 
-/// Raw query parameters of a message context request.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// How many neighbours a message context asks for; [`message_context`] rejects counts above
+/// [`MAX_LIMIT`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContextParams {
-    /// Older neighbours to include, 0-100, default 50.
-    pub before: Option<String>,
-    /// Newer neighbours to include, 0-100, default 50.
-    pub after: Option<String>,
+    /// Older neighbours to include.
+    pub before: u64,
+    /// Newer neighbours to include.
+    pub after: u64,
 }
 
 /// Where the target sits in a context answer.
@@ -549,20 +552,9 @@ pub async fn message_context(
     params: &ContextParams,
 ) -> Result<MessageContext> {
     let snowflake = ids::parse_message_path_id(raw_id)?;
-    let n_before = ids::parse_bounded(
-        "before",
-        params.before.as_deref(),
-        DEFAULT_LIMIT,
-        0,
-        MAX_LIMIT,
-    )?;
-    let n_after = ids::parse_bounded(
-        "after",
-        params.after.as_deref(),
-        DEFAULT_LIMIT,
-        0,
-        MAX_LIMIT,
-    )?;
+    let (n_before, n_after) = (params.before, params.after);
+    check_limit("before", n_before, 0)?;
+    check_limit("after", n_after, 0)?;
     let target = messages::Entity::find()
         .inner_join(channels::Entity)
         .filter(messages::Column::PlatformMessageId.eq(snowflake.as_str()))

@@ -187,11 +187,17 @@ pub(crate) fn cursor_position(snowflake: &str, stored: Option<DateTime<Utc>>) ->
     }
 }
 
-/// The position a cursor naming no stored message stands for: the time in its snowflake.
+/// The latest instant a MySQL-family `timestamp` column holds (2038-01-19 03:14:07 UTC). A
+/// later bound compared with such a column is read as zero, which would put a cursor from
+/// beyond it before every message. Messages stored there cannot be later either.
+const LATEST_STORABLE_MILLIS: i64 = 2_147_483_647_000;
+
+/// The position a cursor naming no stored message stands for: the time in its snowflake (at
+/// most [`LATEST_STORABLE_MILLIS`], on every backend alike).
 fn snowflake_position(snowflake: &str) -> Position {
     let value: u64 = snowflake.parse().unwrap_or(0);
     let at = Utc
-        .timestamp_millis_opt(snowflake_unix_millis(value))
+        .timestamp_millis_opt(snowflake_unix_millis(value).min(LATEST_STORABLE_MILLIS))
         .single()
         .unwrap_or_default();
     Position {

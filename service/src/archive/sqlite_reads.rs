@@ -94,7 +94,7 @@ impl SqliteReader {
         channel_id: &str,
         params: &MessagePageParams,
     ) -> Result<MessagePage> {
-        let request = PageRequest::parse(params)?;
+        let request = PageRequest::check(params)?;
         let conn = self.take()?;
         let page = Self::read_page(&conn, tenant_id, channel_id, &request);
         // A connection is only reused when its transaction ended cleanly.

@@ -19,13 +19,14 @@ use entity::tenants;
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use service::archive::{
-    self, ContextParams, MessageContext, MessagePage, MessagePageMeta, MessagePageParams,
-    MessageReader, TenantCache, ThreadPage, ThreadPageMeta, ThreadPageParams,
+    self, MessageContext, MessagePage, MessagePageMeta, MessageReader, TenantCache, ThreadPage,
+    ThreadPageMeta,
     view::{BrandingView, ChannelSummary, MessageView, TenantView, ThreadView},
 };
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::ApiError;
+use crate::params::{ContextQuery, MessagesQuery, ThreadsQuery};
 
 /// The header selecting the tenant.
 pub const TENANT_HEADER: &str = "x-tenant-slug";
@@ -183,9 +184,7 @@ pub async fn channel(
     params(
         ("X-Tenant-Slug" = String, Header, description = "Slug of the tenant whose archive is read"),
         ("channelId" = String, Path, description = "Internal channel id"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1-100 (default 50)"),
-        ("before" = Option<String>, Query, pattern = "^[0-9]{1,20}$", description = "Platform message id: return older messages (use `meta.before`)"),
-        ("after" = Option<String>, Query, pattern = "^[0-9]{1,20}$", description = "Platform message id: return newer messages (use `meta.after`); not with `before`"),
+        MessagesQuery,
     ),
     responses(
         (status = 200, description = "Messages with reactions and attachments", body = Envelope<Vec<MessageView>, MessagePageMeta>),
@@ -197,8 +196,9 @@ pub async fn messages(
     reader: web::Data<MessageReader>,
     ReadTenant(t): ReadTenant,
     path: web::Path<String>,
-    params: web::Query<MessagePageParams>,
+    query: web::Query<MessagesQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let params = query.params()?;
     let MessagePage { messages, meta } = reader.messages_page(&t.id, &path, &params).await?;
     Ok(ok(messages, meta))
 }
@@ -211,8 +211,7 @@ pub async fn messages(
     params(
         ("X-Tenant-Slug" = String, Header, description = "Slug of the tenant whose archive is read"),
         ("channelId" = String, Path, description = "Internal channel id (usually a forum)"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1-100 (default 50)"),
-        ("before" = Option<String>, Query, pattern = "^[0-9]{1,20}$", description = "Platform id of the last thread of the previous page (`meta.before`)"),
+        ThreadsQuery,
     ),
     responses(
         (status = 200, description = "Threads with title, first message, message count, last activity", body = Envelope<Vec<ThreadView>, ThreadPageMeta>),
@@ -224,8 +223,9 @@ pub async fn threads(
     db: web::Data<DatabaseConnection>,
     ReadTenant(t): ReadTenant,
     path: web::Path<String>,
-    params: web::Query<ThreadPageParams>,
+    query: web::Query<ThreadsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let params = query.params()?;
     let ThreadPage { threads, meta } =
         archive::threads_page(db.get_ref(), &t.id, &path, &params).await?;
     Ok(ok(threads, meta))
@@ -239,8 +239,7 @@ pub async fn threads(
     params(
         ("X-Tenant-Slug" = String, Header, description = "Slug of the tenant whose archive is read"),
         ("messageId" = String, Path, pattern = "^[0-9A-Za-z]{1,20}$", description = "Base62-encoded snowflake (the original's URLs) or a decimal snowflake"),
-        ("before" = Option<u32>, Query, maximum = 100, description = "Older neighbours, 0-100 (default 50)"),
-        ("after" = Option<u32>, Query, maximum = 100, description = "Newer neighbours, 0-100 (default 50)"),
+        ContextQuery,
     ),
     responses(
         (status = 200, description = "The message in context, newest first", body = Envelope<MessageContext, EmptyMeta>),
@@ -252,8 +251,9 @@ pub async fn message(
     db: web::Data<DatabaseConnection>,
     ReadTenant(t): ReadTenant,
     path: web::Path<String>,
-    params: web::Query<ContextParams>,
+    query: web::Query<ContextQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let params = query.params()?;
     let context = archive::message_context(db.get_ref(), &t.id, &path, &params).await?;
     Ok(ok(context, EmptyMeta {}))
 }
