@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Verta benchmarks (DESIGN.md, Benchmarks).
+# Verta benchmarks (docs/design.md, "Benchmarks"; method and figures in docs/benchmarks.md).
 #
 #   scripts/bench.sh [NAME...] [-- BENCH-ARGS...]
 #

@@ -2,7 +2,7 @@
 //!
 //! Every error response of the API — domain errors from `service`, authentication failures,
 //! malformed requests caught by extractors, unknown routes — is an [`ApiError`] rendered by the
-//! single `impl ResponseError` below, with the body of DESIGN.md:
+//! single `impl ResponseError` below, with the body of docs/design.md ("Errors over HTTP"):
 //! `{"error": <title>, "message": <sentence>, "details"?: <any>, "timestamp": <RFC 3339>}`.
 
 use actix_web::http::StatusCode;

@@ -1,5 +1,5 @@
 //! `verta-bench`: Verta's benchmarks. Each measurement prints one machine-readable line,
-//! `BENCH <name> backend=<sqlite|mariadb> <key>=<value> ...` (DESIGN.md, Benchmarks).
+//! `BENCH <name> backend=<sqlite|mariadb> <key>=<value> ...` (docs/design.md, "Benchmarks"; method and figures in docs/benchmarks.md).
 //!
 //! `verta-bench <name> --backend sqlite|mariadb [--database-url URL] [bench options]`.
 //! Without `--database-url` every run gets fresh databases: an SQLite file in a temporary

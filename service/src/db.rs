@@ -56,7 +56,7 @@ async fn connect_with_pool(url: &str, max_connections: u32) -> Result<DatabaseCo
     if url.starts_with("sqlite:") {
         // sqlx pings a connection every time it leaves the pool by default: on SQLite one more
         // round trip to the connection's thread before each query, for a local file that
-        // cannot have hung up (read API: about 7 % more pages per second without it).
+        // cannot have hung up.
         opts.test_before_acquire(false);
         // An in-memory database exists once per connection: a pool of several would give
         // every connection its own empty database.

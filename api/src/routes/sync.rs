@@ -1,4 +1,4 @@
-//! Sync jobs: `/api/sync/*` (the reference's job routes) and the tenant-scoped trigger and
+//! Sync jobs: `/api/sync/*` (the original service's job routes) and the tenant-scoped trigger and
 //! status under `/api/tenants/{id}/sync`.
 //!
 //! Handlers extract, call one `service::sync::service` function and map the result. A
@@ -201,7 +201,7 @@ fn started(view: service::sync::view::JobView, created: bool) -> HttpResponse {
     }
 }
 
-/// Queue a sync of a tenant (the reference's `POST /api/sync`).
+/// Queue a sync of a tenant (the original's `POST /api/sync`).
 #[utoipa::path(
     post,
     path = "/api/sync",

@@ -162,7 +162,7 @@ pub fn assert_status(response: &Response, expected: StatusCode) {
     );
 }
 
-/// Asserts an error response: the status, the JSON error body of DESIGN.md with the given
+/// Asserts an error response: the status, the JSON error body of docs/design.md with the given
 /// `error` title, an RFC 3339 timestamp; returns the body.
 pub async fn assert_error(response: Response, status: StatusCode, title: &str) -> Value {
     let url = response.url().clone();

@@ -29,7 +29,7 @@ async fn migrations_001_to_008_produce_the_reference_schema() {
     }
 }
 
-/// MariaDB: information_schema after m001..m008 equals that of schema.sql loaded verbatim
+/// MariaDB: information_schema after m001..m008 equals that of the reference schema (data/reference-schema.sql) loaded verbatim
 /// into another fresh database.
 async fn check_mysql_against_reference(conn: &DatabaseConnection) {
     let (_ref_db, reference_conn) = fresh().await;
@@ -49,7 +49,7 @@ async fn check_mysql_against_reference(conn: &DatabaseConnection) {
     let (only_ours, only_reference) = diff(&ours, &theirs);
     assert!(
         only_ours.is_empty() && only_reference.is_empty(),
-        "schema differs from reference/schema.sql\nonly after the migrations:\n  {}\nonly in the reference:\n  {}",
+        "schema differs from data/reference-schema.sql\nonly after the migrations:\n  {}\nonly in the reference:\n  {}",
         only_ours.join("\n  "),
         only_reference.join("\n  ")
     );

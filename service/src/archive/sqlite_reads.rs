@@ -4,9 +4,9 @@
 //! sqlx runs every SQLite connection on a thread of its own: each query is a command sent to
 //! that thread, rows sent back one by one, and the connection's return to the pool a spawned
 //! task plus a ping, another round trip. A page is three or four queries, so about a dozen
-//! thread hand-offs for well under a millisecond of SQLite work; at 64 concurrent clients on
-//! two cores the threads spent more time waking each other than reading (the read-api
-//! benchmark, README). SQLite is a library reading a local file, not a server: here a page
+//! thread hand-offs for well under a millisecond of SQLite work: under many concurrent clients
+//! the threads spend more time waking each other than reading (docs/benchmarks.md,
+//! `read-api`). SQLite is a library reading a local file, not a server: here a page
 //! takes a connection from a small pool, runs its queries on the caller's thread inside one
 //! read transaction (so the page, its cursors and its reactions come from one snapshot), and
 //! puts the connection back.
@@ -15,7 +15,7 @@
 //! of its cursor ([`query::messages_from_query`], [`query::CHANNEL_CURSOR_SQL`]), bound with
 //! the encodings sqlx uses; only the reactions and attachments are looked up differently, by
 //! the page's ids ([`DETAILS_BY_IDS_SQL`]). A test compares every page the API serves this way
-//! with the SeaORM path's page. Connections are opened `query_only`: this path cannot write.
+//! with the SeaORM path's page and with the data that was written. Connections are opened `query_only`: this path cannot write.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -43,8 +43,8 @@ const MAX_IDLE: usize = 4;
 const STATEMENT_CACHE: usize = 32;
 
 /// Page cache of each reading connection, KiB: the pool's connections keep 8 MiB each
-/// ([`crate::db`]), but there are few of these, each serving every page its thread reads
-/// (read-api benchmark: 5-10 % more pages per second than with 8 MiB).
+/// ([`crate::db`]), but there are few of these, each serving every page its thread reads, so
+/// a larger cache keeps more of the hot index pages of every channel in memory.
 const CACHE_KIB: u32 = 32 * 1024;
 
 /// Direct SQLite connections to one database file, for message pages. Cheap to share; open

@@ -1,4 +1,4 @@
-//! Ground truth: exactly what Verta must store for a guild (DESIGN.md "Sync model"), with
+//! Ground truth: exactly what Verta must store for a guild (docs/design.md, "Sync model"), with
 //! raw Discord ids (Verta pseudonymises them itself). Messages are streamed, never
 //! collected, so the truth of a ten-million-message channel costs no memory.
 

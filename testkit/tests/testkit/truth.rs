@@ -1,4 +1,4 @@
-//! The ground truth follows DESIGN.md's sync model and the generator is deterministic.
+//! The ground truth follows the sync model of docs/design.md and the generator is deterministic.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -101,7 +101,7 @@ async fn twilight_http_reads_the_whole_guild_as_the_ground_truth_describes_it() 
         .expect("me body");
     assert!(me.bot);
 
-    // Discovery as DESIGN.md describes it, from twilight's types.
+    // Discovery as docs/design.md describes it, from twilight's types.
     let view = twilight_model::guild::Permissions::VIEW_CHANNEL;
     let visible = |c: &twilight_model::channel::Channel| {
         let mut perms = everyone.permissions;

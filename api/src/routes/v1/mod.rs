@@ -1,4 +1,4 @@
-//! The public read API, `/api/v1` (reference api.md §6): read-only access to one tenant's
+//! The public read API, `/api/v1`: read-only access to one tenant's
 //! archive, selected by the `X-Tenant-Slug` header. No admin key; CORS open to any origin; a
 //! per-client rate limit ([`rate_limit`]). Every success is `{"data": ..., "meta": {...}}`;
 //! errors use the standard body (400 for a missing header or bad parameters, 404 for an
