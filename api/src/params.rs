@@ -11,7 +11,7 @@
 //!
 //! The ranges and defaults are the original's where it validated (the tenant list) and where it
 //! only had defaults (the read API, sync history), with the upper bound of 100 the rewrite puts
-//! on every page size (reference `api.md` §2.3, §3, §6). Each route's query type below derives
+//! on every page size (docs/differences.md). Each route's query type below derives
 //! [`IntoParams`] for the OpenAPI document; the API tests check that the document states the
 //! same ranges and defaults as the [`Count`] constants.
 

@@ -7,7 +7,7 @@
 //! sync routes had their own shape).
 //!
 //! `startDate`/`endDate` of `POST /api/sync` are validated as the original did (ISO 8601 UTC
-//! datetimes, reference `api.md` §3), and rejected when `endDate` is before `startDate`; then
+//! datetimes ending in `Z`), and rejected when `endDate` is before `startDate`; then
 //! they are ignored, as the original ignored them: a sync continues from each channel's
 //! cursor, and the sync engine takes no time window.
 
