@@ -22,16 +22,16 @@
 //!   both backends behave the same.
 
 pub mod attachments;
-pub mod channel_sync_jobs;
 pub mod channels;
 pub mod messages;
 pub mod reactions;
 pub mod sync_progress;
 pub mod tenant_branding;
 
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{CaseStatement, Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryTrait, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryTrait,
+    Statement,
 };
 
 use crate::db;
@@ -235,6 +235,26 @@ where
     );
     execute_all(db, statements).await?;
     Ok(rows.len())
+}
+
+/// Rows per statement of the metadata updates (`set_metadata`): three bound values per row,
+/// far below every backend's placeholder limit.
+pub const METADATA_UPDATES_PER_STATEMENT: usize = 500;
+
+/// `CASE WHEN id = ? THEN ? ... ELSE column END`: a different value per row in one UPDATE
+/// (instead of one UPDATE per row). `values` must not be empty.
+pub(crate) fn value_by_id<C: ColumnTrait>(
+    id: C,
+    column: C,
+    values: &[(String, serde_json::Value)],
+) -> Expr {
+    values
+        .iter()
+        .fold(CaseStatement::new(), |case, (row_id, value)| {
+            case.case(id.eq(row_id.as_str()), Expr::val(value.clone()))
+        })
+        .finally(Expr::col(column))
+        .into()
 }
 
 /// Fixed per-row overhead assumed by the byte estimate (ids, numbers, timestamps).
