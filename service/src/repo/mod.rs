@@ -11,8 +11,7 @@
 //!   nothing.
 //! - Ids are deterministic ([`ids`]): a row's id is computed from its parent's id and its
 //!   platform id, so children can be written in the same batch without reading ids back
-//!   (`verta-bench upsert` measures the alternative: reading a batch's message ids back costs
-//!   about 5% of upsert throughput on MariaDB and 20-25% on SQLite).
+//!   (`verta-bench upsert` measures what reading a batch's message ids back would cost).
 //!   Rows created by other software with random ids keep their id: the upserts never change
 //!   an existing row's id, they match it by the unique key.
 //! - `created_at`/`updated_at` are set by the application ([`crate::db::now`]): SQLite has no
@@ -50,7 +49,7 @@ pub const MAX_STATEMENT_BYTES: usize = 4 * 1024 * 1024;
 /// reactions and attachments that start with their message's first 64 bits, then sort in
 /// the order the sync writes them, so every id index grows at its end like the tables
 /// instead of receiving each page's rows at random places; on SQLite, where a commit writes
-/// every index page it touched, that halves the pages written per message. Other ids (and
+/// every index page it touched, that cuts the pages written per message. Other ids (and
 /// a message whose platform id is not a snowflake) are plain version 5 UUIDs.
 pub mod ids {
     use uuid::Uuid;

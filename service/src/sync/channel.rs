@@ -321,14 +321,23 @@ impl SyncEngine {
     /// The message id the channel's first request reads after (0 = from the start), or
     /// `None` when the channel needs no message request: not a full sync, nothing above the
     /// cursor, and not in the rescan window.
-    fn first_after(&self, ctx: &JobContext, target: &ChannelTarget, stored_cursor: u64) -> Option<u64> {
+    fn first_after(
+        &self,
+        ctx: &JobContext,
+        target: &ChannelTarget,
+        stored_cursor: u64,
+    ) -> Option<u64> {
         if ctx.full {
             return Some(0);
         }
         let window = self.settings.rescan_window;
         let window_start =
             chrono::Utc::now() - chrono::Duration::from_std(window).unwrap_or_default();
-        let newest = target.last_message_id.flatten().unwrap_or(0).max(stored_cursor);
+        let newest = target
+            .last_message_id
+            .flatten()
+            .unwrap_or(0)
+            .max(stored_cursor);
         // Re-read the recent past of a channel active inside the window: edits, reactions
         // and deletions there are not visible above the cursor.
         let rescan = !window.is_zero()
@@ -363,7 +372,10 @@ impl SyncEngine {
                 return Ok(false);
             }
             let page = self
-                .with_retries(|| ctx.platform.messages_after(&target.platform_id, after, PAGE_SIZE))
+                .with_retries(|| {
+                    ctx.platform
+                        .messages_after(&target.platform_id, after, PAGE_SIZE)
+                })
                 .await
                 .map_err(PlatformOrDb::Platform)?;
             let full_page = page.len() >= usize::from(PAGE_SIZE);
@@ -377,9 +389,7 @@ impl SyncEngine {
                 None
             };
             let rows = rows::page_rows(&target.row_id, &page, users.as_deref(), &self.anonymizer);
-            let deleted = self
-                .deleted_in_page(run, after, &page, full_page)
-                .await?;
+            let deleted = self.deleted_in_page(run, after, &page, full_page).await?;
             // Checked once the page is in hand, so that after a cancel at most the pages
             // already submitted are written.
             if queue::should_stop(&self.db, &ctx.job_id).await? {

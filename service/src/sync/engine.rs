@@ -15,13 +15,13 @@ use crate::anonymize::Anonymizer;
 use crate::config::Config;
 use crate::error::Result;
 use crate::platform::{PlatformAdapter, PlatformError};
-use crate::sync::channel::{ChannelEnd, ChannelTarget};
 use crate::repo;
+use crate::sync::channel::{ChannelEnd, ChannelTarget};
 use crate::sync::queue::{self, ChannelJobStatus, JobStatus, SyncType};
 use crate::sync::rows::uuid_of;
 use crate::sync::store;
-use crate::tenants::Platform;
 use crate::sync::writer::PageWriter;
+use crate::tenants::Platform;
 
 /// Tunables of the worker (from [`Config`], plus queue timings tests may shorten).
 #[derive(Debug, Clone)]
@@ -132,7 +132,7 @@ pub struct SyncEngine {
 }
 
 /// A worker id unique per process: `worker-<pid>-<8 random hex>` (fits `varchar(50)`).
-pub fn new_worker_id() -> String {
+fn new_worker_id() -> String {
     format!(
         "worker-{}-{}",
         std::process::id(),
@@ -166,16 +166,6 @@ impl SyncEngine {
             progress: Arc::new(Progress::default()),
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
-    }
-
-    /// This worker's id (stored in `worker_id` columns).
-    pub fn worker_id(&self) -> &str {
-        &self.worker_id
-    }
-
-    /// The database.
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.db
     }
 
     /// Claim and run one job, or help another worker's job. Returns whether there was work.
@@ -493,7 +483,11 @@ impl SyncEngine {
     /// Count the job's finished items into `summary` (messages, completed and failed
     /// channels, one error record per failed channel); a channel refused with 401 marks the
     /// job as unauthorized.
-    async fn summarize_items(&self, ctx: &JobContext, summary: &mut queue::JobSummary) -> Result<()> {
+    async fn summarize_items(
+        &self,
+        ctx: &JobContext,
+        summary: &mut queue::JobSummary,
+    ) -> Result<()> {
         let items = queue::items(&self.db, &ctx.job_id).await?;
         let names: HashMap<String, (String, String)> =
             repo::channels::for_tenant(&self.db, uuid_of(&ctx.tenant_id))

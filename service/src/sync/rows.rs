@@ -66,8 +66,8 @@ pub fn page_rows(
             }
             None => {}
         }
-        rows.attachments
-            .extend(m.attachments.iter().map(|a| AttachmentRow {
+        rows.attachments.extend(m.attachments.iter().map(|a| {
+            AttachmentRow {
                 message_id: id,
                 platform_attachment_id: a.id.clone(),
                 filename: a.filename.clone(),
@@ -77,7 +77,8 @@ pub fn page_rows(
                     .clone()
                     .unwrap_or_else(|| "application/octet-stream".to_owned()),
                 url: a.url.clone(),
-            }));
+            }
+        }));
         rows.messages.push(MessageRow {
             channel_id: channel,
             platform_message_id: platform_id,

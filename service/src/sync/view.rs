@@ -105,46 +105,12 @@ impl JobView {
 pub async fn job_view<C: ConnectionTrait>(db: &C, job: sync_jobs::Model) -> Result<JobView> {
     let status = JobStatus::from_stored(&job.status)?;
     let items = queue::items(db, &job.id).await?;
-    let mut item_states = Vec::with_capacity(items.len());
-    for item in &items {
-        item_states.push(ChannelJobStatus::from_stored(&item.status)?);
-    }
-    let names = channel_names(db, &items).await?;
-    let count = |s: ChannelJobStatus| item_states.iter().filter(|i| **i == s).count() as i64;
-    let messages: i64 = items
+    let item_states = items
         .iter()
-        .map(|i| i64::from(i.messages_processed.unwrap_or(0)))
-        .sum();
-    let messages = if status.is_finished() {
-        job.messages_processed.max(messages)
-    } else {
-        messages
-    };
-    let end = job.finished_at.unwrap_or_else(Utc::now);
-    let elapsed = job
-        .started_at
-        .map(|s| (end - s).num_milliseconds().max(1) as f64 / 1000.0)
-        .unwrap_or(0.0);
-    let done = count(ChannelJobStatus::Completed) + count(ChannelJobStatus::Failed);
-    let total = (items.len() as i64).max(i64::from(job.channels_total));
-    let eta = if status == JobStatus::Running && done > 0 && elapsed > 0.0 {
-        Some(((elapsed / done as f64) * (total - done).max(0) as f64).round() as i64)
-    } else {
-        None
-    };
-    let progress = ProgressView {
-        channels_total: total,
-        channels_completed: count(ChannelJobStatus::Completed),
-        channels_failed: count(ChannelJobStatus::Failed),
-        channels_in_progress: count(ChannelJobStatus::InProgress),
-        messages_processed: messages,
-        messages_per_second: if elapsed > 0.0 {
-            (messages as f64 / elapsed * 10.0).round() / 10.0
-        } else {
-            0.0
-        },
-        eta_seconds: eta,
-    };
+        .map(|i| ChannelJobStatus::from_stored(&i.status))
+        .collect::<Result<Vec<_>>>()?;
+    let names = channel_names(db, &items).await?;
+    let progress = progress_view(&job, status, &items, &item_states);
     let channels = items
         .iter()
         .zip(item_states)
@@ -187,6 +153,52 @@ pub async fn job_view<C: ConnectionTrait>(db: &C, job: sync_jobs::Model) -> Resu
         channels,
         retry_of: job.retry_of,
     })
+}
+
+/// The counts of a job in `status` with `items` (in `states`): channels by state, messages
+/// (the job's final count once it ended), rate since it started and, while it runs, the time
+/// left at the rate channels finished so far.
+fn progress_view(
+    job: &sync_jobs::Model,
+    status: JobStatus,
+    items: &[channel_sync_jobs::Model],
+    states: &[ChannelJobStatus],
+) -> ProgressView {
+    let count = |s: ChannelJobStatus| states.iter().filter(|i| **i == s).count() as i64;
+    let messages: i64 = items
+        .iter()
+        .map(|i| i64::from(i.messages_processed.unwrap_or(0)))
+        .sum();
+    let messages = if status.is_finished() {
+        job.messages_processed.max(messages)
+    } else {
+        messages
+    };
+    let end = job.finished_at.unwrap_or_else(Utc::now);
+    let elapsed = job
+        .started_at
+        .map(|s| (end - s).num_milliseconds().max(1) as f64 / 1000.0)
+        .unwrap_or(0.0);
+    let done = count(ChannelJobStatus::Completed) + count(ChannelJobStatus::Failed);
+    let total = (items.len() as i64).max(i64::from(job.channels_total));
+    let eta = if status == JobStatus::Running && done > 0 && elapsed > 0.0 {
+        Some(((elapsed / done as f64) * (total - done).max(0) as f64).round() as i64)
+    } else {
+        None
+    };
+    ProgressView {
+        channels_total: total,
+        channels_completed: count(ChannelJobStatus::Completed),
+        channels_failed: count(ChannelJobStatus::Failed),
+        channels_in_progress: count(ChannelJobStatus::InProgress),
+        messages_processed: messages,
+        messages_per_second: if elapsed > 0.0 {
+            (messages as f64 / elapsed * 10.0).round() / 10.0
+        } else {
+            0.0
+        },
+        eta_seconds: eta,
+    }
 }
 
 /// (platform id, name) of the channels of `items`, by channel row id.

@@ -77,8 +77,7 @@ async fn a_queued_job_is_claimed_by_exactly_one_of_racing_workers() {
     .await;
     let winners: Vec<sync_jobs::Model> = claims
         .into_iter()
-        .map(|c| c.expect("claim"))
-        .flatten()
+        .filter_map(|c| c.expect("claim"))
         .collect();
     assert_eq!(winners.len(), 1, "exactly one claim wins");
     let stored = queue::get(db, &job.id).await.expect("job");
@@ -108,7 +107,12 @@ async fn racing_workers_each_claim_a_different_job_of_the_queue() {
     // Six workers, three jobs: every job claimed once (a loser moves on to the next
     // candidate, so every job finds a worker).
     assert_eq!(claimed, jobs);
-    assert!(queue::claim_next(db, "late", LEASE).await.unwrap().is_none());
+    assert!(
+        queue::claim_next(db, "late", LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -120,7 +124,12 @@ async fn a_job_with_a_live_lease_is_not_claimable() {
         .await
         .unwrap()
         .expect("a claims the queued job");
-    assert!(queue::claim_job(db, &job.id, "b", LEASE).await.unwrap().is_none());
+    assert!(
+        queue::claim_job(db, &job.id, "b", LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(queue::claim_next(db, "b", LEASE).await.unwrap().is_none());
     let stored = queue::get(db, &job.id).await.unwrap();
     assert_eq!(stored.worker_id.as_deref(), Some("a"));
@@ -192,7 +201,10 @@ async fn lease_renewal_by_the_owner_extends_it_and_by_another_worker_fails() {
         .unwrap()
         .lease_expires_at
         .expect("lease");
-    assert!(renewed >= before + chrono::Duration::seconds(600), "{renewed}");
+    assert!(
+        renewed >= before + chrono::Duration::seconds(600),
+        "{renewed}"
+    );
     assert!(renewed > short);
 
     assert!(
@@ -255,9 +267,16 @@ async fn a_tenant_has_at_most_one_queued_or_running_job() {
 
     // Finished, the tenant may have a new one.
     assert!(
-        queue::finish(db, &first, "a", JobStatus::Completed, None, &JobSummary::default())
-            .await
-            .unwrap()
+        queue::finish(
+            db,
+            &first,
+            "a",
+            JobStatus::Completed,
+            None,
+            &JobSummary::default()
+        )
+        .await
+        .unwrap()
     );
     assert!(queue::find_active(db, &t).await.unwrap().is_none());
     let (next, created) = queue::enqueue(db, new_job(&t)).await.unwrap();
@@ -287,9 +306,16 @@ async fn a_running_job_asked_to_cancel_is_told_to_stop_and_keeps_its_worker() {
     assert!(asked.cancel_requested);
     assert!(queue::should_stop(db, &job.id).await.unwrap());
     assert!(
-        queue::finish(db, &job.id, "a", JobStatus::Cancelled, None, &JobSummary::default())
-            .await
-            .unwrap()
+        queue::finish(
+            db,
+            &job.id,
+            "a",
+            JobStatus::Cancelled,
+            None,
+            &JobSummary::default()
+        )
+        .await
+        .unwrap()
     );
     let err = queue::request_cancel(db, &job.id).await.unwrap_err();
     assert!(matches!(err, service::Error::BusinessRule(_)), "{err}");
@@ -389,9 +415,17 @@ async fn a_channel_item_is_claimable_again_only_once_its_worker_stopped_renewing
         .await
         .unwrap()
         .expect("a claims the item");
-    assert!(queue::claim_item(db, &job.id, "b", LEASE).await.unwrap().is_none());
     assert!(
-        queue::jobs_needing_help(db, LEASE).await.unwrap().is_empty(),
+        queue::claim_item(db, &job.id, "b", LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        queue::jobs_needing_help(db, LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
         "nothing for a helper while the item's lease is live"
     );
 
@@ -399,7 +433,12 @@ async fn a_channel_item_is_claimable_again_only_once_its_worker_stopped_renewing
     age_item(db, &item.id).await;
     queue::heartbeat_items(db, "b").await.unwrap();
     queue::heartbeat_items(db, "a").await.unwrap();
-    assert!(queue::claim_item(db, &job.id, "b", LEASE).await.unwrap().is_none());
+    assert!(
+        queue::claim_item(db, &job.id, "b", LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Unrenewed past the lease, another worker takes it over.
     age_item(db, &item.id).await;
@@ -433,7 +472,12 @@ async fn a_channel_item_is_claimable_again_only_once_its_worker_stopped_renewing
         Some(ChannelJobStatus::Completed)
     );
     assert_eq!(stored.messages_processed, Some(7));
-    assert!(queue::claim_item(db, &job.id, "c", LEASE).await.unwrap().is_none());
+    assert!(
+        queue::claim_item(db, &job.id, "c", LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]

@@ -22,17 +22,9 @@ async fn message_batches_at_chunk_boundaries_are_stored_completely_and_rerun_ide
         let ch = channel(db, t.id, &format!("n{n}")).await;
         let rows: Vec<_> = (0..n as u64).map(|i| message(ch, i)).collect();
         assert_eq!(messages::upsert(db, &rows).await.unwrap(), n);
-        assert_eq!(
-            messages_in(db, ch).await.unwrap(),
-            n as u64,
-            "n={n}"
-        );
+        assert_eq!(messages_in(db, ch).await.unwrap(), n as u64, "n={n}");
         messages::upsert(db, &rows).await.unwrap();
-        assert_eq!(
-            messages_in(db, ch).await.unwrap(),
-            n as u64,
-            "rerun n={n}"
-        );
+        assert_eq!(messages_in(db, ch).await.unwrap(), n as u64, "rerun n={n}");
     }
 }
 

@@ -444,16 +444,15 @@ fn channel_items_are_created_once_per_channel_and_recreating_keeps_their_state()
                     *state = (ChannelJobStatus::Completed, Some(r as i32));
                 }
             }
-            let got: BTreeMap<String, (ChannelJobStatus, Option<i32>)> =
-                queue::items(db, &job.id)
-                    .await
-                    .map_err(fail)?
-                    .into_iter()
-                    .map(|i| {
-                        let status = ChannelJobStatus::parse(&i.status).expect("known status");
-                        (i.channel_id, (status, i.messages_processed))
-                    })
-                    .collect();
+            let got: BTreeMap<String, (ChannelJobStatus, Option<i32>)> = queue::items(db, &job.id)
+                .await
+                .map_err(fail)?
+                .into_iter()
+                .map(|i| {
+                    let status = ChannelJobStatus::parse(&i.status).expect("known status");
+                    (i.channel_id, (status, i.messages_processed))
+                })
+                .collect();
             prop_assert_eq!(got, want);
             Ok(())
         })

@@ -13,8 +13,8 @@
 pub mod storage;
 
 pub use storage::{
-    add_counts, claim_item, claim_job, claim_next, create_items, enqueue, find_active,
-    finish, finish_item, get, has_job_since, heartbeat_items, history, items, job_counts,
+    add_counts, claim_item, claim_job, claim_next, create_items, enqueue, find_active, finish,
+    finish_item, get, has_job_since, heartbeat_items, history, items, job_counts,
     jobs_needing_help, release, renew_lease, request_cancel, retry, set_channels_total,
     should_stop,
 };
@@ -123,7 +123,10 @@ stored_as_text!(ChannelJobStatus {
 impl ChannelJobStatus {
     /// Whether a worker may still work on the item (pending or in progress).
     pub fn is_open(self) -> bool {
-        matches!(self, ChannelJobStatus::Pending | ChannelJobStatus::InProgress)
+        matches!(
+            self,
+            ChannelJobStatus::Pending | ChannelJobStatus::InProgress
+        )
     }
 }
 
