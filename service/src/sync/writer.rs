@@ -12,7 +12,7 @@
 //! A channel has at most [`crate::sync::channel::PAGES_IN_FLIGHT`] pages submitted and not
 //! yet committed, and goes on fetching meanwhile. Groups are written in the order their pages
 //! arrived, and once a page failed the writer refuses every later page of the same channel
-//! run ([`PageWrite::run`]), so a failed page can never be followed by a committed later page
+//! run (`PageWrite::run`), so a failed page can never be followed by a committed later page
 //! whose cursor would skip it. When a group's transaction fails, its pages are retried one
 //! transaction each, so that the error reaches the channel that caused it and the others go
 //! on.
