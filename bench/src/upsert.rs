@@ -403,11 +403,14 @@ pub async fn run(args: Args) -> BenchResult {
     }
 
     let stored: u64 = {
-        let mut n = 0;
-        for ch in &repo_channels {
-            n += messages::count_in_channel(&repo_db.db, *ch).await?;
-        }
-        n
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        entity::messages::Entity::find()
+            .filter(
+                entity::messages::Column::ChannelId
+                    .is_in(repo_channels.iter().map(ToString::to_string)),
+            )
+            .count(&repo_db.db)
+            .await?
     };
     if stored != args.messages as u64 {
         return Err(format!("expected {} messages stored, found {stored}", args.messages).into());

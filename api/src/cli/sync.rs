@@ -15,7 +15,7 @@ use serde_json::json;
 use service::Config;
 use service::sync::service as sync;
 use service::sync::view::JobView;
-use service::sync::{SyncType, Trigger};
+use service::sync::{JobStatus, SyncType, Trigger};
 
 use super::{CliError, SyncCommand, open_database, print_json};
 
@@ -45,7 +45,7 @@ pub async fn run(command: SyncCommand, config: Config) -> Result<ExitCode, CliEr
             let finished = wait_for(&db, &config, &view.id).await?;
             print_json(&finished)?;
             report(&finished);
-            Ok(if finished.status == "completed" {
+            Ok(if finished.status == JobStatus::Completed {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

@@ -111,7 +111,8 @@ pub async fn upsert(db: &impl ConnectionTrait, rows: &[ChannelRow]) -> Result<us
     .await
 }
 
-/// Every channel row of a tenant, ordered by id (stable).
+/// Every channel row of a tenant, ordered by id (stable): discovery compares them with what it
+/// found, and a job reads their names for its error report.
 pub async fn for_tenant(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Vec<Model>> {
     Ok(Entity::find()
         .filter(Column::TenantId.eq(tenant_id.to_string()))
@@ -120,15 +121,21 @@ pub async fn for_tenant(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Ve
         .await?)
 }
 
-/// The channel row of a platform channel in a tenant, if stored.
-pub async fn by_platform_id(
+/// Replace the metadata of channels (by row id), in one statement per
+/// [`super::METADATA_UPDATES_PER_STATEMENT`] rows.
+pub async fn set_metadata(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    platform_channel_id: &str,
-) -> Result<Option<Model>> {
-    Ok(Entity::find()
-        .filter(Column::TenantId.eq(tenant_id.to_string()))
-        .filter(Column::PlatformChannelId.eq(platform_channel_id))
-        .one(db)
-        .await?)
+    updates: &[(String, serde_json::Value)],
+) -> Result<()> {
+    for chunk in updates.chunks(super::METADATA_UPDATES_PER_STATEMENT) {
+        Entity::update_many()
+            .col_expr(
+                Column::Metadata,
+                super::value_by_id(Column::Id, Column::Metadata, chunk),
+            )
+            .filter(Column::Id.is_in(chunk.iter().map(|(id, _)| id.as_str())))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }

@@ -2,10 +2,11 @@
 //! edit (content, reply, metadata) wins, the author and send time never change.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, Statement,
 };
 use uuid::Uuid;
 
@@ -86,10 +87,59 @@ pub fn upsert_statements(backend: DbBackend, rows: &[MessageRow]) -> Vec<Stateme
     )
 }
 
-/// Number of stored messages of a channel row.
-pub async fn count_in_channel(db: &impl ConnectionTrait, channel_id: Uuid) -> Result<u64> {
+/// Row id and metadata of the stored messages of `channel_id` among `platform_ids`.
+pub async fn metadata_of(
+    db: &impl ConnectionTrait,
+    channel_id: Uuid,
+    platform_ids: &[String],
+) -> Result<Vec<(String, Option<serde_json::Value>)>> {
+    if platform_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::Metadata)
         .filter(Column::ChannelId.eq(channel_id.to_string()))
-        .count(db)
+        .filter(Column::PlatformMessageId.is_in(platform_ids.iter().map(String::as_str)))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Replace the metadata of messages (by row id) and set their `updated_at` to `now`, in one
+/// statement per [`super::METADATA_UPDATES_PER_STATEMENT`] rows.
+pub async fn set_metadata(
+    db: &impl ConnectionTrait,
+    updates: &[(String, serde_json::Value)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for chunk in updates.chunks(super::METADATA_UPDATES_PER_STATEMENT) {
+        Entity::update_many()
+            .col_expr(
+                Column::Metadata,
+                super::value_by_id(Column::Id, Column::Metadata, chunk),
+            )
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::Id.is_in(chunk.iter().map(|(id, _)| id.as_str())))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Platform ids of the stored messages of `channel_id` sent at or after `since`.
+pub async fn platform_ids_since(
+    db: &impl ConnectionTrait,
+    channel_id: Uuid,
+    since: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::PlatformMessageId)
+        .filter(Column::ChannelId.eq(channel_id.to_string()))
+        .filter(Column::PlatformCreatedAt.gte(since))
+        .into_tuple()
+        .all(db)
         .await?)
 }

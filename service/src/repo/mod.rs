@@ -11,8 +11,7 @@
 //!   nothing.
 //! - Ids are deterministic ([`ids`]): a row's id is computed from its parent's id and its
 //!   platform id, so children can be written in the same batch without reading ids back
-//!   (`verta-bench upsert` measures the alternative: reading a batch's message ids back costs
-//!   about 5% of upsert throughput on MariaDB and 20-25% on SQLite).
+//!   (`verta-bench upsert` measures what reading a batch's message ids back would cost).
 //!   Rows created by other software with random ids keep their id: the upserts never change
 //!   an existing row's id, they match it by the unique key.
 //! - `created_at`/`updated_at` are set by the application ([`crate::db::now`]): SQLite has no
@@ -22,16 +21,16 @@
 //!   both backends behave the same.
 
 pub mod attachments;
-pub mod channel_sync_jobs;
 pub mod channels;
 pub mod messages;
 pub mod reactions;
 pub mod sync_progress;
 pub mod tenant_branding;
 
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{CaseStatement, Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryTrait, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryTrait,
+    Statement,
 };
 
 use crate::db;
@@ -50,7 +49,7 @@ pub const MAX_STATEMENT_BYTES: usize = 4 * 1024 * 1024;
 /// reactions and attachments that start with their message's first 64 bits, then sort in
 /// the order the sync writes them, so every id index grows at its end like the tables
 /// instead of receiving each page's rows at random places; on SQLite, where a commit writes
-/// every index page it touched, that halves the pages written per message. Other ids (and
+/// every index page it touched, that cuts the pages written per message. Other ids (and
 /// a message whose platform id is not a snowflake) are plain version 5 UUIDs.
 pub mod ids {
     use uuid::Uuid;
@@ -235,6 +234,26 @@ where
     );
     execute_all(db, statements).await?;
     Ok(rows.len())
+}
+
+/// Rows per statement of the metadata updates (`set_metadata`): three bound values per row,
+/// far below every backend's placeholder limit.
+pub const METADATA_UPDATES_PER_STATEMENT: usize = 500;
+
+/// `CASE WHEN id = ? THEN ? ... ELSE column END`: a different value per row in one UPDATE
+/// (instead of one UPDATE per row). `values` must not be empty.
+pub(crate) fn value_by_id<C: ColumnTrait>(
+    id: C,
+    column: C,
+    values: &[(String, serde_json::Value)],
+) -> Expr {
+    values
+        .iter()
+        .fold(CaseStatement::new(), |case, (row_id, value)| {
+            case.case(id.eq(row_id.as_str()), Expr::val(value.clone()))
+        })
+        .finally(Expr::col(column))
+        .into()
 }
 
 /// Fixed per-row overhead assumed by the byte estimate (ids, numbers, timestamps).

@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -117,20 +116,16 @@ pub fn upsert_statements(backend: DbBackend, rows: &[ProgressRow]) -> Vec<Statem
     )
 }
 
-/// The cursor row of a channel, if any.
-pub async fn for_channel(db: &impl ConnectionTrait, channel_id: Uuid) -> Result<Option<Model>> {
-    Ok(Entity::find()
-        .filter(Column::ChannelId.eq(channel_id.to_string()))
-        .one(db)
-        .await?)
-}
-
-/// Every cursor row of a tenant, ordered by channel id.
-pub async fn for_tenant(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Vec<Model>> {
+/// The cursor row of channel `channel_id` of `tenant_id`, if any.
+pub async fn for_channel(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    channel_id: Uuid,
+) -> Result<Option<Model>> {
     Ok(Entity::find()
         .filter(Column::TenantId.eq(tenant_id.to_string()))
-        .order_by_asc(Column::ChannelId)
-        .all(db)
+        .filter(Column::ChannelId.eq(channel_id.to_string()))
+        .one(db)
         .await?)
 }
 

@@ -3,16 +3,18 @@
 //! path; a channel whose newest message is not above its cursor costs no message request
 //! (unless it is inside the rescan window).
 
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tracing::Instrument;
 
 use crate::platform::{PlatformError, PlatformMessage, snowflake_at, snowflake_time};
+use crate::repo::sync_progress::ProgressStatus;
 use crate::sync::engine::{JobContext, SyncEngine};
+use crate::sync::rows::{self, ProgressUpdate};
 use crate::sync::writer::{PageWrite, PageWriter, PendingPage};
 use crate::sync::{queue, store};
 
@@ -24,9 +26,8 @@ pub const PAGE_SIZE: u16 = 100;
 /// queue up at the writer while it commits and the next commit takes them all: the bigger
 /// the group, the less is written per message (on SQLite a commit writes every index page it
 /// touched once, however many of its rows changed). Memory stays bounded: at most
-/// `SYNC_CHANNEL_CONCURRENCY` x 8 pages of 100 messages wait. Measured (sync benchmark,
-/// SQLite, interleaved runs): 4 instead of 2 pages gave +5 %, 8 instead of 4 another +7 %.
-/// After a cancel, the pages already submitted are still written (they were fetched before).
+/// `SYNC_CHANNEL_CONCURRENCY` x 8 pages of 100 messages wait; more pages in flight made the
+/// sync benchmark faster up to 8 (`docs/benchmarks.md`). After a cancel, the pages already submitted are still written (they were fetched before).
 pub const PAGES_IN_FLIGHT: usize = 8;
 
 /// One channel to sync.
@@ -79,6 +80,15 @@ impl PlatformOrDb {
     }
 }
 
+impl std::fmt::Display for PlatformOrDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlatformOrDb::Platform(e) => e.fmt(f),
+            PlatformOrDb::Db(e) => e.fmt(f),
+        }
+    }
+}
+
 impl From<crate::Error> for PlatformOrDb {
     fn from(e: crate::Error) -> Self {
         PlatformOrDb::Db(e)
@@ -106,6 +116,121 @@ impl Committed {
         ctx.attachments
             .fetch_add(self.attachments, Ordering::Relaxed);
         self.cursor
+    }
+}
+
+/// The `sync_progress` updates of one run of one channel.
+struct ProgressOf<'a> {
+    tenant_id: &'a str,
+    channel_id: &'a str,
+    worker_id: &'a str,
+    /// When the run started.
+    started: DateTime<Utc>,
+}
+
+impl<'a> ProgressOf<'a> {
+    fn update(
+        &self,
+        status: ProgressStatus,
+        cursor: u64,
+        messages_per_second: Option<u64>,
+        error: Option<serde_json::Value>,
+    ) -> ProgressUpdate<'a> {
+        ProgressUpdate {
+            tenant_id: self.tenant_id,
+            channel_id: self.channel_id,
+            cursor,
+            status,
+            worker_id: Some(self.worker_id),
+            started_at: self.started,
+            messages_per_second,
+            error,
+            now: crate::db::now(),
+        }
+    }
+}
+
+/// What the page loop of one channel run works with.
+struct ChannelRun<'a> {
+    ctx: &'a JobContext,
+    writer: &'a PageWriter,
+    item_id: &'a str,
+    target: &'a ChannelTarget,
+    progress: &'a ProgressOf<'a>,
+    /// The cursor when the run started.
+    stored_cursor: u64,
+    /// The run's id at the writer ([`PageWriter::new_run`]).
+    run: u64,
+}
+
+/// Pages of one channel handed to the writer and not yet committed, oldest first (see
+/// `sync::writer` for why order is kept), and the cursor of the pages committed so far.
+struct InFlight {
+    pages: VecDeque<(PendingPage, Committed)>,
+    committed_cursor: u64,
+}
+
+impl InFlight {
+    fn new(cursor: u64) -> Self {
+        Self {
+            pages: VecDeque::new(),
+            committed_cursor: cursor,
+        }
+    }
+
+    /// The cursor once every submitted page committed.
+    fn newest_cursor(&self) -> u64 {
+        self.pages
+            .back()
+            .map_or(self.committed_cursor, |(_, last)| last.cursor)
+    }
+
+    /// Messages of the pages waiting for their commit.
+    fn messages(&self) -> u64 {
+        self.pages.iter().map(|(_, d)| d.messages).sum()
+    }
+
+    fn push(&mut self, page: PendingPage, done: Committed) {
+        self.pages.push_back((page, done));
+    }
+
+    /// With [`PAGES_IN_FLIGHT`] pages waiting, wait for the oldest one's commit.
+    async fn make_room(
+        &mut self,
+        engine: &SyncEngine,
+        ctx: &JobContext,
+        written: &mut u64,
+    ) -> Result<(), PlatformOrDb> {
+        if self.pages.len() >= PAGES_IN_FLIGHT
+            && let Some((oldest, done)) = self.pages.pop_front()
+        {
+            oldest.committed().await?;
+            self.committed_cursor = done.apply(engine, ctx, written);
+        }
+        Ok(())
+    }
+
+    /// Wait for every page still waiting; the first failed commit becomes the outcome unless
+    /// the loop already failed. Returns the committed cursor and the outcome.
+    async fn drain(
+        self,
+        engine: &SyncEngine,
+        ctx: &JobContext,
+        written: &mut u64,
+        mut outcome: Result<bool, PlatformOrDb>,
+    ) -> (u64, Result<bool, PlatformOrDb>) {
+        let mut cursor = self.committed_cursor;
+        for (page, done) in self.pages {
+            match page.committed().await {
+                Ok(()) => cursor = done.apply(engine, ctx, written),
+                Err(e) => {
+                    if outcome.is_ok() {
+                        outcome = Err(e.into());
+                    }
+                }
+            }
+        }
+        (cursor, outcome)
     }
 }
 
@@ -143,180 +268,197 @@ impl SyncEngine {
         target: &ChannelTarget,
         written: &mut u64,
     ) -> Result<bool, PlatformOrDb> {
-        let platform = Arc::clone(&ctx.platform);
         let db = &self.db;
-        let started = queue::now();
         let clock = Instant::now();
-        let (_, stored_cursor) = store::cursor(db, &ctx.tenant_id, &target.row_id).await?;
-        let window = self.settings.rescan_window;
-        let now_utc = chrono::Utc::now();
-        let window_start = if window.is_zero() {
-            0
-        } else {
-            snowflake_at(now_utc - chrono::Duration::from_std(window).unwrap_or_default())
+        let stored_cursor = store::cursor(db, &ctx.tenant_id, &target.row_id).await?;
+        let progress = ProgressOf {
+            tenant_id: &ctx.tenant_id,
+            channel_id: &target.row_id,
+            worker_id: &self.worker_id,
+            started: crate::db::now(),
         };
-        let known_last = target.last_message_id.flatten().unwrap_or(0);
-        let newest = known_last.max(stored_cursor);
-        let rescan = !ctx.full
-            && !window.is_zero()
+        let Some(after) = self.first_after(ctx, target, stored_cursor) else {
+            let done = progress.update(ProgressStatus::Completed, stored_cursor, Some(0), None);
+            store::save_progress(db, done).await?;
+            return Ok(true);
+        };
+        let running = progress.update(ProgressStatus::InProgress, stored_cursor, None, None);
+        store::save_progress(db, running).await?;
+
+        let mut in_flight = InFlight::new(stored_cursor);
+        let run = ChannelRun {
+            ctx,
+            writer,
+            item_id,
+            target,
+            progress: &progress,
+            stored_cursor,
+            run: PageWriter::new_run(),
+        };
+        let outcome = self.fetch_pages(&run, after, &mut in_flight, written).await;
+        // The pages still submitted: their commits decide the outcome as much as the loop
+        // did. After a failed page the writer refuses the later ones of this run.
+        let (cursor, outcome) = in_flight.drain(self, ctx, written, outcome).await;
+
+        let secs = clock.elapsed().as_secs_f64();
+        let mps = (secs > 0.0).then(|| (*written as f64 / secs).round() as u64);
+        let end = match &outcome {
+            Ok(true) => progress.update(ProgressStatus::Completed, cursor, mps, None),
+            Ok(false) => progress.update(ProgressStatus::InProgress, cursor, mps, None),
+            Err(e) => {
+                tracing::warn!(error = %e, "channel failed");
+                progress.update(ProgressStatus::Failed, cursor, mps, Some(e.details()))
+            }
+        };
+        let saved = store::save_progress(db, end).await;
+        // A failed channel reports its own error, not a failure to record it.
+        if outcome.is_ok() {
+            saved?;
+        }
+        outcome
+    }
+
+    /// The message id the channel's first request reads after (0 = from the start), or
+    /// `None` when the channel needs no message request: not a full sync, nothing above the
+    /// cursor, and not in the rescan window.
+    fn first_after(
+        &self,
+        ctx: &JobContext,
+        target: &ChannelTarget,
+        stored_cursor: u64,
+    ) -> Option<u64> {
+        if ctx.full {
+            return Some(0);
+        }
+        let window = self.settings.rescan_window;
+        let window_start =
+            chrono::Utc::now() - chrono::Duration::from_std(window).unwrap_or_default();
+        let newest = target
+            .last_message_id
+            .flatten()
+            .unwrap_or(0)
+            .max(stored_cursor);
+        // Re-read the recent past of a channel active inside the window: edits, reactions
+        // and deletions there are not visible above the cursor.
+        let rescan = !window.is_zero()
             && stored_cursor > 0
             && newest > 0
-            && snowflake_time(newest)
-                >= now_utc - chrono::Duration::from_std(window).unwrap_or_default();
+            && snowflake_time(newest) >= window_start;
+        if rescan {
+            return Some(stored_cursor.min(snowflake_at(window_start)));
+        }
         let quiet = match target.last_message_id {
             Some(None) => true,
             Some(Some(last)) => last <= stored_cursor,
             None => false,
         };
-        let progress =
-            |status: &'static str, cursor: u64, mps: Option<u64>, error| store::ProgressUpdate {
-                tenant_id: &ctx.tenant_id,
-                channel_id: &target.row_id,
-                cursor,
-                status,
-                worker_id: Some(self.worker_id.as_str()),
-                started_at: started,
-                messages_per_second: mps,
-                error,
-                now: queue::now(),
-            };
-        if !ctx.full && !rescan && quiet {
-            store::save_progress(db, progress("completed", stored_cursor, Some(0), None)).await?;
-            return Ok(true);
-        }
-        store::save_progress(db, progress("in_progress", stored_cursor, None, None)).await?;
+        (!quiet).then_some(stored_cursor)
+    }
 
-        let mut after = if ctx.full {
-            0
-        } else if rescan {
-            stored_cursor.min(window_start)
-        } else {
-            stored_cursor
-        };
-        let mut cursor = stored_cursor;
-        // Pages handed to the writer and not yet committed, oldest first: the next pages are
-        // fetched meanwhile (see `sync::writer` for why order is kept).
-        let mut pending: VecDeque<(PendingPage, Committed)> = VecDeque::new();
-        let run = PageWriter::new_run();
-        let mut outcome: Result<bool, PlatformOrDb> = async {
-            loop {
-                if ctx.stop.load(Ordering::Relaxed) || self.shutting_down.load(Ordering::Relaxed) {
-                    return Ok(false);
-                }
-                let page = self
-                    .with_retries(|| platform.messages_after(&target.platform_id, after, PAGE_SIZE))
-                    .await
-                    .map_err(PlatformOrDb::Platform)?;
-                let full_page = page.len() >= usize::from(PAGE_SIZE);
-                let page_max = page.last().map_or(after, |m| m.id);
-                let users = if self.settings.reaction_users {
-                    Some(
-                        self.fetch_reaction_users(ctx, &target.platform_id, &page)
-                            .await?,
-                    )
-                } else {
-                    None
-                };
-                let t = queue::now();
-                let rows =
-                    store::page_rows(&target.row_id, &page, users.as_deref(), &self.anonymizer);
-                // Deletions inside the already-stored range (rescans only).
-                let mut deleted = Vec::new();
-                if after < stored_cursor {
-                    let upto = if full_page {
-                        page_max.min(stored_cursor)
-                    } else {
-                        stored_cursor
-                    };
-                    let returned: std::collections::HashSet<u64> =
-                        page.iter().map(|m| m.id).collect();
-                    deleted = store::stored_ids_in_range(db, &target.row_id, after, upto)
-                        .await?
-                        .into_iter()
-                        .filter(|id| !returned.contains(id))
-                        .map(|id| id.to_string())
-                        .collect();
-                }
-                // Checked once the page is in hand, so that after a cancel at most the pages
-                // already submitted are written.
-                if queue::should_stop(db, &ctx.job_id).await? {
-                    ctx.stop.store(true, Ordering::Relaxed);
-                    return Ok(false);
-                }
-                if pending.len() >= PAGES_IN_FLIGHT
-                    && let Some((oldest, done)) = pending.pop_front()
-                {
-                    oldest.committed().await?;
-                    cursor = done.apply(self, ctx, written);
-                }
-                let new_cursor = pending
-                    .back()
-                    .map_or(cursor, |(_, last)| last.cursor)
-                    .max(page_max);
-                let done = Committed {
-                    cursor: new_cursor,
-                    messages: page.len() as u64,
-                    reactions: rows.reactions.len() as u64,
-                    attachments: rows.attachments.len() as u64,
-                };
-                let write = PageWrite {
-                    rows,
-                    channel_row_id: target.row_id.clone(),
-                    deleted,
-                    seen_at: t,
-                    progress: store::progress_row(&progress("in_progress", new_cursor, None, None)),
-                    item_id: item_id.to_owned(),
-                    // The item's messages once this page commits: the committed ones, the
-                    // pages still pending, and this one.
-                    written: i32::try_from(
-                        *written
-                            + pending.iter().map(|(_, d)| d.messages).sum::<u64>()
-                            + page.len() as u64,
-                    )
+    /// Fetch pages after `after` and submit them to the writer until a page is not full
+    /// (Ok(true)) or the job stops (Ok(false)). At most [`PAGES_IN_FLIGHT`] pages wait for
+    /// their commit; the ones still waiting at the end are left in `in_flight`.
+    async fn fetch_pages(
+        &self,
+        run: &ChannelRun<'_>,
+        mut after: u64,
+        in_flight: &mut InFlight,
+        written: &mut u64,
+    ) -> Result<bool, PlatformOrDb> {
+        let ctx = run.ctx;
+        let target = run.target;
+        loop {
+            if ctx.stop.load(Ordering::Relaxed) || self.shutting_down.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            let page = self
+                .with_retries(|| {
+                    ctx.platform
+                        .messages_after(&target.platform_id, after, PAGE_SIZE)
+                })
+                .await
+                .map_err(PlatformOrDb::Platform)?;
+            let full_page = page.len() >= usize::from(PAGE_SIZE);
+            let page_max = page.last().map_or(after, |m| m.id);
+            let users = if self.settings.reaction_users {
+                Some(
+                    self.fetch_reaction_users(ctx, &target.platform_id, &page)
+                        .await?,
+                )
+            } else {
+                None
+            };
+            let rows = rows::page_rows(&target.row_id, &page, users.as_deref(), &self.anonymizer);
+            let deleted = self.deleted_in_page(run, after, &page, full_page).await?;
+            // Checked once the page is in hand, so that after a cancel at most the pages
+            // already submitted are written.
+            if queue::should_stop(&self.db, &ctx.job_id).await? {
+                ctx.stop.store(true, Ordering::Relaxed);
+                return Ok(false);
+            }
+            in_flight.make_room(self, ctx, written).await?;
+            let new_cursor = in_flight.newest_cursor().max(page_max);
+            let done = Committed {
+                cursor: new_cursor,
+                messages: page.len() as u64,
+                reactions: rows.reactions.len() as u64,
+                attachments: rows.attachments.len() as u64,
+            };
+            let write = PageWrite {
+                rows,
+                channel_row_id: target.row_id.clone(),
+                deleted,
+                seen_at: crate::db::now(),
+                progress: rows::progress_row(&run.progress.update(
+                    ProgressStatus::InProgress,
+                    new_cursor,
+                    None,
+                    None,
+                )),
+                item_id: run.item_id.to_owned(),
+                // The item's messages once this page commits: the committed ones, the
+                // pages still pending, and this one.
+                written: i32::try_from(*written + in_flight.messages() + done.messages)
                     .unwrap_or(i32::MAX),
-                    run,
-                };
-                pending.push_back((writer.submit(write).await, done));
-                if !full_page {
-                    return Ok(true);
-                }
-                after = page_max;
+                run: run.run,
+            };
+            in_flight.push(run.writer.submit(write).await, done);
+            if !full_page {
+                return Ok(true);
             }
+            after = page_max;
         }
-        .await;
-        // The pages still submitted: their commits decide the outcome as much as the loop
-        // did. After a failed page the writer refuses the later ones of this run.
-        for (page, done) in pending {
-            match page.committed().await {
-                Ok(()) => cursor = done.apply(self, ctx, written),
-                Err(e) => {
-                    if outcome.is_ok() {
-                        outcome = Err(e.into());
-                    }
-                }
-            }
+    }
+
+    /// Platform ids of stored messages inside the range `page` covers that the platform no
+    /// longer returned: deleted on the platform. Only a rescan reads below the stored
+    /// cursor, so only its pages find any.
+    async fn deleted_in_page(
+        &self,
+        run: &ChannelRun<'_>,
+        after: u64,
+        page: &[PlatformMessage],
+        full_page: bool,
+    ) -> Result<Vec<String>, PlatformOrDb> {
+        if after >= run.stored_cursor {
+            return Ok(Vec::new());
         }
-        let secs = clock.elapsed().as_secs_f64();
-        let mps = if secs > 0.0 {
-            Some((*written as f64 / secs).round() as u64)
+        // A full page covers the range up to its newest message; the last page reaches the
+        // cursor.
+        let upto = if full_page {
+            page.last().map_or(after, |m| m.id).min(run.stored_cursor)
         } else {
-            None
+            run.stored_cursor
         };
-        match &outcome {
-            Ok(true) => {
-                store::save_progress(db, progress("completed", cursor, mps, None)).await?;
-            }
-            Ok(false) => {
-                store::save_progress(db, progress("in_progress", cursor, mps, None)).await?;
-            }
-            Err(e) => {
-                tracing::warn!(error = %match e { PlatformOrDb::Platform(p) => p.to_string(), PlatformOrDb::Db(d) => d.to_string() }, "channel failed");
-                let _ =
-                    store::save_progress(db, progress("failed", cursor, mps, Some(e.details())))
-                        .await;
-            }
-        }
-        outcome
+        let returned: HashSet<u64> = page.iter().map(|m| m.id).collect();
+        Ok(
+            store::stored_ids_in_range(&self.db, &run.target.row_id, after, upto)
+                .await?
+                .into_iter()
+                .filter(|id| !returned.contains(id))
+                .map(|id| id.to_string())
+                .collect(),
+        )
     }
 
     async fn fetch_reaction_users(

@@ -8,17 +8,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use entity::{channels, sync_jobs, tenants};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use tracing::Instrument;
 
 use crate::anonymize::Anonymizer;
 use crate::config::Config;
 use crate::error::Result;
 use crate::platform::{PlatformAdapter, PlatformError};
+use crate::repo;
 use crate::sync::channel::{ChannelEnd, ChannelTarget};
-use crate::sync::queue::{self, item_status, status};
+use crate::sync::queue::{self, ChannelJobStatus, JobStatus, SyncType};
+use crate::sync::rows::uuid_of;
 use crate::sync::store;
 use crate::sync::writer::PageWriter;
+use crate::tenants::Platform;
 
 /// Tunables of the worker (from [`Config`], plus queue timings tests may shorten).
 #[derive(Debug, Clone)]
@@ -84,6 +87,35 @@ pub(crate) struct JobContext {
     pub(crate) targets: HashMap<String, ChannelTarget>,
 }
 
+impl JobContext {
+    /// The context of `job`, synced from `platform`, stopping when `stop` turns true;
+    /// `targets` are the channels discovery found (empty for a helper worker, which loads
+    /// each channel it claims).
+    fn new(
+        job: &sync_jobs::Model,
+        platform: Arc<dyn PlatformAdapter>,
+        stop: Arc<AtomicBool>,
+        targets: HashMap<String, ChannelTarget>,
+    ) -> Result<Self> {
+        Ok(Self {
+            job_id: job.id.clone(),
+            tenant_id: job.tenant_id.clone(),
+            full: SyncType::from_stored(&job.sync_type)? == SyncType::Full,
+            platform,
+            stop,
+            unauthorized: std::sync::Mutex::new(None),
+            reactions: AtomicU64::new(0),
+            attachments: AtomicU64::new(0),
+            targets,
+        })
+    }
+}
+
+/// Why a job failed when Discord refused the bot token.
+fn token_refused(detail: &str) -> String {
+    format!("Discord refused the bot token (401 Unauthorized): check DISCORD_BOT_TOKEN ({detail})")
+}
+
 /// A sync worker. Cheap to share (`Arc`) and to clone (a job's channel slots each run on a
 /// clone); one per process.
 #[derive(Clone)]
@@ -100,7 +132,7 @@ pub struct SyncEngine {
 }
 
 /// A worker id unique per process: `worker-<pid>-<8 random hex>` (fits `varchar(50)`).
-pub fn new_worker_id() -> String {
+fn new_worker_id() -> String {
     format!(
         "worker-{}-{}",
         std::process::id(),
@@ -134,16 +166,6 @@ impl SyncEngine {
             progress: Arc::new(Progress::default()),
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
-    }
-
-    /// This worker's id (stored in `worker_id` columns).
-    pub fn worker_id(&self) -> &str {
-        &self.worker_id
-    }
-
-    /// The database.
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.db
     }
 
     /// Claim and run one job, or help another worker's job. Returns whether there was work.
@@ -235,9 +257,9 @@ impl SyncEngine {
                 end
             };
             let (final_status, error) = match end {
-                JobEnd::Completed => (status::COMPLETED, None),
-                JobEnd::Cancelled => (status::CANCELLED, None),
-                JobEnd::Failed(message) => (status::FAILED, Some(message)),
+                JobEnd::Completed => (JobStatus::Completed, None),
+                JobEnd::Cancelled => (JobStatus::Cancelled, None),
+                JobEnd::Failed(message) => (JobStatus::Failed, Some(message)),
                 JobEnd::LeaseLost => {
                     tracing::warn!("lease lost; another worker continues the job");
                     return Ok(());
@@ -259,9 +281,9 @@ impl SyncEngine {
             .await?;
             self.progress.jobs_finished.fetch_add(1, Ordering::Relaxed);
             match error {
-                Some(e) => tracing::warn!(status = final_status, error = %e, "sync job finished"),
+                Some(e) => tracing::warn!(status = %final_status, error = %e, "sync job finished"),
                 None => tracing::info!(
-                    status = final_status,
+                    status = %final_status,
                     messages = summary.messages_processed,
                     channels_failed = summary.channels_failed,
                     "sync job finished"
@@ -326,79 +348,16 @@ impl SyncEngine {
         stop: &Arc<AtomicBool>,
         summary: &mut queue::JobSummary,
     ) -> Result<JobEnd> {
-        let Some(tenant) = tenants::Entity::find_by_id(job.tenant_id.clone())
-            .one(&self.db)
-            .await?
-        else {
-            return Ok(JobEnd::Failed(format!(
-                "tenant {} no longer exists",
-                job.tenant_id
-            )));
-        };
-        if tenant.platform != "discord" {
-            return Ok(JobEnd::Failed(format!(
-                "only Discord tenants can be synced (tenant platform is {})",
-                tenant.platform
-            )));
-        }
-        let Some(platform) = self.platform.clone() else {
-            return Ok(JobEnd::Failed(
-                "DISCORD_BOT_TOKEN is not set: the sync needs a Discord bot token".into(),
-            ));
+        let (tenant, platform) = match self.tenant_and_platform(job).await? {
+            Ok(ready) => ready,
+            Err(refused) => return Ok(JobEnd::Failed(refused)),
         };
         let requests_before = platform.requests_made();
-
-        let discovery = match self
-            .with_retries(|| platform.discover(&tenant.platform_id))
-            .await
-        {
-            Ok(d) => d,
-            Err(PlatformError::Unauthorized(m)) => {
-                return Ok(JobEnd::Failed(format!(
-                    "Discord refused the bot token (401 Unauthorized): check DISCORD_BOT_TOKEN ({m})"
-                )));
-            }
-            Err(e) => return Ok(JobEnd::Failed(format!("channel discovery failed: {e}"))),
+        let targets = match self.discover_targets(job, &tenant, &platform).await? {
+            Ok(targets) => targets,
+            Err(failed) => return Ok(JobEnd::Failed(failed)),
         };
-        let row_ids = store::reconcile_channels(
-            &self.db,
-            &tenant.id,
-            &discovery.channels,
-            &discovery.incomplete_parents,
-            queue::now(),
-        )
-        .await?;
-        let wanted: Option<Vec<String>> = job
-            .channel_ids
-            .as_ref()
-            .and_then(|v| serde_json::from_value(v.clone()).ok());
-        let mut targets = HashMap::new();
-        let mut order = Vec::new();
-        for c in &discovery.channels {
-            if !c.kind.has_messages() {
-                continue;
-            }
-            if let Some(w) = &wanted
-                && !w
-                    .iter()
-                    .any(|id| id == &c.id || row_ids.get(&c.id) == Some(id))
-            {
-                continue;
-            }
-            let Some(row_id) = row_ids.get(&c.id) else {
-                continue;
-            };
-            order.push(row_id.clone());
-            targets.insert(
-                row_id.clone(),
-                ChannelTarget {
-                    row_id: row_id.clone(),
-                    platform_id: c.id.clone(),
-                    name: c.name.clone(),
-                    last_message_id: Some(c.last_message_id),
-                },
-            );
-        }
+        let order: Vec<String> = targets.iter().map(|t| t.row_id.clone()).collect();
         queue::create_items(&self.db, &job.id, &tenant.id, &order).await?;
         let total = i32::try_from(order.len()).unwrap_or(i32::MAX);
         queue::set_channels_total(&self.db, &job.id, total).await?;
@@ -406,50 +365,141 @@ impl SyncEngine {
             .channels_total
             .store(order.len() as u64, Ordering::Relaxed);
 
-        let ctx = Arc::new(JobContext {
-            job_id: job.id.clone(),
-            tenant_id: tenant.id.clone(),
-            full: job.sync_type == "full",
-            platform: Arc::clone(&platform),
-            stop: Arc::clone(stop),
-            unauthorized: std::sync::Mutex::new(None),
-            reactions: AtomicU64::new(0),
-            attachments: AtomicU64::new(0),
-            targets,
-        });
+        let targets = targets.into_iter().map(|t| (t.row_id.clone(), t)).collect();
+        let ctx = Arc::new(JobContext::new(job, platform, Arc::clone(stop), targets)?);
+        self.work_until_no_item_is_open(&ctx).await?;
+
+        summary.channels_total = total;
+        self.summarize_items(&ctx, summary).await?;
+        summary.reactions_processed = ctx.reactions.load(Ordering::Relaxed) as i64;
+        summary.attachments_processed = ctx.attachments.load(Ordering::Relaxed) as i64;
+        summary.requests_made = (ctx.platform.requests_made() - requests_before) as i64;
+
+        let unauthorized = ctx.unauthorized.lock().ok().and_then(|g| g.clone());
+        if let Some(m) = unauthorized {
+            return Ok(JobEnd::Failed(token_refused(&m)));
+        }
+        if ctx.stop.load(Ordering::Relaxed) {
+            return Ok(JobEnd::Cancelled);
+        }
+        Ok(JobEnd::Completed)
+    }
+
+    /// The job's tenant and the platform to sync it from, or why the job cannot run.
+    async fn tenant_and_platform(
+        &self,
+        job: &sync_jobs::Model,
+    ) -> Result<Result<(tenants::Model, Arc<dyn PlatformAdapter>), String>> {
+        let Some(tenant) = tenants::Entity::find_by_id(job.tenant_id.clone())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(Err(format!("tenant {} no longer exists", job.tenant_id)));
+        };
+        if tenant.platform != Platform::Discord.as_str() {
+            return Ok(Err(format!(
+                "only Discord tenants can be synced (tenant platform is {})",
+                tenant.platform
+            )));
+        }
+        let Some(platform) = self.platform.clone() else {
+            return Ok(Err(
+                "DISCORD_BOT_TOKEN is not set: the sync needs a Discord bot token".into(),
+            ));
+        };
+        Ok(Ok((tenant, platform)))
+    }
+
+    /// Discover the tenant's channels, store them (marking the ones that vanished), and
+    /// return the channels this job syncs, in discovery order; or why discovery failed.
+    async fn discover_targets(
+        &self,
+        job: &sync_jobs::Model,
+        tenant: &tenants::Model,
+        platform: &Arc<dyn PlatformAdapter>,
+    ) -> Result<Result<Vec<ChannelTarget>, String>> {
+        let discovery = match self
+            .with_retries(|| platform.discover(&tenant.platform_id))
+            .await
+        {
+            Ok(d) => d,
+            Err(PlatformError::Unauthorized(m)) => return Ok(Err(token_refused(&m))),
+            Err(e) => return Ok(Err(format!("channel discovery failed: {e}"))),
+        };
+        let row_ids = store::reconcile_channels(
+            &self.db,
+            &tenant.id,
+            &discovery.channels,
+            &discovery.incomplete_parents,
+            crate::db::now(),
+        )
+        .await?;
+        let wanted: Option<Vec<String>> = job
+            .channel_ids
+            .as_ref()
+            .and_then(|v| serde_json::from_value(v.clone()).ok());
+        Ok(Ok(discovery
+            .channels
+            .iter()
+            .filter(|c| c.kind.has_messages())
+            .filter_map(|c| {
+                let row_id = row_ids.get(&c.id)?;
+                // A job for some channels names them by platform id or by row id.
+                let is_wanted = wanted
+                    .as_ref()
+                    .is_none_or(|w| w.iter().any(|id| id == &c.id || id == row_id));
+                is_wanted.then(|| ChannelTarget {
+                    row_id: row_id.clone(),
+                    platform_id: c.id.clone(),
+                    name: c.name.clone(),
+                    last_message_id: Some(c.last_message_id),
+                })
+            })
+            .collect()))
+    }
+
+    /// Work on the job's items until none is pending or in progress (other workers may hold
+    /// some: wait for them, or for their leases to expire), or the job stops.
+    async fn work_until_no_item_is_open(&self, ctx: &Arc<JobContext>) -> Result<()> {
         loop {
-            self.work_items(&ctx).await?;
+            self.work_items(ctx).await?;
             if ctx.stop.load(Ordering::Relaxed) {
-                break;
+                return Ok(());
             }
-            let items = queue::items(&self.db, &job.id).await?;
-            let open = items
-                .iter()
-                .any(|i| i.status == item_status::PENDING || i.status == item_status::IN_PROGRESS);
+            let mut open = false;
+            for item in queue::items(&self.db, &ctx.job_id).await? {
+                open |= ChannelJobStatus::from_stored(&item.status)?.is_open();
+            }
             if !open {
-                break;
+                return Ok(());
             }
-            // Other workers hold some items: wait for them (or for their leases to expire).
             tokio::time::sleep(self.settings.poll_interval).await;
-            if queue::should_stop(&self.db, &job.id).await? {
+            if queue::should_stop(&self.db, &ctx.job_id).await? {
                 ctx.stop.store(true, Ordering::Relaxed);
             }
         }
+    }
 
-        let items = queue::items(&self.db, &job.id).await?;
-        let names: HashMap<String, (String, String)> = channels::Entity::find()
-            .filter(channels::Column::TenantId.eq(tenant.id.as_str()))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, (c.platform_channel_id, c.name)))
-            .collect();
-        summary.channels_total = total;
+    /// Count the job's finished items into `summary` (messages, completed and failed
+    /// channels, one error record per failed channel); a channel refused with 401 marks the
+    /// job as unauthorized.
+    async fn summarize_items(
+        &self,
+        ctx: &JobContext,
+        summary: &mut queue::JobSummary,
+    ) -> Result<()> {
+        let items = queue::items(&self.db, &ctx.job_id).await?;
+        let names: HashMap<String, (String, String)> =
+            repo::channels::for_tenant(&self.db, uuid_of(&ctx.tenant_id))
+                .await?
+                .into_iter()
+                .map(|c| (c.id, (c.platform_channel_id, c.name)))
+                .collect();
         for item in &items {
             summary.messages_processed += i64::from(item.messages_processed.unwrap_or(0));
-            match item.status.as_str() {
-                item_status::COMPLETED => summary.channels_completed += 1,
-                item_status::FAILED => {
+            match ChannelJobStatus::from_stored(&item.status)? {
+                ChannelJobStatus::Completed => summary.channels_completed += 1,
+                ChannelJobStatus::Failed => {
                     summary.channels_failed += 1;
                     let (platform_id, name) =
                         names.get(&item.channel_id).cloned().unwrap_or_default();
@@ -468,23 +518,10 @@ impl SyncEngine {
                         "timestamp": item.completed_at.map(|t| t.to_rfc3339()),
                     }));
                 }
-                _ => {}
+                ChannelJobStatus::Pending | ChannelJobStatus::InProgress => {}
             }
         }
-        summary.reactions_processed = ctx.reactions.load(Ordering::Relaxed) as i64;
-        summary.attachments_processed = ctx.attachments.load(Ordering::Relaxed) as i64;
-        summary.requests_made = (platform.requests_made() - requests_before) as i64;
-
-        let unauthorized = ctx.unauthorized.lock().ok().and_then(|g| g.clone());
-        if let Some(m) = unauthorized {
-            return Ok(JobEnd::Failed(format!(
-                "Discord refused the bot token (401 Unauthorized): check DISCORD_BOT_TOKEN ({m})"
-            )));
-        }
-        if ctx.stop.load(Ordering::Relaxed) {
-            return Ok(JobEnd::Cancelled);
-        }
-        Ok(JobEnd::Completed)
+        Ok(())
     }
 
     /// Claim and sync channel items of the job with `concurrency` slots until none is left.
@@ -545,7 +582,7 @@ impl SyncEngine {
                     &self.db,
                     &item.id,
                     &self.worker_id,
-                    item_status::FAILED,
+                    ChannelJobStatus::Failed,
                     0,
                     Some(error),
                 )
@@ -564,58 +601,35 @@ impl SyncEngine {
         target: &ChannelTarget,
     ) -> Result<()> {
         let end = self.sync_channel(ctx, writer, item_id, target).await;
-        let as_i32 = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
-        match end {
-            ChannelEnd::Completed(n) => {
-                queue::finish_item(
-                    &self.db,
-                    item_id,
-                    &self.worker_id,
-                    item_status::COMPLETED,
-                    as_i32(n),
-                    None,
-                )
-                .await?;
-                self.progress.channels_done.fetch_add(1, Ordering::Relaxed);
-            }
-            ChannelEnd::Stopped(n) => {
-                queue::finish_item(
-                    &self.db,
-                    item_id,
-                    &self.worker_id,
-                    item_status::PENDING,
-                    as_i32(n),
-                    None,
-                )
-                .await?;
-            }
+        let (status, written, error) = match &end {
+            ChannelEnd::Completed(n) => (ChannelJobStatus::Completed, *n, None),
+            ChannelEnd::Stopped(n) => (ChannelJobStatus::Pending, *n, None),
             ChannelEnd::Failed(n, e) => {
                 let mut details = e.details();
                 details["channelName"] = target.name.clone().into();
-                queue::finish_item(
-                    &self.db,
-                    item_id,
-                    &self.worker_id,
-                    item_status::FAILED,
-                    as_i32(n),
-                    Some(details),
-                )
-                .await?;
+                (ChannelJobStatus::Failed, *n, Some(details))
+            }
+            ChannelEnd::Unauthorized(m) => (
+                ChannelJobStatus::Failed,
+                0,
+                Some(serde_json::json!({"error": format!("401 Unauthorized: {m}"), "status": 401})),
+            ),
+        };
+        let written = i32::try_from(written).unwrap_or(i32::MAX);
+        queue::finish_item(&self.db, item_id, &self.worker_id, status, written, error).await?;
+        match end {
+            ChannelEnd::Completed(_) => {
+                self.progress.channels_done.fetch_add(1, Ordering::Relaxed);
+            }
+            ChannelEnd::Stopped(_) => {}
+            ChannelEnd::Failed(..) => {
                 self.progress.channels_done.fetch_add(1, Ordering::Relaxed);
                 self.progress
                     .channels_failed
                     .fetch_add(1, Ordering::Relaxed);
             }
             ChannelEnd::Unauthorized(m) => {
-                queue::finish_item(
-                    &self.db,
-                    item_id,
-                    &self.worker_id,
-                    item_status::FAILED,
-                    0,
-                    Some(serde_json::json!({"error": format!("401 Unauthorized: {m}"), "status": 401})),
-                )
-                .await?;
+                // The token is refused for every channel: stop the job.
                 if let Ok(mut g) = ctx.unauthorized.lock() {
                     *g = Some(m);
                 }
@@ -643,23 +657,14 @@ impl SyncEngine {
             return Ok(false);
         };
         let job = queue::get(&self.db, job_id).await?;
-        if job.status != status::RUNNING {
+        if JobStatus::from_stored(&job.status)? != JobStatus::Running {
             return Ok(false);
         }
         let span =
             tracing::info_span!("sync_job_help", tenant_id = %job.tenant_id, job_id = %job.id);
         async {
-            let ctx = Arc::new(JobContext {
-                job_id: job.id.clone(),
-                tenant_id: job.tenant_id.clone(),
-                full: job.sync_type == "full",
-                platform,
-                stop: Arc::new(AtomicBool::new(false)),
-                unauthorized: std::sync::Mutex::new(None),
-                reactions: AtomicU64::new(0),
-                attachments: AtomicU64::new(0),
-                targets: HashMap::new(),
-            });
+            let stop = Arc::new(AtomicBool::new(false));
+            let ctx = Arc::new(JobContext::new(&job, platform, stop, HashMap::new())?);
             let before = self.progress.channels_done.load(Ordering::Relaxed);
             let requests_before = ctx.platform.requests_made();
             let heartbeat = {

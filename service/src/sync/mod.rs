@@ -1,16 +1,19 @@
 //! The sync engine: discovery, per-channel paging, job queue, worker, scheduler.
 //!
 //! - [`queue`]: the database-backed job queue (`sync_jobs`) and channel items
-//!   (`channel_sync_jobs`), claimed with leases by conditional UPDATEs.
+//!   (`channel_sync_jobs`), claimed with leases by conditional UPDATEs; all of its SQL is in
+//!   [`queue::storage`].
 //! - [`engine`]: the worker that runs jobs; [`channel`]: one channel's paging.
-//! - [`store`]: the upserts of messages, reactions, attachments, cursors and channels;
-//!   [`writer`]: the group commit of the pages of concurrent channels.
+//! - [`rows`]: platform data turned into rows (pseudonymised); [`store`]: their upserts, the
+//!   cursors, deletion marks and channels; [`writer`]: the group commit of the pages of
+//!   concurrent channels.
 //! - [`scheduler`]: periodic syncs; [`view`]: the job as the API and CLI show it.
 //! - [`service`]: the entry points the API and CLI call (trigger, status, cancel, retry).
 
 pub mod channel;
 pub mod engine;
 pub mod queue;
+pub mod rows;
 pub mod scheduler;
 pub mod service;
 pub mod store;
@@ -18,7 +21,7 @@ pub mod view;
 pub mod writer;
 
 pub use engine::{Progress, SyncEngine, SyncSettings};
-pub use queue::{SyncType, Trigger};
+pub use queue::{ChannelJobStatus, JobStatus, SyncType, Trigger};
 
 use std::sync::Arc;
 

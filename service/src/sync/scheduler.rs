@@ -4,25 +4,26 @@
 
 use std::time::Duration;
 
-use entity::{sync_jobs, tenants};
+use entity::tenants;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::error::Result;
 use crate::sync::queue::{self, NewJob, SyncType, Trigger};
+use crate::tenants::{Platform, TenantStatus};
 
 /// Queue a sync for every ACTIVE Discord tenant with no job created in the last `interval`.
 /// Walks all tenants with keyset pagination (the original only saw the first 10). Returns
 /// how many jobs were created.
 pub async fn enqueue_due<C: ConnectionTrait>(db: &C, interval: Duration) -> Result<usize> {
-    let cutoff = queue::now() - chrono::Duration::from_std(interval).unwrap_or_default();
+    let cutoff = crate::db::now() - chrono::Duration::from_std(interval).unwrap_or_default();
     let mut created = 0;
     let mut after = String::new();
     loop {
         let page: Vec<String> = tenants::Entity::find()
             .select_only()
             .column(tenants::Column::Id)
-            .filter(tenants::Column::Status.eq("ACTIVE"))
-            .filter(tenants::Column::Platform.eq("discord"))
+            .filter(tenants::Column::Status.eq(TenantStatus::Active.as_str()))
+            .filter(tenants::Column::Platform.eq(Platform::Discord.as_str()))
             .filter(tenants::Column::Id.gt(after.as_str()))
             .order_by_asc(tenants::Column::Id)
             .limit(500)
@@ -32,12 +33,7 @@ pub async fn enqueue_due<C: ConnectionTrait>(db: &C, interval: Duration) -> Resu
         let Some(last) = page.last() else { break };
         after = last.clone();
         for tenant_id in page {
-            let recent = sync_jobs::Entity::find()
-                .filter(sync_jobs::Column::TenantId.eq(tenant_id.as_str()))
-                .filter(sync_jobs::Column::CreatedAt.gt(cutoff))
-                .one(db)
-                .await?;
-            if recent.is_some() {
+            if queue::has_job_since(db, &tenant_id, cutoff).await? {
                 continue;
             }
             let (_, new) = queue::enqueue(

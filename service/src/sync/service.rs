@@ -1,11 +1,17 @@
 //! Entry points of the sync for the API and the CLI: trigger, inspect, cancel, retry, reset.
 
-use entity::{sync_jobs, tenants};
+use entity::tenants;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::{Error, Result};
 use crate::sync::queue::{self, NewJob, SyncType, Trigger};
 use crate::sync::{store, view};
+use crate::tenants::{Platform, TenantStatus};
+
+/// Whether `tenant` is an ACTIVE Discord tenant (the only kind that is synced).
+fn is_syncable(tenant: &tenants::Model) -> bool {
+    tenant.status == TenantStatus::Active.as_str() && tenant.platform == Platform::Discord.as_str()
+}
 
 /// Find a tenant by id or slug.
 pub async fn find_tenant<C: ConnectionTrait>(db: &C, id_or_slug: &str) -> Result<tenants::Model> {
@@ -31,13 +37,13 @@ pub async fn trigger<C: ConnectionTrait>(
     trigger: Trigger,
     channel_ids: Option<Vec<String>>,
 ) -> Result<(view::JobView, bool)> {
-    if tenant.status != "ACTIVE" {
+    if tenant.status != TenantStatus::Active.as_str() {
         return Err(Error::invalid(
             "status",
             "Tenant is not active and cannot be synced",
         ));
     }
-    if tenant.platform != "discord" {
+    if tenant.platform != Platform::Discord.as_str() {
         return Err(Error::invalid(
             "platform",
             "Only Discord tenants support sync operations",
@@ -55,7 +61,7 @@ pub async fn trigger<C: ConnectionTrait>(
     )
     .await?;
     if created {
-        tracing::info!(tenant_id = %tenant.id, job_id = %job.id, sync_type = sync_type.as_str(), trigger = trigger.as_str(), "sync job queued");
+        tracing::info!(tenant_id = %tenant.id, job_id = %job.id, %sync_type, %trigger, "sync job queued");
     }
     Ok((view::job_view(db, job).await?, created))
 }
@@ -74,7 +80,7 @@ pub async fn on_tenant_created<C: ConnectionTrait>(db: &C, tenant_id: &str) {
             return;
         }
     };
-    if tenant.platform != "discord" || tenant.status != "ACTIVE" {
+    if !is_syncable(&tenant) {
         return;
     }
     if let Err(e) = trigger(db, &tenant, SyncType::Full, Trigger::TenantCreated, None).await {
@@ -150,14 +156,5 @@ pub async fn reset<C: ConnectionTrait>(db: &C, tenant: &tenants::Model) -> Resul
 
 /// Number of jobs per status (metrics).
 pub async fn job_counts<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, i64)>> {
-    use sea_orm::QuerySelect;
-    let rows: Vec<(String, i64)> = sync_jobs::Entity::find()
-        .select_only()
-        .column(sync_jobs::Column::Status)
-        .column_as(sync_jobs::Column::Id.count(), "n")
-        .group_by(sync_jobs::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows)
+    queue::job_counts(db).await
 }

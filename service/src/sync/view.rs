@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{channels, sync_jobs};
+use entity::{channel_sync_jobs, channels, sync_jobs};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::error::Result;
-use crate::sync::queue::{self, item_status, status};
+use crate::sync::queue::{self, ChannelJobStatus, JobStatus, SyncType, Trigger};
 
 /// One channel of a job.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -21,7 +21,7 @@ pub struct ChannelView {
     /// Channel name.
     pub name: String,
     /// pending, in_progress, completed or failed.
-    pub status: String,
+    pub status: ChannelJobStatus,
     /// Messages written in this job.
     pub messages_processed: i64,
     /// Worker that holds or held the channel.
@@ -61,11 +61,11 @@ pub struct JobView {
     /// Tenant id.
     pub tenant_id: String,
     /// queued, running, completed, failed or cancelled.
-    pub status: String,
+    pub status: JobStatus,
     /// full or incremental.
-    pub sync_type: String,
+    pub sync_type: SyncType,
     /// api, tenant_created, schedule, cli or retry.
-    pub trigger: String,
+    pub trigger: Trigger,
     /// Whether a cancel was requested.
     pub cancel_requested: bool,
     /// Worker holding the job.
@@ -97,62 +97,30 @@ pub struct JobView {
 impl JobView {
     /// Whether the job has ended.
     pub fn is_finished(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            status::COMPLETED | status::FAILED | status::CANCELLED
-        )
+        self.status.is_finished()
     }
 }
 
 /// Build the view of a job (reads its channel items and channel names).
 pub async fn job_view<C: ConnectionTrait>(db: &C, job: sync_jobs::Model) -> Result<JobView> {
+    let status = JobStatus::from_stored(&job.status)?;
     let items = queue::items(db, &job.id).await?;
-    let ids: Vec<String> = items.iter().map(|i| i.channel_id.clone()).collect();
-    let mut names: HashMap<String, (String, String)> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        for c in channels::Entity::find()
-            .filter(channels::Column::Id.is_in(chunk.iter().cloned()))
-            .all(db)
-            .await?
-        {
-            names.insert(c.id, (c.platform_channel_id, c.name));
-        }
-    }
-    let count = |s: &str| items.iter().filter(|i| i.status == s).count() as i64;
-    let messages: i64 = items
+    let item_states = items
         .iter()
-        .map(|i| i64::from(i.messages_processed.unwrap_or(0)))
-        .sum();
-    let finished = matches!(
-        job.status.as_str(),
-        status::COMPLETED | status::FAILED | status::CANCELLED
-    );
-    let messages = if finished {
-        job.messages_processed.max(messages)
-    } else {
-        messages
-    };
-    let end = job.finished_at.unwrap_or_else(Utc::now);
-    let elapsed = job
-        .started_at
-        .map(|s| (end - s).num_milliseconds().max(1) as f64 / 1000.0)
-        .unwrap_or(0.0);
-    let done = count(item_status::COMPLETED) + count(item_status::FAILED);
-    let total = (items.len() as i64).max(i64::from(job.channels_total));
-    let eta = if job.status == status::RUNNING && done > 0 && elapsed > 0.0 {
-        Some(((elapsed / done as f64) * (total - done).max(0) as f64).round() as i64)
-    } else {
-        None
-    };
+        .map(|i| ChannelJobStatus::from_stored(&i.status))
+        .collect::<Result<Vec<_>>>()?;
+    let names = channel_names(db, &items).await?;
+    let progress = progress_view(&job, status, &items, &item_states);
     let channels = items
         .iter()
-        .map(|i| {
+        .zip(item_states)
+        .map(|(i, status)| {
             let (platform_id, name) = names.get(&i.channel_id).cloned().unwrap_or_default();
             ChannelView {
                 channel_id: i.channel_id.clone(),
                 platform_channel_id: platform_id,
                 name,
-                status: i.status.clone(),
+                status,
                 messages_processed: i64::from(i.messages_processed.unwrap_or(0)),
                 worker_id: i.worker_id.clone(),
                 error: i.error_details.clone(),
@@ -168,27 +136,15 @@ pub async fn job_view<C: ConnectionTrait>(db: &C, job: sync_jobs::Model) -> Resu
         id: job.id.clone(),
         job_id: job.id,
         tenant_id: job.tenant_id,
-        status: job.status,
-        sync_type: job.sync_type,
-        trigger: job.triggered_by,
+        status,
+        sync_type: SyncType::from_stored(&job.sync_type)?,
+        trigger: Trigger::from_stored(&job.triggered_by)?,
         cancel_requested: job.cancel_requested,
         worker_id: job.worker_id,
         created_at: job.created_at,
         started_at: job.started_at,
         completed_at: job.finished_at,
-        progress: ProgressView {
-            channels_total: total,
-            channels_completed: count(item_status::COMPLETED),
-            channels_failed: count(item_status::FAILED),
-            channels_in_progress: count(item_status::IN_PROGRESS),
-            messages_processed: messages,
-            messages_per_second: if elapsed > 0.0 {
-                (messages as f64 / elapsed * 10.0).round() / 10.0
-            } else {
-                0.0
-            },
-            eta_seconds: eta,
-        },
+        progress,
         reactions_processed: job.reactions_processed,
         attachments_processed: job.attachments_processed,
         requests_made: job.requests_made,
@@ -197,4 +153,69 @@ pub async fn job_view<C: ConnectionTrait>(db: &C, job: sync_jobs::Model) -> Resu
         channels,
         retry_of: job.retry_of,
     })
+}
+
+/// The counts of a job in `status` with `items` (in `states`): channels by state, messages
+/// (the job's final count once it ended), rate since it started and, while it runs, the time
+/// left at the rate channels finished so far.
+fn progress_view(
+    job: &sync_jobs::Model,
+    status: JobStatus,
+    items: &[channel_sync_jobs::Model],
+    states: &[ChannelJobStatus],
+) -> ProgressView {
+    let count = |s: ChannelJobStatus| states.iter().filter(|i| **i == s).count() as i64;
+    let messages: i64 = items
+        .iter()
+        .map(|i| i64::from(i.messages_processed.unwrap_or(0)))
+        .sum();
+    let messages = if status.is_finished() {
+        job.messages_processed.max(messages)
+    } else {
+        messages
+    };
+    let end = job.finished_at.unwrap_or_else(Utc::now);
+    let elapsed = job
+        .started_at
+        .map(|s| (end - s).num_milliseconds().max(1) as f64 / 1000.0)
+        .unwrap_or(0.0);
+    let done = count(ChannelJobStatus::Completed) + count(ChannelJobStatus::Failed);
+    let total = (items.len() as i64).max(i64::from(job.channels_total));
+    let eta = if status == JobStatus::Running && done > 0 && elapsed > 0.0 {
+        Some(((elapsed / done as f64) * (total - done).max(0) as f64).round() as i64)
+    } else {
+        None
+    };
+    ProgressView {
+        channels_total: total,
+        channels_completed: count(ChannelJobStatus::Completed),
+        channels_failed: count(ChannelJobStatus::Failed),
+        channels_in_progress: count(ChannelJobStatus::InProgress),
+        messages_processed: messages,
+        messages_per_second: if elapsed > 0.0 {
+            (messages as f64 / elapsed * 10.0).round() / 10.0
+        } else {
+            0.0
+        },
+        eta_seconds: eta,
+    }
+}
+
+/// (platform id, name) of the channels of `items`, by channel row id.
+async fn channel_names<C: ConnectionTrait>(
+    db: &C,
+    items: &[channel_sync_jobs::Model],
+) -> Result<HashMap<String, (String, String)>> {
+    let ids: Vec<&str> = items.iter().map(|i| i.channel_id.as_str()).collect();
+    let mut names = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for c in channels::Entity::find()
+            .filter(channels::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            names.insert(c.id, (c.platform_channel_id, c.name));
+        }
+    }
+    Ok(names)
 }

@@ -12,7 +12,7 @@
 //! A channel has at most [`crate::sync::channel::PAGES_IN_FLIGHT`] pages submitted and not
 //! yet committed, and goes on fetching meanwhile. Groups are written in the order their pages
 //! arrived, and once a page failed the writer refuses every later page of the same channel
-//! run ([`PageWrite::run`]), so a failed page can never be followed by a committed later page
+//! run (`PageWrite::run`), so a failed page can never be followed by a committed later page
 //! whose cursor would skip it. When a group's transaction fails, its pages are retried one
 //! transaction each, so that the error reaches the channel that caused it and the others go
 //! on.
@@ -26,7 +26,7 @@ use tracing::Instrument;
 
 use crate::error::Result;
 use crate::repo::{self, sync_progress::ProgressRow};
-use crate::sync::{queue, store};
+use crate::sync::{queue, rows, store};
 
 /// Most pages written in one transaction (a job has at most
 /// [`crate::sync::channel::PAGES_IN_FLIGHT`] waiting pages per channel slot, so this only
@@ -37,7 +37,7 @@ pub const MAX_PAGES_PER_COMMIT: usize = 64;
 #[derive(Debug)]
 pub(crate) struct PageWrite {
     /// The page's rows.
-    pub rows: store::PageRows,
+    pub rows: rows::PageRows,
     /// Channel row id.
     pub channel_row_id: String,
     /// Platform ids of stored messages the platform no longer returns (rescans).
@@ -154,14 +154,14 @@ async fn execute(
 struct Group {
     pages: Vec<PageWrite>,
     /// The rows of all pages, moved (not copied) out of them; page i owns `ranges[i]`.
-    all: store::PageRows,
+    all: rows::PageRows,
     ranges: Vec<Rows>,
     statements: Statements,
 }
 
 impl Group {
     fn build(backend: DbBackend, worker_id: &str, mut pages: Vec<PageWrite>) -> Self {
-        let mut all = store::PageRows::default();
+        let mut all = rows::PageRows::default();
         let mut ranges = Vec::with_capacity(pages.len());
         for page in &mut pages {
             let rows = std::mem::take(&mut page.rows);
@@ -263,7 +263,7 @@ impl Statements {
     fn build(
         backend: DbBackend,
         worker_id: &str,
-        all: &store::PageRows,
+        all: &rows::PageRows,
         rows: &Rows,
         pages: &[PageWrite],
     ) -> Self {
@@ -275,7 +275,7 @@ impl Statements {
         progress.extend(
             latest
                 .iter()
-                .map(|p| queue::item_progress(backend, &p.item_id, worker_id, p.written)),
+                .map(|p| queue::storage::item_progress(backend, &p.item_id, worker_id, p.written)),
         );
         Self {
             rows: store::rows_statements(
@@ -320,7 +320,7 @@ mod tests {
     fn page(tenant: Uuid, channel: Uuid, snowflake: u64) -> PageWrite {
         let now = crate::db::now();
         PageWrite {
-            rows: store::PageRows {
+            rows: rows::PageRows {
                 messages: vec![MessageRow {
                     channel_id: channel,
                     platform_message_id: snowflake.to_string(),

@@ -3,14 +3,14 @@
 
 use entity::{
     channel_sync_jobs, channels, message_attachments, message_emoji_reactions,
-    messages as message_rows, sync_progress, tenant_branding, tenants as tenant_rows,
+    messages as message_rows, sync_jobs, sync_progress, tenant_branding, tenants as tenant_rows,
 };
 use service::branding::{self, BrandingInput};
 use service::repo::attachments::{self, AttachmentRow};
-use service::repo::channel_sync_jobs::{self as jobs, ChannelJobRow, ChannelJobStatus};
 use service::repo::messages;
 use service::repo::reactions::{self, ReactionRow};
 use service::repo::sync_progress::{self as progress, ProgressRow, ProgressStatus};
+use service::sync::queue::{self, NewJob, SyncType, Trigger};
 use service::tenants;
 
 use crate::helpers::{channel, count, message, setup, tenant, ts};
@@ -66,22 +66,21 @@ async fn deleting_a_tenant_cascades_to_everything_under_it_and_spares_other_tena
         )
         .await
         .unwrap();
-        jobs::upsert(
+        let (job, _) = queue::enqueue(
             db,
-            &[ChannelJobRow {
-                tenant_id: t.id,
-                channel_id: ch,
-                parent_job_id: "job-1".into(),
-                worker_id: None,
-                status: ChannelJobStatus::Completed,
-                started_at: None,
-                completed_at: None,
-                messages_processed: Some(1),
-                error_details: None,
-            }],
+            NewJob {
+                tenant_id: t.id.to_string(),
+                sync_type: SyncType::Full,
+                trigger: Trigger::Api,
+                channel_ids: None,
+                retry_of: None,
+            },
         )
         .await
         .unwrap();
+        queue::create_items(db, &job.id, &t.id.to_string(), &[ch.to_string()])
+            .await
+            .unwrap();
         branding::upsert(db, t.id, &BrandingInput::default())
             .await
             .unwrap();
@@ -94,6 +93,7 @@ async fn deleting_a_tenant_cascades_to_everything_under_it_and_spares_other_tena
     assert_eq!(count::<message_emoji_reactions::Entity>(db).await, 1);
     assert_eq!(count::<message_attachments::Entity>(db).await, 1);
     assert_eq!(count::<sync_progress::Entity>(db).await, 1);
+    assert_eq!(count::<sync_jobs::Entity>(db).await, 1);
     assert_eq!(count::<channel_sync_jobs::Entity>(db).await, 1);
     assert_eq!(count::<tenant_branding::Entity>(db).await, 1);
     tenants::get(db, kept.id).await.unwrap();

@@ -6,7 +6,7 @@ use service::repo::messages::{self, MessageRow};
 use testkit::db::Backend;
 use uuid::Uuid;
 
-use crate::helpers::{message, setup, tenant};
+use crate::helpers::{message, messages_in, setup, tenant};
 
 #[tokio::test]
 async fn sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout() {
@@ -85,12 +85,12 @@ async fn begin_write_transactions_commit_and_roll_back() {
     let txn = db::begin_write(&ctx.db).await.unwrap();
     messages::upsert(&txn, &[message(ch, 1)]).await.unwrap();
     txn.rollback().await.unwrap();
-    assert_eq!(messages::count_in_channel(&ctx.db, ch).await.unwrap(), 0);
+    assert_eq!(messages_in(&ctx.db, ch).await.unwrap(), 0);
 
     let txn = db::begin_write(&ctx.db).await.unwrap();
     messages::upsert(&txn, &[message(ch, 1)]).await.unwrap();
     txn.commit().await.unwrap();
-    assert_eq!(messages::count_in_channel(&ctx.db, ch).await.unwrap(), 1);
+    assert_eq!(messages_in(&ctx.db, ch).await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -113,7 +113,7 @@ async fn concurrent_writers_and_readers_do_not_fail_or_deadlock() {
                 let rows: Vec<_> = (0..50).map(|i| message(ch, page * 100 + i)).collect();
                 messages::upsert(&txn, &rows).await?;
                 // A read on the pool while this transaction holds the write lock.
-                messages::count_in_channel(&db, ch).await?;
+                messages_in(&db, ch).await?;
                 txn.commit().await?;
             }
             Ok::<_, service::Error>(ch)
@@ -121,6 +121,6 @@ async fn concurrent_writers_and_readers_do_not_fail_or_deadlock() {
     }
     for task in tasks {
         let ch = task.await.unwrap().unwrap();
-        assert_eq!(messages::count_in_channel(&ctx.db, ch).await.unwrap(), 250);
+        assert_eq!(messages_in(&ctx.db, ch).await.unwrap(), 250);
     }
 }

@@ -1,7 +1,10 @@
 //! Shared set-up: a fresh, migrated database per test, and row builders.
 
 use chrono::{DateTime, TimeZone, Utc};
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter,
+};
 use service::repo::channels::{ChannelKind, ChannelRow};
 use service::repo::messages::MessageRow;
 use service::tenants::{self, CreateTenant, Tenant};
@@ -87,4 +90,12 @@ where
     E::Model: Sync,
 {
     E::find().count(db).await.expect("count")
+}
+
+/// Number of stored messages of channel row `channel`.
+pub async fn messages_in(db: &impl ConnectionTrait, channel: Uuid) -> Result<u64, DbErr> {
+    entity::messages::Entity::find()
+        .filter(entity::messages::Column::ChannelId.eq(channel.to_string()))
+        .count(db)
+        .await
 }

@@ -6,6 +6,7 @@ mod branding;
 mod cascade;
 mod db;
 mod helpers;
+mod queue;
 mod repo;
 mod repo_props;
 mod tenant_cache;

@@ -8,8 +8,9 @@ use service::repo::channels::{self, ChannelKind, ChannelRow};
 use service::repo::messages;
 use service::repo::reactions::{self, ReactionRow};
 use service::repo::{MAX_STATEMENT_BYTES, rows_per_statement};
+use service::sync::store;
 
-use crate::helpers::{channel, count, message, setup, tenant};
+use crate::helpers::{channel, count, message, messages_in, setup, tenant, ts};
 
 #[tokio::test]
 async fn message_batches_at_chunk_boundaries_are_stored_completely_and_rerun_idempotently() {
@@ -22,17 +23,9 @@ async fn message_batches_at_chunk_boundaries_are_stored_completely_and_rerun_ide
         let ch = channel(db, t.id, &format!("n{n}")).await;
         let rows: Vec<_> = (0..n as u64).map(|i| message(ch, i)).collect();
         assert_eq!(messages::upsert(db, &rows).await.unwrap(), n);
-        assert_eq!(
-            messages::count_in_channel(db, ch).await.unwrap(),
-            n as u64,
-            "n={n}"
-        );
+        assert_eq!(messages_in(db, ch).await.unwrap(), n as u64, "n={n}");
         messages::upsert(db, &rows).await.unwrap();
-        assert_eq!(
-            messages::count_in_channel(db, ch).await.unwrap(),
-            n as u64,
-            "rerun n={n}"
-        );
+        assert_eq!(messages_in(db, ch).await.unwrap(), n as u64, "rerun n={n}");
     }
 }
 
@@ -52,7 +45,7 @@ async fn statements_are_cut_by_size_so_large_contents_fit_the_packet_limit() {
         .collect();
     assert!(rows.len() * body.len() > 4 * MAX_STATEMENT_BYTES);
     messages::upsert(db, &rows).await.unwrap();
-    assert_eq!(messages::count_in_channel(db, ch).await.unwrap(), 300);
+    assert_eq!(messages_in(db, ch).await.unwrap(), 300);
 }
 
 #[tokio::test]
@@ -169,14 +162,71 @@ async fn channels_keep_their_id_and_take_the_latest_name_type_parent_and_metadat
     );
     assert_eq!(row.parent_channel_id.as_deref(), Some("1"));
     assert_eq!(row.metadata, second.metadata);
-    let same = channels::by_platform_id(db, t.id, "555")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(&same, row);
     assert_eq!(
         message_rows::Entity::find().count(db).await.unwrap(),
         0,
         "no stray rows"
     );
+}
+
+#[tokio::test]
+async fn messages_gone_from_the_platform_are_marked_in_one_batch_and_keep_their_first_mark() {
+    let ctx = setup().await;
+    let db = &ctx.db;
+    let t = tenant(db).await;
+    let ch = channel(db, t.id, "1").await;
+    let other = channel(db, t.id, "2").await;
+    let rows: Vec<_> = (1..=600u64)
+        .map(|i| messages::MessageRow {
+            metadata: Some(serde_json::json!({"pinned": i == 1})),
+            ..message(ch, i)
+        })
+        .collect();
+    messages::upsert(db, &rows).await.unwrap();
+    messages::upsert(db, &[message(other, 1)]).await.unwrap();
+
+    let first = ts(10);
+    // 550 ids: more than one statement's worth; one of them not stored at all.
+    let gone: Vec<String> = (1..=549u64)
+        .map(|i| i.to_string())
+        .chain(["9999".to_owned()])
+        .collect();
+    let marked = store::mark_deleted(db, &ch.to_string(), &gone, first)
+        .await
+        .unwrap();
+    assert_eq!(marked, 549);
+    // Marking again (and a new one) keeps the first mark of the others.
+    let again: Vec<String> = ["1", "550"].map(String::from).to_vec();
+    let marked = store::mark_deleted(db, &ch.to_string(), &again, ts(20))
+        .await
+        .unwrap();
+    assert_eq!(marked, 1);
+
+    let stored: std::collections::HashMap<String, message_rows::Model> =
+        message_rows::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (format!("{}:{}", m.channel_id, m.platform_message_id), m))
+            .collect();
+    let meta = |channel: uuid::Uuid, id: u64| {
+        stored[&format!("{channel}:{id}")]
+            .metadata
+            .clone()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        meta(ch, 1),
+        serde_json::json!({"pinned": true, "deleted": true, "deletedSeenAt": "2023-11-14T22:13:30Z"})
+    );
+    assert_eq!(meta(ch, 549)["deleted"], true);
+    assert_eq!(meta(ch, 550)["deletedSeenAt"], "2023-11-14T22:13:40Z");
+    assert_eq!(meta(ch, 551), serde_json::json!({"pinned": false}));
+    assert_eq!(
+        meta(other, 1),
+        serde_json::Value::Null,
+        "other channels untouched"
+    );
+    assert_eq!(stored[&format!("{ch}:1")].updated_at, first);
 }

@@ -4,16 +4,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use entity::{message_attachments, message_emoji_reactions, messages as message_rows};
+use entity::{
+    message_attachments, message_emoji_reactions, messages as message_rows, sync_progress,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use service::repo::attachments::{self, AttachmentRow};
-use service::repo::channel_sync_jobs::{self as jobs, ChannelJobRow, ChannelJobStatus};
 use service::repo::channels::{self, ChannelKind, ChannelRow};
 use service::repo::messages::{self, MessageRow};
 use service::repo::reactions::{self, ReactionRow};
 use service::repo::sync_progress::{self as progress, ProgressRow, ProgressStatus};
+use service::sync::queue::{self, ChannelJobStatus, NewJob, SyncType, Trigger};
+use service::sync::store;
 use uuid::Uuid;
 
 use crate::helpers::{Ctx, channel, setup, tenant, ts};
@@ -308,13 +311,8 @@ fn reaction_and_attachment_upserts_are_idempotent_and_attachments_take_the_last_
 }
 
 #[test]
-fn cursor_and_channel_job_upserts_are_idempotent_and_last_write_wins() {
-    let write = (
-        0u8..3,
-        0u64..1_000_000,
-        0u8..3,
-        proptest::option::of(0i32..500),
-    );
+fn cursor_upserts_are_idempotent_and_last_write_wins() {
+    let write = (0u8..3, 0u64..1_000_000, 0u8..3);
     let batches = proptest::collection::vec(proptest::collection::vec(write, 0..6), 1..5);
     check(batches, |ctx, batches| {
         Box::pin(async move {
@@ -329,18 +327,11 @@ fn cursor_and_channel_job_upserts_are_idempotent_and_last_write_wins() {
                 ProgressStatus::Completed,
                 ProgressStatus::Failed,
             ];
-            let jstatus = [
-                ChannelJobStatus::Pending,
-                ChannelJobStatus::InProgress,
-                ChannelJobStatus::Failed,
-            ];
-            let mut want_p: BTreeMap<String, ProgressRow> = BTreeMap::new();
-            let mut want_j: BTreeMap<String, ChannelJobRow> = BTreeMap::new();
+            let mut want: BTreeMap<String, ProgressRow> = BTreeMap::new();
             for (b, batch) in batches.into_iter().enumerate() {
-                let batch = last_per_key(batch, |w| w.0);
-                let prows: Vec<ProgressRow> = batch
-                    .iter()
-                    .map(|&(c, cursor, s, _)| ProgressRow {
+                let rows: Vec<ProgressRow> = last_per_key(batch, |w| w.0)
+                    .into_iter()
+                    .map(|(c, cursor, s)| ProgressRow {
                         tenant_id: t.id,
                         channel_id: chans[c as usize],
                         last_synced_message_id: cursor.to_string(),
@@ -352,63 +343,148 @@ fn cursor_and_channel_job_upserts_are_idempotent_and_last_write_wins() {
                         messages_per_second: Some(rust_decimal::Decimal::from(cursor % 1000)),
                     })
                     .collect();
-                let jrows: Vec<ChannelJobRow> = batch
-                    .iter()
-                    .map(|&(c, _, s, n)| ChannelJobRow {
-                        tenant_id: t.id,
-                        channel_id: chans[c as usize],
-                        parent_job_id: "parent".into(),
-                        worker_id: Some(format!("w{b}")),
-                        status: jstatus[s as usize],
-                        started_at: Some(ts(b as i64)),
-                        completed_at: None,
-                        messages_processed: n,
-                        error_details: None,
-                    })
-                    .collect();
                 for _ in 0..2 {
-                    progress::upsert(db, &prows)
-                        .await
-                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-                    jobs::upsert(db, &jrows)
+                    progress::upsert(db, &rows)
                         .await
                         .map_err(|e| TestCaseError::fail(e.to_string()))?;
                 }
-                for r in prows {
-                    want_p.insert(r.channel_id.to_string(), r);
-                }
-                for r in jrows {
-                    want_j.insert(r.channel_id.to_string(), r);
+                for r in rows {
+                    want.insert(r.channel_id.to_string(), r);
                 }
             }
-            let got_p = progress::for_tenant(db, t.id)
+            let got = sync_progress::Entity::find()
+                .filter(sync_progress::Column::TenantId.eq(t.id.to_string()))
+                .all(db)
                 .await
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
-            prop_assert_eq!(got_p.len(), want_p.len());
-            for got in got_p {
-                let want = &want_p[&got.channel_id];
+            prop_assert_eq!(got.len(), want.len());
+            for got in got {
+                let want = &want[&got.channel_id];
                 prop_assert_eq!(&got.last_synced_message_id, &want.last_synced_message_id);
                 prop_assert_eq!(got.status.as_str(), want.status.as_str());
                 prop_assert_eq!(&got.error_details, &want.error_details);
                 prop_assert_eq!(&got.worker_id, &want.worker_id);
                 prop_assert_eq!(got.last_synced_at, want.last_synced_at);
                 prop_assert_eq!(got.messages_per_second, want.messages_per_second);
-            }
-            let got_j = jobs::for_parent_job(db, "parent")
-                .await
-                .map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let got_j: Vec<_> = got_j
-                .into_iter()
-                .filter(|j| j.tenant_id == t.id.to_string())
-                .collect();
-            prop_assert_eq!(got_j.len(), want_j.len());
-            for got in got_j {
-                let want = &want_j[&got.channel_id];
-                prop_assert_eq!(got.status.as_str(), want.status.as_str());
-                prop_assert_eq!(got.messages_processed, want.messages_processed);
-                prop_assert_eq!(&got.worker_id, &want.worker_id);
+                // The sync reads the cursor back through the same row.
+                let cursor = store::cursor(db, &t.id.to_string(), &got.channel_id)
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(cursor.to_string(), want.last_synced_message_id.clone());
             }
             Ok(())
         })
     });
+}
+
+/// Each round creates the items of some channels (again) and finishes some of them: a job
+/// has one item per channel, whatever the rounds, and re-creating an item never resets it.
+#[test]
+fn channel_items_are_created_once_per_channel_and_recreating_keeps_their_state() {
+    let round = (
+        proptest::collection::btree_set(0usize..4, 0..4),
+        proptest::collection::btree_set(0usize..4, 0..3),
+    );
+    let rounds = proptest::collection::vec(round, 1..5);
+    check(rounds, |ctx, rounds| {
+        Box::pin(async move {
+            let db = &ctx.db;
+            let t = tenant(db).await;
+            let tenant_id = t.id.to_string();
+            let mut chans = Vec::new();
+            for i in 0..4 {
+                chans.push(channel(db, t.id, &i.to_string()).await.to_string());
+            }
+            let (job, _) = queue::enqueue(
+                db,
+                NewJob {
+                    tenant_id: tenant_id.clone(),
+                    sync_type: SyncType::Incremental,
+                    trigger: Trigger::Api,
+                    channel_ids: None,
+                    retry_of: None,
+                },
+            )
+            .await
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let fail = |e: service::Error| TestCaseError::fail(e.to_string());
+            // channel row id -> (status, messages processed)
+            let mut want: BTreeMap<String, (ChannelJobStatus, Option<i32>)> = BTreeMap::new();
+            for (r, (create, finish)) in rounds.into_iter().enumerate() {
+                let ids: Vec<String> = create.iter().map(|&c| chans[c].clone()).collect();
+                queue::create_items(db, &job.id, &tenant_id, &ids)
+                    .await
+                    .map_err(fail)?;
+                for id in ids {
+                    want.entry(id)
+                        .or_insert((ChannelJobStatus::Pending, Some(0)));
+                }
+                for c in finish {
+                    let item_id = queue::item_id(&job.id, &chans[c]);
+                    let Some(state) = want.get_mut(&chans[c]) else {
+                        continue;
+                    };
+                    if state.0 != ChannelJobStatus::Pending {
+                        continue;
+                    }
+                    // Claim it for this round's worker the way the workers do, then finish.
+                    let worker = format!("w{r}");
+                    let claimed = claim_specific(db, &job.id, &worker, &item_id).await?;
+                    prop_assert!(claimed, "pending item {item_id} was claimable");
+                    queue::finish_item(
+                        db,
+                        &item_id,
+                        &worker,
+                        ChannelJobStatus::Completed,
+                        r as i32,
+                        None,
+                    )
+                    .await
+                    .map_err(fail)?;
+                    *state = (ChannelJobStatus::Completed, Some(r as i32));
+                }
+            }
+            let got: BTreeMap<String, (ChannelJobStatus, Option<i32>)> = queue::items(db, &job.id)
+                .await
+                .map_err(fail)?
+                .into_iter()
+                .map(|i| {
+                    let status = ChannelJobStatus::parse(&i.status).expect("known status");
+                    (i.channel_id, (status, i.messages_processed))
+                })
+                .collect();
+            prop_assert_eq!(got, want);
+            Ok(())
+        })
+    });
+}
+
+/// Claim items of `job_id` for `worker` until `item_id` is among them; the others are handed
+/// back as pending. Returns whether `item_id` was claimed.
+async fn claim_specific(
+    db: &DatabaseConnection,
+    job_id: &str,
+    worker: &str,
+    item_id: &str,
+) -> Result<bool, TestCaseError> {
+    let fail = |e: service::Error| TestCaseError::fail(e.to_string());
+    let lease = std::time::Duration::from_secs(30);
+    let mut others = Vec::new();
+    let mut found = false;
+    while let Some(item) = queue::claim_item(db, job_id, worker, lease)
+        .await
+        .map_err(fail)?
+    {
+        if item.id == item_id {
+            found = true;
+            break;
+        }
+        others.push(item.id);
+    }
+    for other in others {
+        queue::finish_item(db, &other, worker, ChannelJobStatus::Pending, 0, None)
+            .await
+            .map_err(fail)?;
+    }
+    Ok(found)
 }

@@ -51,12 +51,16 @@ const CHANNEL_NAMES: &[&str] = &[
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The channels of a guild being generated: each channel takes the next slot and an hour
+/// after the previous one, which its id is derived from.
 struct Layout<'a> {
     spec: &'a GuildSpec,
     guild_id: u64,
     next_ms: i64,
     slot: u16,
     channels: Vec<ChannelMeta>,
+    /// Indexes of the categories in `channels`.
+    categories: Vec<usize>,
 }
 
 impl Layout<'_> {
@@ -155,278 +159,335 @@ impl Layout<'_> {
     }
 }
 
-impl Guild {
-    /// Generates the guild described by `spec`. Panics on an invalid spec
-    /// ([`GuildSpec::validate`]): specs are written by test authors, not users.
-    pub fn generate(spec: &GuildSpec) -> Guild {
-        if let Err(e) = spec.validate() {
-            panic!("invalid GuildSpec: {e}");
-        }
-        let seed = spec.seed;
-        let created_ms = 1_546_300_800_000 + (mix(seed) % 365) as i64 * DAY_MS; // 2019 + days
-        let guild_id = snowflake(created_ms, 0, mix(seed) & 0xFFF);
-        let users: Vec<User> = (0..u64::from(spec.users))
-            .map(|k| {
-                let ms = 1_451_606_400_000 + k as i64 * 3_600_000 + (mix(seed ^ k) % 3_000) as i64;
-                User {
-                    id: snowflake(ms, 1 + (k % 1000) as u16, mix(seed.wrapping_add(k))),
-                    username: format!("user_{k}"),
-                    global_name: (k % 3 != 0).then(|| format!("User {k}")),
-                    bot: false,
-                }
-            })
-            .collect();
-        let bot = User {
-            id: snowflake(1_527_811_200_000 + (mix(seed) % 1000) as i64, 1023, 1),
-            username: "verta-fake-bot".into(),
-            global_name: None,
-            bot: true,
-        };
-        let everyone_perms = SEND_MESSAGES
-            | READ_MESSAGE_HISTORY
-            | ADD_REACTIONS
-            | if spec.everyone_can_view {
-                VIEW_CHANNEL
-            } else {
-                0
-            };
-        let moderators = snowflake(created_ms + 1_000, 0, 1);
-        let bot_role = snowflake(created_ms + 2_000, 0, 2);
-        let roles = vec![
-            Role {
-                id: guild_id,
-                name: "@everyone".into(),
-                permissions: everyone_perms,
-                position: 0,
-                color: 0,
-                managed: false,
-                bot_id: None,
-            },
-            Role {
-                id: moderators,
-                name: "Moderators".into(),
-                permissions: everyone_perms | VIEW_CHANNEL | MANAGE_MESSAGES,
-                position: 1,
-                color: 0x3498DB,
-                managed: false,
-                bot_id: None,
-            },
-            Role {
-                id: bot_role,
-                name: "Verta".into(),
-                permissions: ADMINISTRATOR | VIEW_CHANNEL | READ_MESSAGE_HISTORY,
-                position: 2,
-                color: 0,
-                managed: true,
-                bot_id: Some(bot.id),
-            },
-        ];
-        let custom_emojis = vec![
-            Emoji::Custom {
-                id: snowflake(created_ms + 5_000, 0, 5),
-                name: "verta".into(),
-                animated: false,
-            },
-            Emoji::Custom {
-                id: snowflake(created_ms + 6_000, 0, 6),
-                name: "party_parrot".into(),
-                animated: true,
-            },
-            Emoji::Custom {
-                id: snowflake(created_ms + 7_000, 0, 7),
-                name: "blob_wave".into(),
-                animated: false,
-            },
-        ];
+/// The user pool: `count` users with ids, names and display names from `seed`.
+fn user_pool(seed: u64, count: u32) -> Vec<User> {
+    (0..u64::from(count))
+        .map(|k| {
+            let ms = 1_451_606_400_000 + k as i64 * 3_600_000 + (mix(seed ^ k) % 3_000) as i64;
+            User {
+                id: snowflake(ms, 1 + (k % 1000) as u16, mix(seed.wrapping_add(k))),
+                username: format!("user_{k}"),
+                global_name: (k % 3 != 0).then(|| format!("User {k}")),
+                bot: false,
+            }
+        })
+        .collect()
+}
 
-        let mut l = Layout {
-            spec,
-            guild_id,
-            next_ms: created_ms + DAY_MS,
-            slot: 0,
-            channels: Vec::new(),
+/// The bot user the fake serves as `@me`.
+fn bot_user(seed: u64) -> User {
+    User {
+        id: snowflake(1_527_811_200_000 + (mix(seed) % 1000) as i64, 1023, 1),
+        username: "verta-fake-bot".into(),
+        global_name: None,
+        bot: true,
+    }
+}
+
+/// @everyone (the guild's id; VIEW_CHANNEL as the spec says), Moderators (who see every
+/// channel) and the bot's managed role.
+fn roles(spec: &GuildSpec, guild_id: u64, created_ms: i64, moderators: u64, bot: u64) -> Vec<Role> {
+    let everyone_perms = SEND_MESSAGES
+        | READ_MESSAGE_HISTORY
+        | ADD_REACTIONS
+        | if spec.everyone_can_view {
+            VIEW_CHANNEL
+        } else {
+            0
         };
-        let allow_view = |id: u64| Overwrite {
-            id,
-            kind: 0,
-            allow: VIEW_CHANNEL,
-            deny: 0,
-        };
-        let categories: Vec<usize> = (0..spec.categories)
+    vec![
+        Role {
+            id: guild_id,
+            name: "@everyone".into(),
+            permissions: everyone_perms,
+            position: 0,
+            color: 0,
+            managed: false,
+            bot_id: None,
+        },
+        Role {
+            id: moderators,
+            name: "Moderators".into(),
+            permissions: everyone_perms | VIEW_CHANNEL | MANAGE_MESSAGES,
+            position: 1,
+            color: 0x3498DB,
+            managed: false,
+            bot_id: None,
+        },
+        Role {
+            id: snowflake(created_ms + 2_000, 0, 2),
+            name: "Verta".into(),
+            permissions: ADMINISTRATOR | VIEW_CHANNEL | READ_MESSAGE_HISTORY,
+            position: 2,
+            color: 0,
+            managed: true,
+            bot_id: Some(bot),
+        },
+    ]
+}
+
+/// The guild's custom emojis (one of them animated).
+fn custom_emojis(created_ms: i64) -> Vec<Emoji> {
+    vec![
+        Emoji::Custom {
+            id: snowflake(created_ms + 5_000, 0, 5),
+            name: "verta".into(),
+            animated: false,
+        },
+        Emoji::Custom {
+            id: snowflake(created_ms + 6_000, 0, 6),
+            name: "party_parrot".into(),
+            animated: true,
+        },
+        Emoji::Custom {
+            id: snowflake(created_ms + 7_000, 0, 7),
+            name: "blob_wave".into(),
+            animated: false,
+        },
+    ]
+}
+
+/// An overwrite of role `id` that allows VIEW_CHANNEL.
+fn allow_view(id: u64) -> Overwrite {
+    Overwrite {
+        id,
+        kind: 0,
+        allow: VIEW_CHANNEL,
+        deny: 0,
+    }
+}
+
+/// The overwrites of text channel `k`: when @everyone views channels, the hidden ones deny it
+/// (and let Moderators in) and channel 1 carries overwrites that change nothing for
+/// @everyone; when it does not, every channel but the hidden ones allows it.
+fn text_overwrites(
+    everyone_can_view: bool,
+    hidden: bool,
+    k: u32,
+    guild_id: u64,
+    moderators: u64,
+    first_user: u64,
+) -> Vec<Overwrite> {
+    match (everyone_can_view, hidden) {
+        (true, true) => vec![
+            Overwrite {
+                id: guild_id,
+                kind: 0,
+                allow: 0,
+                deny: VIEW_CHANNEL,
+            },
+            allow_view(moderators),
+        ],
+        (true, false) if k == 1 => vec![
+            Overwrite {
+                id: moderators,
+                kind: 0,
+                allow: MANAGE_MESSAGES,
+                deny: 0,
+            },
+            Overwrite {
+                id: first_user,
+                kind: 1,
+                allow: 0,
+                deny: SEND_MESSAGES,
+            },
+        ],
+        (true, false) => Vec::new(),
+        (false, true) => vec![allow_view(moderators)],
+        (false, false) => vec![allow_view(guild_id)],
+    }
+}
+
+impl Layout<'_> {
+    /// In a guild where @everyone cannot view channels, let it view the channel at `i`.
+    fn open_to_everyone_if_locked(&mut self, i: usize) {
+        if !self.spec.everyone_can_view {
+            self.channels[i].overwrites.push(allow_view(self.guild_id));
+        }
+    }
+
+    fn add_categories(&mut self) {
+        for k in 0..self.spec.categories {
+            let i = self.push(
+                ChannelKind::Category,
+                format!("Category {k}"),
+                None,
+                k as i32,
+                0,
+            );
+            self.open_to_everyone_if_locked(i);
+            self.categories.push(i);
+        }
+    }
+
+    /// The category channel `k` goes in: round robin over the categories, if any.
+    fn category_id(&self, k: u32) -> Option<u64> {
+        (!self.categories.is_empty())
+            .then(|| self.channels[self.categories[(k as usize) % self.categories.len()]].id)
+    }
+
+    /// Text channels; the last `hidden_channels` of them (never the first) are hidden from
+    /// @everyone. Returns their indexes.
+    fn add_text_channels(&mut self, moderators: u64, first_user: u64) -> Vec<usize> {
+        let spec = self.spec;
+        (0..spec.text_channels)
             .map(|k| {
-                let i = l.push(
-                    ChannelKind::Category,
-                    format!("Category {k}"),
-                    None,
-                    k as i32,
-                    0,
+                let name = match CHANNEL_NAMES.get(k as usize) {
+                    Some(n) => (*n).to_string(),
+                    None => format!("channel-{k}"),
+                };
+                let messages = match (k, spec.big_channel_messages) {
+                    (0, Some(n)) => n,
+                    _ => spec.messages_per_channel,
+                };
+                let parent = self.category_id(k);
+                let i = self.push(ChannelKind::Text, name, parent, k as i32, messages);
+                let hidden = k >= spec.text_channels.saturating_sub(spec.hidden_channels) && k > 0;
+                let overwrites = text_overwrites(
+                    spec.everyone_can_view,
+                    hidden,
+                    k,
+                    self.guild_id,
+                    moderators,
+                    first_user,
                 );
-                if !spec.everyone_can_view {
-                    l.channels[i].overwrites.push(allow_view(guild_id));
-                }
+                let c = &mut self.channels[i];
+                c.topic = Some(format!("Topic of {}", c.name));
+                c.overwrites = overwrites;
                 i
             })
-            .collect();
-        let category_id = |l: &Layout, k: u32| {
-            (!categories.is_empty())
-                .then(|| l.channels[categories[(k as usize) % categories.len()]].id)
-        };
-        let mut parents = Vec::new();
-        for k in 0..spec.text_channels {
-            let name = match CHANNEL_NAMES.get(k as usize) {
-                Some(n) => (*n).to_string(),
-                None => format!("channel-{k}"),
-            };
-            let messages = match (k, spec.big_channel_messages) {
-                (0, Some(n)) => n,
-                _ => spec.messages_per_channel,
-            };
-            let parent = category_id(&l, k);
-            let i = l.push(ChannelKind::Text, name, parent, k as i32, messages);
-            let hidden = k >= spec.text_channels.saturating_sub(spec.hidden_channels) && k > 0;
-            let c = &mut l.channels[i];
-            c.topic = Some(format!("Topic of {}", c.name));
-            if spec.everyone_can_view {
-                if hidden {
-                    c.overwrites.push(Overwrite {
-                        id: guild_id,
-                        kind: 0,
-                        allow: 0,
-                        deny: VIEW_CHANNEL,
-                    });
-                    c.overwrites.push(allow_view(moderators));
-                } else if k == 1 {
-                    // Overwrites that do not change @everyone's view.
-                    c.overwrites.push(Overwrite {
-                        id: moderators,
-                        kind: 0,
-                        allow: MANAGE_MESSAGES,
-                        deny: 0,
-                    });
-                    c.overwrites.push(Overwrite {
-                        id: users[0].id,
-                        kind: 1,
-                        allow: 0,
-                        deny: SEND_MESSAGES,
-                    });
-                }
-            } else if hidden {
-                c.overwrites.push(allow_view(moderators));
-            } else {
-                c.overwrites.push(allow_view(guild_id));
-            }
-            parents.push(i);
-        }
-        for k in 0..spec.announcement_channels {
-            let parent = category_id(&l, k);
-            let i = l.push(
-                ChannelKind::Announcement,
-                format!("announcements-{k}"),
-                parent,
-                100 + k as i32,
-                spec.messages_per_channel,
-            );
-            if !spec.everyone_can_view {
-                l.channels[i].overwrites.push(allow_view(guild_id));
-            }
-            l.channels[i].topic = Some("News".into());
-            parents.push(i);
-        }
-        for k in 0..spec.voice_channels {
-            let parent = category_id(&l, k + 1);
-            l.push(
+            .collect()
+    }
+
+    /// Announcement channels; returns their indexes.
+    fn add_announcement_channels(&mut self) -> Vec<usize> {
+        (0..self.spec.announcement_channels)
+            .map(|k| {
+                let parent = self.category_id(k);
+                let i = self.push(
+                    ChannelKind::Announcement,
+                    format!("announcements-{k}"),
+                    parent,
+                    100 + k as i32,
+                    self.spec.messages_per_channel,
+                );
+                self.open_to_everyone_if_locked(i);
+                self.channels[i].topic = Some("News".into());
+                i
+            })
+            .collect()
+    }
+
+    /// Voice channels, with a few text-in-voice messages.
+    fn add_voice_channels(&mut self) {
+        for k in 0..self.spec.voice_channels {
+            let parent = self.category_id(k + 1);
+            self.push(
                 ChannelKind::Voice,
                 format!("Voice {k}"),
                 parent,
                 200 + k as i32,
-                spec.messages_per_channel.min(10),
+                self.spec.messages_per_channel.min(10),
             );
         }
-        let mut forums = Vec::new();
-        for k in 0..spec.forum_channels {
-            let parent = category_id(&l, k);
-            let i = l.push(
-                ChannelKind::Forum,
-                format!("forum-{k}"),
-                parent,
-                300 + k as i32,
-                0,
-            );
-            if !spec.everyone_can_view {
-                l.channels[i].overwrites.push(allow_view(guild_id));
-            }
-            l.channels[i].topic = Some("Ask anything".into());
-            forums.push(i);
-        }
-        for &p in &parents {
-            let thread_kind = if l.channels[p].kind == ChannelKind::Announcement {
-                ChannelKind::AnnouncementThread
-            } else {
-                ChannelKind::PublicThread
-            };
-            let total = u64::from(
-                spec.active_threads_per_channel
-                    + spec.archived_threads_per_channel
-                    + spec.private_threads_per_channel,
-            ) + 2;
-            let mut t = 1;
-            for a in 0..spec.archived_threads_per_channel {
-                let name = format!("{} archived thread {a}", l.channels[p].name);
-                l.push_thread(p, thread_kind, name, true, false, (t, total), &users);
-                t += 1;
-            }
-            for a in 0..spec.active_threads_per_channel {
-                let name = format!("{} thread {a}", l.channels[p].name);
-                l.push_thread(p, thread_kind, name, false, false, (t, total), &users);
-                t += 1;
-            }
-            if l.channels[p].kind == ChannelKind::Text {
-                for a in 0..spec.private_threads_per_channel {
-                    let name = format!("{} private thread {a}", l.channels[p].name);
-                    let kind = ChannelKind::PrivateThread;
-                    l.push_thread(p, kind, name, false, false, (t, total), &users);
-                    t += 1;
-                }
-            }
-        }
-        for &f in &forums {
-            let total = u64::from(spec.posts_per_forum) + 2;
-            for a in 0..spec.posts_per_forum {
-                let name = format!("Question {a}: how do I archive?");
-                let archived = a % 3 == 2;
-                let kind = ChannelKind::PublicThread;
-                l.push_thread(
-                    f,
-                    kind,
-                    name,
-                    archived,
-                    true,
-                    (u64::from(a) + 1, total),
-                    &users,
+    }
+
+    /// Forum channels (their posts come later); returns their indexes.
+    fn add_forum_channels(&mut self) -> Vec<usize> {
+        (0..self.spec.forum_channels)
+            .map(|k| {
+                let parent = self.category_id(k);
+                let i = self.push(
+                    ChannelKind::Forum,
+                    format!("forum-{k}"),
+                    parent,
+                    300 + k as i32,
+                    0,
                 );
+                self.open_to_everyone_if_locked(i);
+                self.channels[i].topic = Some("Ask anything".into());
+                i
+            })
+            .collect()
+    }
+
+    /// The threads of text or announcement channel `p`: archived, then active, then (in
+    /// text channels) private ones, spread over the channel's history.
+    fn add_threads(&mut self, p: usize, users: &[User]) {
+        let spec = self.spec;
+        let thread_kind = if self.channels[p].kind == ChannelKind::Announcement {
+            ChannelKind::AnnouncementThread
+        } else {
+            ChannelKind::PublicThread
+        };
+        let total = u64::from(
+            spec.active_threads_per_channel
+                + spec.archived_threads_per_channel
+                + spec.private_threads_per_channel,
+        ) + 2;
+        let mut t = 1;
+        for a in 0..spec.archived_threads_per_channel {
+            let name = format!("{} archived thread {a}", self.channels[p].name);
+            self.push_thread(p, thread_kind, name, true, false, (t, total), users);
+            t += 1;
+        }
+        for a in 0..spec.active_threads_per_channel {
+            let name = format!("{} thread {a}", self.channels[p].name);
+            self.push_thread(p, thread_kind, name, false, false, (t, total), users);
+            t += 1;
+        }
+        if self.channels[p].kind == ChannelKind::Text {
+            for a in 0..spec.private_threads_per_channel {
+                let name = format!("{} private thread {a}", self.channels[p].name);
+                let kind = ChannelKind::PrivateThread;
+                self.push_thread(p, kind, name, false, false, (t, total), users);
+                t += 1;
             }
         }
-        // Stage channels come last so that adding them kept every earlier id stable.
-        for k in 0..spec.stage_channels {
-            let parent = category_id(&l, k + 1);
-            let i = l.push(
+    }
+
+    /// The posts of forum `f`; every third one is archived.
+    fn add_forum_posts(&mut self, f: usize, users: &[User]) {
+        let total = u64::from(self.spec.posts_per_forum) + 2;
+        for a in 0..self.spec.posts_per_forum {
+            let name = format!("Question {a}: how do I archive?");
+            let archived = a % 3 == 2;
+            let kind = ChannelKind::PublicThread;
+            self.push_thread(
+                f,
+                kind,
+                name,
+                archived,
+                true,
+                (u64::from(a) + 1, total),
+                users,
+            );
+        }
+    }
+
+    /// Stage channels, with a few text-in-stage messages.
+    fn add_stage_channels(&mut self) {
+        for k in 0..self.spec.stage_channels {
+            let parent = self.category_id(k + 1);
+            let i = self.push(
                 ChannelKind::Stage,
                 format!("Stage {k}"),
                 parent,
                 250 + k as i32,
-                spec.messages_per_channel.min(5),
+                self.spec.messages_per_channel.min(5),
             );
-            if !spec.everyone_can_view {
-                l.channels[i].overwrites.push(allow_view(guild_id));
-            }
+            self.open_to_everyone_if_locked(i);
         }
-        // Spare thread slots, activated by `Store::create_thread` at runtime.
-        for k in 0..spec.spare_threads {
-            let created = spec.generated_until_ms - DAY_MS + i64::from(k) * 1_000;
-            let slot = l.slot;
-            l.slot += 1;
+    }
+
+    /// Spare thread slots, activated by `Store::create_thread` at runtime.
+    fn add_spare_threads(&mut self, owner_id: u64) {
+        for k in 0..self.spec.spare_threads {
+            let created = self.spec.generated_until_ms - DAY_MS + i64::from(k) * 1_000;
+            let slot = self.slot;
+            self.slot += 1;
             let id = snowflake(created, slot, 0);
-            l.channels.push(ChannelMeta {
+            self.channels.push(ChannelMeta {
                 id,
                 kind: ChannelKind::PublicThread,
                 name: format!("spare thread {k}"),
@@ -443,14 +504,58 @@ impl Guild {
                     archive_ms: created,
                     created_ms: created,
                     locked: false,
-                    owner_id: users[0].id,
+                    owner_id,
                     auto_archive_minutes: 1440,
                     forum_post: false,
                     spare: true,
                 }),
             });
         }
-        let _ = l.guild_id;
+    }
+}
+
+impl Guild {
+    /// Generates the guild described by `spec`. Panics on an invalid spec
+    /// ([`GuildSpec::validate`]): specs are written by test authors, not users.
+    ///
+    /// Everything is derived from the seed and from the order in which channels take their
+    /// slots, so the steps below must keep their order: a given spec always generates the
+    /// same guild, ids included.
+    pub fn generate(spec: &GuildSpec) -> Guild {
+        if let Err(e) = spec.validate() {
+            panic!("invalid GuildSpec: {e}");
+        }
+        let seed = spec.seed;
+        let created_ms = 1_546_300_800_000 + (mix(seed) % 365) as i64 * DAY_MS; // 2019 + days
+        let guild_id = snowflake(created_ms, 0, mix(seed) & 0xFFF);
+        let users = user_pool(seed, spec.users);
+        let bot = bot_user(seed);
+        let moderators = snowflake(created_ms + 1_000, 0, 1);
+        let roles = roles(spec, guild_id, created_ms, moderators, bot.id);
+
+        let mut l = Layout {
+            spec,
+            guild_id,
+            next_ms: created_ms + DAY_MS,
+            slot: 0,
+            channels: Vec::new(),
+            categories: Vec::new(),
+        };
+        l.add_categories();
+        let mut parents = l.add_text_channels(moderators, users[0].id);
+        parents.extend(l.add_announcement_channels());
+        l.add_voice_channels();
+        let forums = l.add_forum_channels();
+        for &p in &parents {
+            l.add_threads(p, &users);
+        }
+        for &f in &forums {
+            l.add_forum_posts(f, &users);
+        }
+        // Stage channels come last so that adding them kept every earlier id stable.
+        l.add_stage_channels();
+        l.add_spare_threads(users[0].id);
+
         let channels = l.channels;
         let channel_index = channels
             .iter()
@@ -466,7 +571,7 @@ impl Guild {
             roles,
             channels,
             users,
-            custom_emojis,
+            custom_emojis: custom_emojis(created_ms),
             bot,
             channel_index,
             user_index,
@@ -492,5 +597,50 @@ impl Guild {
             return Some(&self.bot);
         }
         self.user_index.get(&id).map(|&i| &self.users[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FNV-1a of everything a guild materialises, in a stable text form.
+    fn fingerprint(g: &Guild) -> u64 {
+        let text = format!(
+            "{} {} {} {:?} {:?} {:?} {:?} {:?}",
+            g.id, g.created_ms, g.owner_id, g.roles, g.channels, g.users, g.custom_emojis, g.bot
+        );
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    }
+
+    /// Ids, names and times of generated guilds are what tests, benchmarks and recorded
+    /// fixtures were written against: a given spec must generate the very same guild.
+    #[test]
+    fn generation_of_known_specs_is_unchanged() {
+        let specs = [
+            GuildSpec::small(),
+            GuildSpec::locked_down(),
+            GuildSpec::bench(3, 1_000, 0.1),
+            GuildSpec {
+                categories: 0,
+                ..GuildSpec::small().with_seed(7)
+            },
+        ];
+        let got: Vec<u64> = specs
+            .iter()
+            .map(|s| fingerprint(&Guild::generate(s)))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                9_297_304_475_531_084_206,
+                2_407_554_426_504_223_860,
+                6_593_305_854_828_610_154,
+                3_804_383_392_696_606_421,
+            ],
+            "{got:?}"
+        );
     }
 }

@@ -1,16 +1,14 @@
-//! Job queue storage: all SQL of the `sync_jobs` queue and of the per-channel work items in
-//! `channel_sync_jobs`.
+//! Every SQL statement on the queue's tables: `sync_jobs` (one row per tenant sync run) and
+//! `channel_sync_jobs` (one work item per channel of a run). The rest of the crate reads and
+//! writes them only through these functions.
 //!
-//! Claims are a conditional `UPDATE ... WHERE id = ? AND <claimable>` whose `rows_affected()`
-//! must be 1: exactly one worker wins, on SQLite, MariaDB/MySQL and TiDB alike (no SKIP
-//! LOCKED). A claim holds a lease; a worker that dies stops renewing it and, once it expired,
-//! any other worker may claim the job (or channel item) and resume from the cursors.
-//! `sync_jobs.active_tenant_id` (unique, NULL when finished) keeps one queued-or-running job
-//! per tenant.
+//! Claims are conditional UPDATEs (`... WHERE id = ? AND <claimable>`) that win only when
+//! they changed exactly one row; leases are renewed by the worker holding the claim, and every
+//! transition a worker makes is conditional on still holding it (`worker_id = ?`).
 
 use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use entity::{channel_sync_jobs, sync_jobs};
 use sea_orm::{
     ActiveValue::Set,
@@ -20,114 +18,20 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::{ChannelJobStatus, JobStatus, JobSummary, NewJob, SyncType, Trigger, item_id};
+use crate::db::now;
 use crate::error::{Error, Result};
 
-/// Job states (`sync_jobs.status`).
-pub mod status {
-    /// Waiting for a worker.
-    pub const QUEUED: &str = "queued";
-    /// Claimed by a worker (which holds a lease).
-    pub const RUNNING: &str = "running";
-    /// Finished; channels that failed are listed in `errors`.
-    pub const COMPLETED: &str = "completed";
-    /// Stopped by an error that concerns the whole job (e.g. the token was refused).
-    pub const FAILED: &str = "failed";
-    /// Cancelled on request.
-    pub const CANCELLED: &str = "cancelled";
-}
-
-/// Channel item states (`channel_sync_jobs.status`, the original's values).
-pub mod item_status {
-    /// Not yet claimed.
-    pub const PENDING: &str = "pending";
-    /// Claimed by a worker.
-    pub const IN_PROGRESS: &str = "in_progress";
-    /// Done.
-    pub const COMPLETED: &str = "completed";
-    /// Failed (403, repeated errors); `error_details` says why.
-    pub const FAILED: &str = "failed";
-}
-
-/// `full` re-reads every channel from its start; `incremental` continues from the cursors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SyncType {
-    /// Re-read everything.
-    Full,
-    /// From the cursors (the default).
-    Incremental,
-}
-
-impl SyncType {
-    /// Stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SyncType::Full => "full",
-            SyncType::Incremental => "incremental",
-        }
-    }
-
-    /// Parse a stored or client value.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "full" => Some(SyncType::Full),
-            "incremental" => Some(SyncType::Incremental),
-            _ => None,
-        }
-    }
-}
-
-/// Who asked for a job (`sync_jobs.triggered_by`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// An HTTP API call.
-    Api,
-    /// Creation of a Discord tenant.
-    TenantCreated,
-    /// The periodic scheduler.
-    Schedule,
-    /// `verta sync start`.
-    Cli,
-    /// A retry of a failed job.
-    Retry,
-}
-
-impl Trigger {
-    /// Stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Api => "api",
-            Trigger::TenantCreated => "tenant_created",
-            Trigger::Schedule => "schedule",
-            Trigger::Cli => "cli",
-            Trigger::Retry => "retry",
-        }
-    }
-}
-
-/// What to enqueue.
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    /// Tenant to sync.
-    pub tenant_id: String,
-    /// Full or incremental.
-    pub sync_type: SyncType,
-    /// Who asked.
-    pub trigger: Trigger,
-    /// Only these platform channel ids (all when `None`).
-    pub channel_ids: Option<Vec<String>>,
-    /// The failed job this one retries.
-    pub retry_of: Option<String>,
-}
-
-/// Current time at the storage precision (whole seconds, like MySQL `timestamp`).
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(0)
-}
-
+/// `now() + lease` (a lease too long for chrono counts as one minute).
 fn lease_until(lease: Duration) -> DateTime<Utc> {
-    now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60))
+    now() + lease_duration(lease)
 }
+
+fn lease_duration(lease: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60))
+}
+
+// ---- jobs ------------------------------------------------------------------------------
 
 /// Enqueue a job, or return the tenant's queued-or-running job if there is one.
 /// Returns the job and whether it was created now.
@@ -138,41 +42,13 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, new: NewJob) -> Result<(sync_jo
         }
         // Time-ordered (v7), so jobs created within one second still sort by creation.
         let id = Uuid::now_v7().to_string();
-        let t = now();
-        let row = sync_jobs::ActiveModel {
-            id: Set(id.clone()),
-            tenant_id: Set(new.tenant_id.clone()),
-            active_tenant_id: Set(Some(new.tenant_id.clone())),
-            sync_type: Set(new.sync_type.as_str().to_owned()),
-            triggered_by: Set(new.trigger.as_str().to_owned()),
-            status: Set(status::QUEUED.to_owned()),
-            channel_ids: Set(new.channel_ids.as_ref().map(|ids| serde_json::json!(ids))),
-            worker_id: Set(None),
-            lease_expires_at: Set(None),
-            attempts: Set(0),
-            cancel_requested: Set(false),
-            channels_total: Set(0),
-            channels_completed: Set(0),
-            channels_failed: Set(0),
-            messages_processed: Set(0),
-            reactions_processed: Set(0),
-            attachments_processed: Set(0),
-            requests_made: Set(0),
-            error: Set(None),
-            errors: Set(None),
-            retry_of: Set(new.retry_of.clone()),
-            created_at: Set(t),
-            started_at: Set(None),
-            finished_at: Set(None),
-            updated_at: Set(t),
-        };
-        match sync_jobs::Entity::insert(row)
+        match sync_jobs::Entity::insert(new_job_row(&id, &new))
             .exec_without_returning(db)
             .await
         {
             Ok(_) => return Ok((get(db, &id).await?, true)),
             Err(err) => match crate::db::classify(&err) {
-                // Another trigger won the race: loop to return its job.
+                // Another trigger won the race for `active_tenant_id`: loop to return its job.
                 Some(v) if v.kind == crate::db::ViolationKind::Unique => continue,
                 _ => return Err(err.into()),
             },
@@ -181,6 +57,38 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, new: NewJob) -> Result<(sync_jo
     Err(Error::BusinessRule(
         "could not enqueue the sync job: the tenant's active job kept changing".into(),
     ))
+}
+
+/// The row of a new queued job.
+fn new_job_row(id: &str, new: &NewJob) -> sync_jobs::ActiveModel {
+    let t = now();
+    sync_jobs::ActiveModel {
+        id: Set(id.to_owned()),
+        tenant_id: Set(new.tenant_id.clone()),
+        active_tenant_id: Set(Some(new.tenant_id.clone())),
+        sync_type: Set(new.sync_type.as_str().to_owned()),
+        triggered_by: Set(new.trigger.as_str().to_owned()),
+        status: Set(JobStatus::Queued.as_str().to_owned()),
+        channel_ids: Set(new.channel_ids.as_ref().map(|ids| serde_json::json!(ids))),
+        worker_id: Set(None),
+        lease_expires_at: Set(None),
+        attempts: Set(0),
+        cancel_requested: Set(false),
+        channels_total: Set(0),
+        channels_completed: Set(0),
+        channels_failed: Set(0),
+        messages_processed: Set(0),
+        reactions_processed: Set(0),
+        attachments_processed: Set(0),
+        requests_made: Set(0),
+        error: Set(None),
+        errors: Set(None),
+        retry_of: Set(new.retry_of.clone()),
+        created_at: Set(t),
+        started_at: Set(None),
+        finished_at: Set(None),
+        updated_at: Set(t),
+    }
 }
 
 /// The tenant's queued or running job.
@@ -217,12 +125,42 @@ pub async fn history<C: ConnectionTrait>(
         .await?)
 }
 
+/// Whether the tenant has a job (of any state) created after `since`.
+pub async fn has_job_since<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    since: DateTime<Utc>,
+) -> Result<bool> {
+    let recent: Option<String> = sync_jobs::Entity::find()
+        .select_only()
+        .column(sync_jobs::Column::Id)
+        .filter(sync_jobs::Column::TenantId.eq(tenant_id))
+        .filter(sync_jobs::Column::CreatedAt.gt(since))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(recent.is_some())
+}
+
+/// Number of jobs per stored status (metrics).
+pub async fn job_counts<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, i64)>> {
+    Ok(sync_jobs::Entity::find()
+        .select_only()
+        .column(sync_jobs::Column::Status)
+        .column_as(sync_jobs::Column::Id.count(), "n")
+        .group_by(sync_jobs::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// A job another worker may claim at `t`: queued, or running with an expired lease.
 fn claimable_job(t: DateTime<Utc>) -> Condition {
     Condition::any()
-        .add(sync_jobs::Column::Status.eq(status::QUEUED))
+        .add(sync_jobs::Column::Status.eq(JobStatus::Queued))
         .add(
             Condition::all()
-                .add(sync_jobs::Column::Status.eq(status::RUNNING))
+                .add(sync_jobs::Column::Status.eq(JobStatus::Running))
                 .add(sync_jobs::Column::LeaseExpiresAt.lt(t)),
         )
 }
@@ -233,11 +171,10 @@ pub async fn claim_next<C: ConnectionTrait>(
     worker_id: &str,
     lease: Duration,
 ) -> Result<Option<sync_jobs::Model>> {
-    let t = now();
     let candidates: Vec<String> = sync_jobs::Entity::find()
         .select_only()
         .column(sync_jobs::Column::Id)
-        .filter(claimable_job(t))
+        .filter(claimable_job(now()))
         .order_by_asc(sync_jobs::Column::CreatedAt)
         .limit(8)
         .into_tuple()
@@ -251,7 +188,8 @@ pub async fn claim_next<C: ConnectionTrait>(
     Ok(None)
 }
 
-/// Claim one specific job (queued, or running with an expired lease) for `worker_id`.
+/// Claim one specific job (queued, or running with an expired lease) for `worker_id`, with a
+/// lease of `lease`; counts the attempt. `None` when it is not claimable (another worker won).
 pub async fn claim_job<C: ConnectionTrait>(
     db: &C,
     job_id: &str,
@@ -260,7 +198,7 @@ pub async fn claim_job<C: ConnectionTrait>(
 ) -> Result<Option<sync_jobs::Model>> {
     let t = now();
     let claimed = sync_jobs::Entity::update_many()
-        .col_expr(sync_jobs::Column::Status, Expr::value(status::RUNNING))
+        .col_expr(sync_jobs::Column::Status, Expr::value(JobStatus::Running))
         .col_expr(sync_jobs::Column::WorkerId, Expr::value(worker_id))
         .col_expr(
             sync_jobs::Column::LeaseExpiresAt,
@@ -287,8 +225,15 @@ pub async fn claim_job<C: ConnectionTrait>(
     }
 }
 
-/// Extend the lease of a job this worker holds; `false` when the lease was lost (another
-/// worker took the job over, or it was finished).
+/// The jobs `worker_id` holds: running and claimed by it.
+fn held_by(worker_id: &str) -> Condition {
+    Condition::all()
+        .add(sync_jobs::Column::WorkerId.eq(worker_id))
+        .add(sync_jobs::Column::Status.eq(JobStatus::Running))
+}
+
+/// Extend the lease of a job this worker holds to `lease` from now; `false` when the lease
+/// was lost (another worker took the job over, or it was finished).
 pub async fn renew_lease<C: ConnectionTrait>(
     db: &C,
     job_id: &str,
@@ -302,8 +247,7 @@ pub async fn renew_lease<C: ConnectionTrait>(
         )
         .col_expr(sync_jobs::Column::UpdatedAt, Expr::value(now()))
         .filter(sync_jobs::Column::Id.eq(job_id))
-        .filter(sync_jobs::Column::WorkerId.eq(worker_id))
-        .filter(sync_jobs::Column::Status.eq(status::RUNNING))
+        .filter(held_by(worker_id))
         .exec(db)
         .await?
         .rows_affected;
@@ -314,7 +258,7 @@ pub async fn renew_lease<C: ConnectionTrait>(
 /// next worker resumes it from the cursors.
 pub async fn release<C: ConnectionTrait>(db: &C, job_id: &str, worker_id: &str) -> Result<()> {
     sync_jobs::Entity::update_many()
-        .col_expr(sync_jobs::Column::Status, Expr::value(status::QUEUED))
+        .col_expr(sync_jobs::Column::Status, Expr::value(JobStatus::Queued))
         .col_expr(
             sync_jobs::Column::WorkerId,
             Expr::value(Option::<String>::None),
@@ -325,45 +269,24 @@ pub async fn release<C: ConnectionTrait>(db: &C, job_id: &str, worker_id: &str) 
         )
         .col_expr(sync_jobs::Column::UpdatedAt, Expr::value(now()))
         .filter(sync_jobs::Column::Id.eq(job_id))
-        .filter(sync_jobs::Column::WorkerId.eq(worker_id))
-        .filter(sync_jobs::Column::Status.eq(status::RUNNING))
+        .filter(held_by(worker_id))
         .exec(db)
         .await?;
     Ok(())
 }
 
-/// Final figures of a job.
-#[derive(Debug, Clone, Default)]
-pub struct JobSummary {
-    /// Channels with messages that the job covered.
-    pub channels_total: i32,
-    /// Channels finished.
-    pub channels_completed: i32,
-    /// Channels that failed.
-    pub channels_failed: i32,
-    /// Messages written (new or updated).
-    pub messages_processed: i64,
-    /// Reaction rows written.
-    pub reactions_processed: i64,
-    /// Attachment rows written.
-    pub attachments_processed: i64,
-    /// Platform requests made.
-    pub requests_made: i64,
-    /// Per-channel errors (`[{channelId, channelName, error, status, timestamp}]`).
-    pub errors: Vec<serde_json::Value>,
-}
-
-/// Finish a job held by `worker_id` with `final_status` (completed, failed or cancelled).
-/// Returns `false` if the worker no longer held it.
+/// Finish a job held by `worker_id` with `final_status` (completed, failed or cancelled):
+/// the tenant may then get a new job. Returns `false` if the worker no longer held it.
 pub async fn finish<C: ConnectionTrait>(
     db: &C,
     job_id: &str,
     worker_id: &str,
-    final_status: &str,
+    final_status: JobStatus,
     error: Option<String>,
     summary: &JobSummary,
 ) -> Result<bool> {
     let t = now();
+    let add = |column: sync_jobs::Column, n: i64| Expr::col(column).add(n);
     let n = sync_jobs::Entity::update_many()
         .col_expr(sync_jobs::Column::Status, Expr::value(final_status))
         .col_expr(
@@ -393,25 +316,31 @@ pub async fn finish<C: ConnectionTrait>(
             sync_jobs::Column::MessagesProcessed,
             Expr::value(summary.messages_processed),
         )
+        // Helper workers add their counts as they go ([`add_counts`]).
         .col_expr(
             sync_jobs::Column::ReactionsProcessed,
-            Expr::col(sync_jobs::Column::ReactionsProcessed).add(summary.reactions_processed),
+            add(
+                sync_jobs::Column::ReactionsProcessed,
+                summary.reactions_processed,
+            ),
         )
         .col_expr(
             sync_jobs::Column::AttachmentsProcessed,
-            Expr::col(sync_jobs::Column::AttachmentsProcessed).add(summary.attachments_processed),
+            add(
+                sync_jobs::Column::AttachmentsProcessed,
+                summary.attachments_processed,
+            ),
         )
         .col_expr(
             sync_jobs::Column::RequestsMade,
-            Expr::col(sync_jobs::Column::RequestsMade).add(summary.requests_made),
+            add(sync_jobs::Column::RequestsMade, summary.requests_made),
         )
         .col_expr(
             sync_jobs::Column::Errors,
             Expr::value(serde_json::Value::Array(summary.errors.clone())),
         )
         .filter(sync_jobs::Column::Id.eq(job_id))
-        .filter(sync_jobs::Column::WorkerId.eq(worker_id))
-        .filter(sync_jobs::Column::Status.eq(status::RUNNING))
+        .filter(held_by(worker_id))
         .exec(db)
         .await?
         .rows_affected;
@@ -463,10 +392,10 @@ pub async fn set_channels_total<C: ConnectionTrait>(
 pub async fn request_cancel<C: ConnectionTrait>(db: &C, job_id: &str) -> Result<sync_jobs::Model> {
     let job = get(db, job_id).await?;
     let t = now();
-    match job.status.as_str() {
-        status::QUEUED => {
+    match JobStatus::from_stored(&job.status)? {
+        JobStatus::Queued => {
             sync_jobs::Entity::update_many()
-                .col_expr(sync_jobs::Column::Status, Expr::value(status::CANCELLED))
+                .col_expr(sync_jobs::Column::Status, Expr::value(JobStatus::Cancelled))
                 .col_expr(sync_jobs::Column::CancelRequested, Expr::value(true))
                 .col_expr(
                     sync_jobs::Column::ActiveTenantId,
@@ -475,11 +404,11 @@ pub async fn request_cancel<C: ConnectionTrait>(db: &C, job_id: &str) -> Result<
                 .col_expr(sync_jobs::Column::FinishedAt, Expr::value(t))
                 .col_expr(sync_jobs::Column::UpdatedAt, Expr::value(t))
                 .filter(sync_jobs::Column::Id.eq(job_id))
-                .filter(sync_jobs::Column::Status.eq(status::QUEUED))
+                .filter(sync_jobs::Column::Status.eq(JobStatus::Queued))
                 .exec(db)
                 .await?;
         }
-        status::RUNNING => {
+        JobStatus::Running => {
             sync_jobs::Entity::update_many()
                 .col_expr(sync_jobs::Column::CancelRequested, Expr::value(true))
                 .col_expr(sync_jobs::Column::UpdatedAt, Expr::value(t))
@@ -506,7 +435,7 @@ pub async fn should_stop<C: ConnectionTrait>(db: &C, job_id: &str) -> Result<boo
         .one(db)
         .await?;
     Ok(match row {
-        Some((cancel, st)) => cancel || st != status::RUNNING,
+        Some((cancel, status)) => cancel || JobStatus::parse(&status) != Some(JobStatus::Running),
         None => true,
     })
 }
@@ -514,10 +443,10 @@ pub async fn should_stop<C: ConnectionTrait>(db: &C, job_id: &str) -> Result<boo
 /// Enqueue a copy of a failed (or cancelled) job.
 pub async fn retry<C: ConnectionTrait>(db: &C, job_id: &str) -> Result<(sync_jobs::Model, bool)> {
     let job = get(db, job_id).await?;
-    if job.status != status::FAILED && job.status != status::CANCELLED {
+    let status = JobStatus::from_stored(&job.status)?;
+    if !matches!(status, JobStatus::Failed | JobStatus::Cancelled) {
         return Err(Error::BusinessRule(format!(
-            "Cannot retry job in {} state",
-            job.status
+            "Cannot retry job in {status} state"
         )));
     }
     let channel_ids = job
@@ -528,7 +457,7 @@ pub async fn retry<C: ConnectionTrait>(db: &C, job_id: &str) -> Result<(sync_job
         db,
         NewJob {
             tenant_id: job.tenant_id.clone(),
-            sync_type: SyncType::parse(&job.sync_type).unwrap_or(SyncType::Incremental),
+            sync_type: SyncType::from_stored(&job.sync_type)?,
             trigger: Trigger::Retry,
             channel_ids,
             retry_of: Some(job.id.clone()),
@@ -537,10 +466,12 @@ pub async fn retry<C: ConnectionTrait>(db: &C, job_id: &str) -> Result<(sync_job
     .await
 }
 
+// ---- channel items ---------------------------------------------------------------------
+
 /// Running jobs that have channel items another worker could take (pending, or in progress
 /// with an expired lease), oldest first.
 pub async fn jobs_needing_help<C: ConnectionTrait>(db: &C, lease: Duration) -> Result<Vec<String>> {
-    let cutoff = now() - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let cutoff = now() - lease_duration(lease);
     let ids: Vec<String> = channel_sync_jobs::Entity::find()
         .select_only()
         .column(channel_sync_jobs::Column::ParentJobId)
@@ -550,21 +481,19 @@ pub async fn jobs_needing_help<C: ConnectionTrait>(db: &C, lease: Duration) -> R
         .into_tuple()
         .all(db)
         .await?;
-    let mut running = Vec::new();
-    for id in ids {
-        if let Ok(job) = get(db, &id).await
-            && job.status == status::RUNNING
-            && !job.cancel_requested
-        {
-            running.push(id);
-        }
+    if ids.is_empty() {
+        return Ok(ids);
     }
-    Ok(running)
-}
-
-/// Deterministic id of a job's work item for one channel, so re-creating items is idempotent.
-pub fn item_id(job_id: &str, channel_id: &str) -> String {
-    crate::repo::ids::channel_sync_job(job_id, crate::sync::store::uuid_of(channel_id)).to_string()
+    Ok(sync_jobs::Entity::find()
+        .select_only()
+        .column(sync_jobs::Column::Id)
+        .filter(sync_jobs::Column::Id.is_in(ids))
+        .filter(sync_jobs::Column::Status.eq(JobStatus::Running))
+        .filter(sync_jobs::Column::CancelRequested.eq(false))
+        .order_by_asc(sync_jobs::Column::CreatedAt)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// Create the pending channel items of a job (existing ones are left as they are).
@@ -584,7 +513,7 @@ pub async fn create_items<C: ConnectionTrait>(
                 channel_id: Set(channel_id.clone()),
                 parent_job_id: Set(job_id.to_owned()),
                 worker_id: Set(None),
-                status: Set(item_status::PENDING.to_owned()),
+                status: Set(ChannelJobStatus::Pending.as_str().to_owned()),
                 started_at: Set(None),
                 completed_at: Set(None),
                 messages_processed: Set(Some(0)),
@@ -605,12 +534,14 @@ pub async fn create_items<C: ConnectionTrait>(
     Ok(())
 }
 
+/// An item another worker may claim: pending, or in progress and not renewed since `cutoff`
+/// (an item's lease is its `updated_at`, renewed by [`heartbeat_items`]).
 fn claimable_item(cutoff: DateTime<Utc>) -> Condition {
     Condition::any()
-        .add(channel_sync_jobs::Column::Status.eq(item_status::PENDING))
+        .add(channel_sync_jobs::Column::Status.eq(ChannelJobStatus::Pending))
         .add(
             Condition::all()
-                .add(channel_sync_jobs::Column::Status.eq(item_status::IN_PROGRESS))
+                .add(channel_sync_jobs::Column::Status.eq(ChannelJobStatus::InProgress))
                 .add(channel_sync_jobs::Column::UpdatedAt.lt(cutoff)),
         )
 }
@@ -624,7 +555,7 @@ pub async fn claim_item<C: ConnectionTrait>(
     lease: Duration,
 ) -> Result<Option<channel_sync_jobs::Model>> {
     let t = now();
-    let cutoff = t - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let cutoff = t - lease_duration(lease);
     let candidates: Vec<String> = channel_sync_jobs::Entity::find()
         .select_only()
         .column(channel_sync_jobs::Column::Id)
@@ -640,7 +571,7 @@ pub async fn claim_item<C: ConnectionTrait>(
         let n = channel_sync_jobs::Entity::update_many()
             .col_expr(
                 channel_sync_jobs::Column::Status,
-                Expr::value(item_status::IN_PROGRESS),
+                Expr::value(ChannelJobStatus::InProgress),
             )
             .col_expr(channel_sync_jobs::Column::WorkerId, Expr::value(worker_id))
             .col_expr(channel_sync_jobs::Column::StartedAt, Expr::value(t))
@@ -662,14 +593,14 @@ pub async fn heartbeat_items<C: ConnectionTrait>(db: &C, worker_id: &str) -> Res
     channel_sync_jobs::Entity::update_many()
         .col_expr(channel_sync_jobs::Column::UpdatedAt, Expr::value(now()))
         .filter(channel_sync_jobs::Column::WorkerId.eq(worker_id))
-        .filter(channel_sync_jobs::Column::Status.eq(item_status::IN_PROGRESS))
+        .filter(channel_sync_jobs::Column::Status.eq(ChannelJobStatus::InProgress))
         .exec(db)
         .await?;
     Ok(())
 }
 
-/// The statement that records progress of an item (run in the page transaction), built for
-/// `backend`.
+/// The statement that records progress of an item held by `worker_id` (run in the page
+/// transaction), built for `backend`.
 pub(crate) fn item_progress(
     backend: DbBackend,
     item_id: &str,
@@ -687,13 +618,13 @@ pub(crate) fn item_progress(
         .build(backend)
 }
 
-/// Finish an item as completed (`error` None) or failed, or hand it back as pending
-/// (`release`: the job was cancelled or the worker is stopping).
+/// Finish an item held by `worker_id` as completed or failed (`error` says why), or hand it
+/// back as pending (`Pending`: the job was cancelled or the worker is stopping).
 pub async fn finish_item<C: ConnectionTrait>(
     db: &C,
     item_id: &str,
     worker_id: &str,
-    final_status: &str,
+    final_status: ChannelJobStatus,
     messages_processed: i32,
     error: Option<serde_json::Value>,
 ) -> Result<()> {
@@ -706,7 +637,7 @@ pub async fn finish_item<C: ConnectionTrait>(
         )
         .col_expr(channel_sync_jobs::Column::ErrorDetails, Expr::value(error))
         .col_expr(channel_sync_jobs::Column::UpdatedAt, Expr::value(t));
-    if final_status == item_status::PENDING {
+    if final_status == ChannelJobStatus::Pending {
         update = update.col_expr(
             channel_sync_jobs::Column::WorkerId,
             Expr::value(Option::<String>::None),
