@@ -17,7 +17,7 @@ use serde::Serialize;
 use service::Config;
 use service::archive::view::ChannelSummary;
 use service::sync::service as sync;
-use service::sync::{SyncType, Trigger};
+use service::sync::{JobStatus, SyncType, Trigger};
 use service::tenants::{self, CreateTenant};
 use testkit::demo::DemoDiscord;
 
@@ -86,7 +86,7 @@ struct TenantSummary {
 #[serde(rename_all = "camelCase")]
 struct JobSummary {
     id: String,
-    status: String,
+    status: JobStatus,
 }
 
 #[derive(Debug, Serialize)]
@@ -175,7 +175,7 @@ async fn archive_and_serve(
     let (job, _) = sync::trigger(&db, &tenant_row, SyncType::Full, Trigger::Cli, None).await?;
     let finished = super::sync::wait_for(&db, &config, &job.id).await?;
     super::sync::report(&finished);
-    if finished.status != "completed" {
+    if finished.status != JobStatus::Completed {
         return Err(CliError::Failed(format!(
             "the demo sync ended {}; nothing to serve",
             finished.status
@@ -199,7 +199,7 @@ async fn archive_and_serve(
         },
         sync_job: JobSummary {
             id: finished.id.clone(),
-            status: finished.status.clone(),
+            status: finished.status,
         },
         channels: channels.len(),
         messages: channels.iter().map(|c| c.message_count).sum(),
