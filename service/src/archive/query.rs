@@ -553,16 +553,6 @@ pub async fn channel_stats(
         .collect())
 }
 
-/// Number of messages in one channel.
-pub async fn count_messages(db: &impl ConnectionTrait, channel_id: &str) -> Result<u64> {
-    let stats = channel_stats(
-        db,
-        Condition::all().add(channels::Column::Id.eq(channel_id)),
-    )
-    .await?;
-    Ok(stats.get(channel_id).map_or(0, |s| s.message_count))
-}
-
 /// SQL selecting `(thread_id, first_id)` for `count` thread ids bound as `?` (public so tests
 /// can EXPLAIN it): a correlated `LIMIT 1` per thread, served by `idx_messages_channel_created`.
 pub fn first_message_ids_sql(count: usize) -> String {

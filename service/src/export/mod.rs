@@ -18,6 +18,7 @@
 //! and any failure aborts the export with an error instead of a partial result.
 
 pub mod files;
+pub mod jobs;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,9 @@ use crate::archive::{
     view::{ChannelView, MessageView, TenantView, ThreadView, ts},
 };
 use crate::error::{Error, Result};
+use crate::tenants;
+
+pub use jobs::{ExportJobState, ExportJobStatus, ExportJobs};
 
 /// Messages per `page-N.json` (the original's page size).
 pub const MESSAGES_PER_PAGE: u64 = 1_000;
@@ -170,21 +174,6 @@ fn page_count(items: u64, per_page: u64) -> u64 {
     items.div_ceil(per_page)
 }
 
-/// Ids of the tenants an "all tenants" export covers: every `ACTIVE` tenant, oldest first.
-pub async fn active_tenant_ids(db: &DatabaseConnection) -> Result<Vec<String>> {
-    use entity::tenants;
-    use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    Ok(tenants::Entity::find()
-        .select_only()
-        .column(tenants::Column::Id)
-        .filter(tenants::Column::Status.eq("ACTIVE"))
-        .order_by_asc(tenants::Column::CreatedAt)
-        .order_by_asc(tenants::Column::Id)
-        .into_tuple::<String>()
-        .all(db)
-        .await?)
-}
-
 /// Export tenant `tenant` (id or slug) into `<out_dir>/<slug>/`.
 ///
 /// Errors: [`Error::NotFound`] for an unknown tenant, [`Error::Io`] naming the path when the
@@ -230,16 +219,17 @@ async fn export_in(
     progress: &dyn Progress,
     started: Instant,
 ) -> Result<ExportResult> {
-    let tenant = archive::tenant_by_id_or_slug(tx, tenant).await?;
+    let tenant = tenants::get_by_id_or_slug(tx, tenant).await?;
+    let tenant_id = tenant.id.to_string();
     let tenant_dir = out_dir.join(&tenant.slug);
     let channels_dir = tenant_dir.join("channels");
     files::ensure_dir(&channels_dir)?;
     files::check_writable(&channels_dir)?;
 
-    let channels = archive::channel_rows(tx, &tenant.id).await?;
+    let channels = archive::channel_rows(tx, &tenant_id).await?;
     let stats = query::channel_stats(
         tx,
-        Condition::all().add(channels::Column::TenantId.eq(tenant.id.as_str())),
+        Condition::all().add(channels::Column::TenantId.eq(tenant_id.as_str())),
     )
     .await?;
     let total: u64 = channels
@@ -249,7 +239,7 @@ async fn export_in(
         .map(|s| s.message_count)
         .sum();
     progress.begin(total);
-    tracing::info!(tenant_id = %tenant.id, channels = channels.len(), messages = total, "export started");
+    tracing::info!(%tenant_id, channels = channels.len(), messages = total, "export started");
 
     let mut files_generated = 0u64;
     let mut messages_exported = 0u64;
@@ -257,7 +247,7 @@ async fn export_in(
         let dir = channels_dir.join(&channel.id);
         files::ensure_dir(&dir)?;
         if channel.r#type.as_deref() == Some("forum") {
-            files_generated += export_forum(tx, &tenant.id, channel, &dir).await?;
+            files_generated += export_forum(tx, &tenant_id, channel, &dir).await?;
             files::remove_stale_pages(&dir, "page-", 0)?;
         } else {
             let count = stats.get(&channel.id).map_or(0, |s| s.message_count);
@@ -271,7 +261,7 @@ async fn export_in(
     let keep: HashSet<String> = channels.iter().map(|c| c.id.clone()).collect();
     files::remove_stale_channel_dirs(&channels_dir, &keep)?;
 
-    let branding = archive::branding(tx, &tenant.id)
+    let branding = archive::branding(tx, &tenant_id)
         .await?
         .map(|b| BrandingFile {
             logo: b.logo,
@@ -279,8 +269,9 @@ async fn export_in(
             secondary_color: b.secondary_color,
             accent_color: b.accent_color,
         });
+    let tenant_slug = tenant.slug.clone();
     let metadata = MetadataFile {
-        tenant: TenantView::from(tenant.clone()),
+        tenant: TenantView::from(tenant),
         channels: channels.into_iter().map(ChannelView::from).collect(),
         branding,
         generated_at: Utc::now(),
@@ -293,8 +284,8 @@ async fn export_in(
     files_generated += 1;
 
     Ok(ExportResult {
-        tenant_id: tenant.id,
-        tenant_slug: tenant.slug,
+        tenant_id,
+        tenant_slug,
         channels_exported,
         messages_exported,
         files_generated,

@@ -335,7 +335,7 @@ impl SyncEngine {
                 job.tenant_id
             )));
         };
-        if tenant.platform != "discord" {
+        if tenant.platform != crate::tenants::Platform::Discord.as_str() {
             return Ok(JobEnd::Failed(format!(
                 "only Discord tenants can be synced (tenant platform is {})",
                 tenant.platform
