@@ -1,6 +1,6 @@
 //! `verta sync start|status|reset`.
 //!
-//! Contract (DESIGN.md): `sync start` prints the job with `id` and `status` as JSON on stdout
+//! Contract (docs/design.md): `sync start` prints the job with `id` and `status` as JSON on stdout
 //! (with `--wait`: processes it in this process with a progress bar on stderr, exit 0 only if
 //! it completed); `sync status` prints the latest job per tenant with its status, counts and
 //! per-channel state; `sync reset` forgets a tenant's cursors.
