@@ -13,13 +13,13 @@ use actix_web::{App, HttpServer, web};
 use sea_orm::DatabaseConnection;
 use service::Config;
 use service::archive::{MessageReader, TenantCache};
+use service::export::ExportJobs;
 use tokio::sync::watch;
 use tracing_actix_web::TracingLogger;
 
 use crate::error::{self, ApiError};
 use crate::middleware::{self as mw, AdminKey};
 use crate::routes;
-use crate::routes::export::ExportJobs;
 use crate::routes::metrics::{self as metrics, HttpMetrics, QueueGauges};
 use crate::routes::v1::rate_limit::ReadApiLimiter;
 

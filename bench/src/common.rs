@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use sea_orm::DatabaseConnection;
 use service::repo::channels::{self, ChannelKind, ChannelRow};
-use service::tenants::{self, CreateTenant, Tenant};
+use service::tenants::{self, CreateTenant, Platform, Tenant};
 use testkit::db::{Backend, TestDb};
 use uuid::Uuid;
 
@@ -112,7 +112,7 @@ pub async fn tenant_with_channels(
         &CreateTenant {
             name: Some(name),
             slug,
-            platform: Some("discord".to_owned()),
+            platform: Some(Platform::Discord.as_str().to_owned()),
             platform_id: Some(platform_id),
             status: None,
         },

@@ -25,7 +25,7 @@ use service::discord::{DiscordAdapter, DiscordOptions};
 use service::platform::PlatformAdapter;
 use service::sync::queue::{self, NewJob, SyncType, Trigger};
 use service::sync::{SyncEngine, SyncSettings};
-use service::tenants::{self, CreateTenant};
+use service::tenants::{self, CreateTenant, Platform};
 use testkit::fake_discord::{FakeConfig, FakeDiscord, GuildSpec};
 
 use crate::common::{BenchResult, DbArgs, bench_line, peak_rss_mb, reset_peak_rss};
@@ -129,7 +129,7 @@ async fn setup(
         &CreateTenant {
             name: Some("Bench Guild".into()),
             slug: None,
-            platform: Some("discord".into()),
+            platform: Some(Platform::Discord.as_str().into()),
             platform_id: Some(guild.to_string()),
             status: None,
         },

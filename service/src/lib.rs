@@ -1,7 +1,7 @@
 //! Verta's domain layer: everything that is not HTTP.
 //!
 //! `api` (HTTP + the `verta` binary) and the sync worker both call into this crate; it never
-//! depends on actix. One module per concept (see `docs/` and DESIGN.md).
+//! depends on actix. One module per concept (see `docs/design.md`).
 
 pub mod anonymize;
 pub mod archive;

@@ -181,7 +181,7 @@ impl PlatformError {
 impl From<PlatformError> for crate::Error {
     fn from(err: PlatformError) -> Self {
         crate::Error::Upstream {
-            platform: "discord",
+            platform: crate::tenants::Platform::Discord.as_str(),
             status: err.status(),
             message: err.to_string(),
         }

@@ -165,14 +165,13 @@ async fn archive_and_serve(
         &CreateTenant {
             name: Some(discord.guild_name().to_owned()),
             slug: Some(DEMO_SLUG.to_owned()),
-            platform: Some("discord".to_owned()),
+            platform: Some(tenants::Platform::Discord.as_str().to_owned()),
             platform_id: Some(discord.guild_id().to_string()),
             status: None,
         },
     )
     .await?;
-    let tenant_row = sync::find_tenant(&db, &tenant.id.to_string()).await?;
-    let (job, _) = sync::trigger(&db, &tenant_row, SyncType::Full, Trigger::Cli, None).await?;
+    let (job, _) = sync::trigger(&db, &tenant, SyncType::Full, Trigger::Cli, None).await?;
     let finished = super::sync::wait_for(&db, &config, &job.id).await?;
     super::sync::report(&finished);
     if finished.status != JobStatus::Completed {
@@ -181,21 +180,22 @@ async fn archive_and_serve(
             finished.status
         )));
     }
-    let channels = service::archive::list_channels(&db, &tenant_row.id).await?;
+    let tenant_id = tenant.id.to_string();
+    let channels = service::archive::list_channels(&db, &tenant_id).await?;
     drop(db);
 
     let app = Application::build_with(config.clone(), ServeOptions { worker: true }).await?;
     let api_url = format!("http://{}:{}", url_host(&config.host), app.port());
     let summary = DemoSummary {
         docs_url: format!("{api_url}{DOCS_PATH}"),
-        examples: examples(&api_url, &admin_key, &tenant_row.id, &channels),
+        examples: examples(&api_url, &admin_key, &tenant_id, &channels),
         api_url,
         admin_key,
         database: service::config::redact_url(&config.database_url),
         tenant: TenantSummary {
-            id: tenant_row.id.clone(),
-            slug: tenant_row.slug.clone(),
-            name: tenant_row.name.clone(),
+            id: tenant_id,
+            slug: tenant.slug,
+            name: tenant.name,
         },
         sync_job: JobSummary {
             id: finished.id.clone(),

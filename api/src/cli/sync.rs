@@ -16,6 +16,7 @@ use service::Config;
 use service::sync::service as sync;
 use service::sync::view::JobView;
 use service::sync::{JobStatus, SyncType, Trigger};
+use service::tenants;
 
 use super::{CliError, SyncCommand, open_database, print_json};
 
@@ -24,7 +25,7 @@ pub async fn run(command: SyncCommand, config: Config) -> Result<ExitCode, CliEr
     let db = open_database(&config).await?;
     match command {
         SyncCommand::Start { tenant, full, wait } => {
-            let tenant = sync::find_tenant(&db, &tenant).await?;
+            let tenant = tenants::get_by_id_or_slug(&db, &tenant).await?;
             let sync_type = if full {
                 SyncType::Full
             } else {
@@ -54,8 +55,8 @@ pub async fn run(command: SyncCommand, config: Config) -> Result<ExitCode, CliEr
         SyncCommand::Status { tenant } => {
             match tenant {
                 Some(t) => {
-                    let tenant = sync::find_tenant(&db, &t).await?;
-                    match sync::latest(&db, &tenant.id).await? {
+                    let tenant = tenants::get_by_id_or_slug(&db, &t).await?;
+                    match sync::latest(&db, &tenant.id.to_string()).await? {
                         Some(view) => print_json(&view)?,
                         None => print_json(&json!({
                             "tenantId": tenant.id,
@@ -69,7 +70,7 @@ pub async fn run(command: SyncCommand, config: Config) -> Result<ExitCode, CliEr
             Ok(ExitCode::SUCCESS)
         }
         SyncCommand::Reset { tenant } => {
-            let tenant = sync::find_tenant(&db, &tenant).await?;
+            let tenant = tenants::get_by_id_or_slug(&db, &tenant).await?;
             let removed = sync::reset(&db, &tenant).await?;
             print_json(&json!({"tenantId": tenant.id, "cursorsRemoved": removed}))?;
             Ok(ExitCode::SUCCESS)

@@ -27,7 +27,7 @@ pub async fn run(command: TenantCommand, config: Config) -> Result<ExitCode, Cli
             };
             let tenant = tenants::create(&db, &input).await?;
             // A new Discord tenant gets its first (full) sync queued.
-            service::sync::service::on_tenant_created(&db, &tenant.id.to_string()).await;
+            service::sync::service::on_tenant_created(&db, &tenant).await;
             print_json(&tenant)?;
         }
         TenantCommand::List => {

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use service::sync::service as sync;
 use service::sync::{SyncType, Trigger};
+use service::tenants;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::ApiError;
@@ -220,7 +221,7 @@ pub async fn start(
 ) -> Result<HttpResponse, ApiError> {
     let body: StartSync = from_value(body.into_inner())?;
     let sync_type = body.check()?;
-    let tenant = sync::find_tenant(db.get_ref(), &body.tenant_id).await?;
+    let tenant = tenants::get_by_id_or_slug(db.get_ref(), &body.tenant_id).await?;
     let (view, created) = sync::trigger(
         db.get_ref(),
         &tenant,
@@ -347,7 +348,7 @@ pub async fn tenant_sync(
         from_value(value)?
     };
     let sync_type = parse_sync_type(body.sync_type.as_deref())?;
-    let tenant = sync::find_tenant(db.get_ref(), &id.0.to_string()).await?;
+    let tenant = tenants::get(db.get_ref(), id.0).await?;
     let (view, created) =
         sync::trigger(db.get_ref(), &tenant, sync_type, Trigger::Api, None).await?;
     Ok(started(view, created))

@@ -9,7 +9,9 @@ use actix_web::{HttpResponse, web};
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use service::archive::TenantCache;
-use service::tenants::{self, CreateTenant, ListTenantsQuery, UpdateTenant};
+use service::tenants::{
+    self, CreateTenant, ListTenantsQuery, Platform, TenantStatus, UpdateTenant,
+};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::ApiError;
@@ -29,9 +31,9 @@ pub struct TenantSchema {
     /// Unique URL handle: 3-50 characters, `^[a-z0-9]+(?:-[a-z0-9]+)*$`.
     pub slug: String,
     /// Lifecycle status.
-    pub status: StatusSchema,
+    pub status: TenantStatus,
     /// Source platform.
-    pub platform: PlatformSchema,
+    pub platform: Platform,
     /// The platform's id of the community (Discord guild id); unique per platform.
     pub platform_id: String,
     /// Creation time, RFC 3339 UTC with milliseconds.
@@ -40,30 +42,6 @@ pub struct TenantSchema {
     /// Last change time, RFC 3339 UTC with milliseconds.
     #[schema(format = DateTime)]
     pub updated_at: String,
-}
-
-/// Tenant status.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-#[schema(as = TenantStatus)]
-pub enum StatusSchema {
-    /// Archived and synced.
-    Active,
-    /// No longer synced.
-    Cancelled,
-    /// Temporarily not synced.
-    Maintenance,
-}
-
-/// Tenant platform.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[schema(as = Platform)]
-pub enum PlatformSchema {
-    /// Slack workspace.
-    Slack,
-    /// Discord guild.
-    Discord,
 }
 
 /// Body of `POST /api/tenants`. Unknown fields are ignored.
@@ -84,13 +62,13 @@ pub struct CreateTenantSchema {
     )]
     pub slug: Option<String>,
     /// `slack` or `discord`.
-    pub platform: PlatformSchema,
+    pub platform: Platform,
     /// The platform's id; trimmed, then 1-255 characters.
     #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub platform_id: String,
     /// Default `ACTIVE`.
     #[schema(nullable = false)]
-    pub status: Option<StatusSchema>,
+    pub status: Option<TenantStatus>,
 }
 
 /// Body of `PATCH /api/tenants/{id}`: any non-empty subset of the fields, same rules as
@@ -112,13 +90,13 @@ pub struct UpdateTenantSchema {
     pub slug: Option<String>,
     /// New platform.
     #[schema(nullable = false)]
-    pub platform: Option<PlatformSchema>,
+    pub platform: Option<Platform>,
     /// New platform id.
     #[schema(nullable = false, min_length = 1, max_length = 255, pattern = "\\S")]
     pub platform_id: Option<String>,
     /// New status.
     #[schema(nullable = false)]
-    pub status: Option<StatusSchema>,
+    pub status: Option<TenantStatus>,
 }
 
 /// Page position of a list.
@@ -207,7 +185,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenants::create(db.get_ref(), &body.0).await?;
     // A new Discord tenant gets its first (full) sync queued; never fails the creation.
-    service::sync::service::on_tenant_created(db.get_ref(), &tenant.id.to_string()).await;
+    service::sync::service::on_tenant_created(db.get_ref(), &tenant).await;
     Ok(HttpResponse::Created().json(tenant))
 }
 
@@ -283,8 +261,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     paths(list, get, create, update, delete),
     components(schemas(
         TenantSchema,
-        StatusSchema,
-        PlatformSchema,
+        TenantStatus,
+        Platform,
         CreateTenantSchema,
         UpdateTenantSchema,
         PaginationSchema,

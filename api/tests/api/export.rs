@@ -462,6 +462,74 @@ async fn export_routes_need_the_admin_key_and_write_the_tenant_into_export_dir()
     assert_eq!(slugs, ["via-api"], "every active tenant");
 }
 
+#[tokio::test]
+async fn export_jobs_skip_inactive_tenants_and_report_a_failure_with_its_cause() {
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().to_path_buf();
+    let app = spawn_app_with(|c| c.export_dir = out_dir).await;
+    let active = archive_data::generate(&app.db, "active", 3, 1).await;
+    let paused = archive_data::generate(&app.db, "paused", 3, 1).await;
+    service::tenants::update(
+        &app.db,
+        paused.tenant_id,
+        &service::tenants::UpdateTenant {
+            status: Some("MAINTENANCE".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let blocked = archive_data::generate(&app.db, "blocked", 3, 1).await;
+    // A regular file where the tenant's directory should be.
+    let blocker = out.path().join("blocked");
+    std::fs::write(&blocker, "x").unwrap();
+
+    let queued: Value = app
+        .request(
+            Method::POST,
+            &format!("/api/export/tenant/{}", blocked.tenant_id),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let status = wait_for_job(&app, queued["jobId"].as_str().unwrap()).await;
+    assert_eq!(status["status"], "failed", "{status}");
+    assert!(
+        status["error"].as_str().unwrap().contains("blocked"),
+        "the error names the path: {status}"
+    );
+    assert!(status.get("result").is_none(), "{status}");
+    assert!(status["executionTimeMs"].is_u64(), "{status}");
+
+    std::fs::remove_file(&blocker).unwrap();
+    let all: Value = app
+        .request(Method::POST, "/api/export/all-tenants")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let status = wait_for_job(&app, all["jobIds"][0].as_str().unwrap()).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    let mut slugs: Vec<&str> = status["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["tenantSlug"].as_str().unwrap())
+        .collect();
+    slugs.sort_unstable();
+    assert_eq!(
+        slugs,
+        [active.slug.as_str(), blocked.slug.as_str()],
+        "every ACTIVE tenant, not the one in maintenance"
+    );
+    assert!(!out.path().join(&paused.slug).exists());
+}
+
 /// Polls an export job until it has finished (the test must not end while the job still
 /// reads the database); returns its last status.
 async fn wait_for_job(app: &crate::helpers::TestApp, job_id: &str) -> Value {

@@ -18,7 +18,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use entity::{channels, messages, tenant_branding, tenants};
+use entity::{channels, messages, tenant_branding};
 
 use crate::error::{Error, Result};
 use query::{ChannelStats, Direction, Position};
@@ -28,30 +28,6 @@ use view::{BrandingView, ChannelSummary, ChannelView, MessageView, ThreadView};
 /// Largest page size of message and thread lists, and most neighbours on each side of a
 /// message in context.
 pub const MAX_LIMIT: u64 = 100;
-
-/// The tenant whose public slug is `slug` (the `X-Tenant-Slug` header). Tenant status is not
-/// checked: a cancelled tenant's archive stays readable, as in the original.
-#[tracing::instrument(skip(db))]
-pub async fn tenant_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<tenants::Model> {
-    // At most one row (unique slug). `.all()` rather than `.one()`: a bound `LIMIT ?` makes
-    // SQLite re-plan the statement on every call (see [`query::messages_from_query`]).
-    tenants::Entity::find()
-        .filter(tenants::Column::Slug.eq(slug))
-        .all(db)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::not_found("tenant", slug))
-}
-
-/// The tenant with id or slug `key` (id first: a slug may look like a UUID).
-#[tracing::instrument(skip(db))]
-pub async fn tenant_by_id_or_slug(db: &impl ConnectionTrait, key: &str) -> Result<tenants::Model> {
-    if let Some(t) = tenants::Entity::find_by_id(key).one(db).await? {
-        return Ok(t);
-    }
-    tenant_by_slug(db, key).await
-}
 
 /// The tenant's branding, `None` when it has none.
 pub async fn branding(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Option<BrandingView>> {
@@ -112,7 +88,8 @@ pub async fn channel_row(
     tenant_id: &str,
     channel_id: &str,
 ) -> Result<channels::Model> {
-    // At most one row (primary key); `.all()` for the reason given in [`tenant_by_slug`].
+    // At most one row (primary key). `.all()` rather than `.one()`: a bound `LIMIT ?` makes
+    // SQLite re-plan the statement on every call (see [`query::messages_from_query`]).
     channels::Entity::find_by_id(channel_id)
         .filter(channels::Column::TenantId.eq(tenant_id))
         .all(db)

@@ -60,8 +60,8 @@ pub enum Direction {
 /// `LIMIT` is written into the SQL as a literal, not bound: SQLite (3.4x and later) reads a
 /// bound `LIMIT ?` while planning and marks the prepared statement as depending on it, so
 /// every execution re-binds, expires the cached plan and parses and plans the whole query
-/// again (measured: about a tenth of the read API's CPU). A literal keeps one cached plan per
-/// page size; `limit` is a number from our code, never client text.
+/// again, on the read API's most frequent statement. A literal keeps one cached plan per page
+/// size; `limit` is a number from our code, never client text.
 pub fn messages_from_query(
     backend: DbBackend,
     channel_id: &str,
@@ -101,9 +101,9 @@ pub fn messages_from_query(
         Direction::Newer => Order::Asc,
     };
     // MySQL-family planners, asked for an ORDER BY .. LIMIT on this index, tend to switch from
-    // the range to `ref` on channel_id alone and walk the channel from its end to the cursor
-    // (measured on MariaDB 10.11: 8,000 rows read for a 100-row page 8,000 deep). Forcing the
-    // index keeps the range seek. Rendered for MySQL only; SQLite ignores index hints here.
+    // the range to `ref` on channel_id alone and walk the channel from its end to the cursor,
+    // so a page deep in a channel reads every row after it. Forcing the index keeps the range
+    // seek. Rendered for MySQL only; SQLite ignores index hints here.
     QuerySelect::query(&mut query)
         .force_index(Alias::new(CHANNEL_ORDER_INDEX), IndexHintScope::All);
     let mut statement = query
@@ -557,16 +557,6 @@ pub async fn channel_stats(
             )
         })
         .collect())
-}
-
-/// Number of messages in one channel.
-pub async fn count_messages(db: &impl ConnectionTrait, channel_id: &str) -> Result<u64> {
-    let stats = channel_stats(
-        db,
-        Condition::all().add(channels::Column::Id.eq(channel_id)),
-    )
-    .await?;
-    Ok(stats.get(channel_id).map_or(0, |s| s.message_count))
 }
 
 /// SQL selecting `(thread_id, first_id)` for `count` thread ids bound as `?` (public so tests

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use sea_orm::ConnectionTrait;
 
-use entity::tenants;
-
 use crate::error::Result;
+use crate::tenants;
+
+use super::view::TenantView;
 
 /// How long a tenant read from the database may be served from the cache.
 pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(5);
@@ -25,7 +26,7 @@ pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(5);
 const MAX_ENTRIES: usize = 10_000;
 
 struct Entry {
-    tenant: tenants::Model,
+    tenant: TenantView,
     loaded: Instant,
 }
 
@@ -74,13 +75,14 @@ impl TenantCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The tenant whose slug is `slug`, like [`super::tenant_by_slug`], from the cache when it
-    /// was read less than the TTL ago.
+    /// The tenant whose slug is `slug`, as the read API shows it: loaded by
+    /// [`tenants::get_by_slug`] (same errors), from the cache when it was loaded less than the
+    /// TTL ago.
     pub async fn tenant_by_slug(
         &self,
         db: &impl ConnectionTrait,
         slug: &str,
-    ) -> Result<tenants::Model> {
+    ) -> Result<TenantView> {
         let generation = {
             let state = self.lock();
             if let Some(e) = state.entries.get(slug)
@@ -91,7 +93,7 @@ impl TenantCache {
             state.generation
         };
         let loaded = Instant::now();
-        let tenant = super::tenant_by_slug(db, slug).await?;
+        let tenant = TenantView::from(tenants::get_by_slug(db, slug).await?);
         if !self.ttl.is_zero() {
             let mut state = self.lock();
             if state.generation == generation {

@@ -8,9 +8,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use entity::{
-    channels, message_attachments, message_emoji_reactions, messages, tenant_branding, tenants,
-};
+use entity::{channels, message_attachments, message_emoji_reactions, messages, tenant_branding};
+
+use crate::tenants::Tenant;
 
 /// Serde helpers for timestamps in the original's format (`2024-05-01T12:00:00.000Z`).
 pub mod ts {
@@ -127,14 +127,14 @@ pub struct TenantView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<tenants::Model> for TenantView {
-    fn from(t: tenants::Model) -> Self {
+impl From<Tenant> for TenantView {
+    fn from(t: Tenant) -> Self {
         Self {
-            id: t.id,
+            id: t.id.to_string(),
             name: t.name,
             slug: t.slug,
-            status: t.status,
-            platform: t.platform,
+            status: t.status.as_str().to_owned(),
+            platform: t.platform.as_str().to_owned(),
             platform_id: t.platform_id,
             created_at: t.created_at,
             updated_at: t.updated_at,

@@ -16,10 +16,14 @@
 //! always empty), a thread's `firstMessage` is its true first message, `filesGenerated` counts
 //! thread pages, `replyToId` is the replied-to message's platform id (what the archive stores),
 //! and any failure aborts the export with an error instead of a partial result.
+//!
+//! [`export_tenant`] exports one tenant in the caller's task (the `verta export` CLI);
+//! [`jobs::ExportJobs`] queues exports in the background for the admin routes.
 
 pub mod files;
+pub mod jobs;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -31,10 +35,13 @@ use entity::channels;
 
 use crate::archive::{
     self,
-    query::{self, Direction, Position},
+    query::{self, ChannelStats, Direction, Position},
     view::{ChannelView, MessageView, TenantView, ThreadView, ts},
 };
 use crate::error::{Error, Result};
+use crate::tenants::{self, Tenant};
+
+pub use jobs::{ExportJobState, ExportJobStatus, ExportJobs};
 
 /// Messages per `page-N.json` (the original's page size).
 pub const MESSAGES_PER_PAGE: u64 = 1_000;
@@ -170,21 +177,6 @@ fn page_count(items: u64, per_page: u64) -> u64 {
     items.div_ceil(per_page)
 }
 
-/// Ids of the tenants an "all tenants" export covers: every `ACTIVE` tenant, oldest first.
-pub async fn active_tenant_ids(db: &DatabaseConnection) -> Result<Vec<String>> {
-    use entity::tenants;
-    use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    Ok(tenants::Entity::find()
-        .select_only()
-        .column(tenants::Column::Id)
-        .filter(tenants::Column::Status.eq("ACTIVE"))
-        .order_by_asc(tenants::Column::CreatedAt)
-        .order_by_asc(tenants::Column::Id)
-        .into_tuple::<String>()
-        .all(db)
-        .await?)
-}
-
 /// Export tenant `tenant` (id or slug) into `<out_dir>/<slug>/`.
 ///
 /// Errors: [`Error::NotFound`] for an unknown tenant, [`Error::Io`] naming the path when the
@@ -230,16 +222,17 @@ async fn export_in(
     progress: &dyn Progress,
     started: Instant,
 ) -> Result<ExportResult> {
-    let tenant = archive::tenant_by_id_or_slug(tx, tenant).await?;
+    let tenant = tenants::get_by_id_or_slug(tx, tenant).await?;
+    let tenant_id = tenant.id.to_string();
     let tenant_dir = out_dir.join(&tenant.slug);
     let channels_dir = tenant_dir.join("channels");
     files::ensure_dir(&channels_dir)?;
     files::check_writable(&channels_dir)?;
 
-    let channels = archive::channel_rows(tx, &tenant.id).await?;
+    let channels = archive::channel_rows(tx, &tenant_id).await?;
     let stats = query::channel_stats(
         tx,
-        Condition::all().add(channels::Column::TenantId.eq(tenant.id.as_str())),
+        Condition::all().add(channels::Column::TenantId.eq(tenant_id.as_str())),
     )
     .await?;
     let total: u64 = channels
@@ -249,15 +242,46 @@ async fn export_in(
         .map(|s| s.message_count)
         .sum();
     progress.begin(total);
-    tracing::info!(tenant_id = %tenant.id, channels = channels.len(), messages = total, "export started");
+    tracing::info!(%tenant_id, channels = channels.len(), messages = total, "export started");
 
+    let (channel_files, messages_exported) =
+        export_channels(tx, &tenant_id, &channels, &stats, &channels_dir, progress).await?;
+    let keep: HashSet<String> = channels.iter().map(|c| c.id.clone()).collect();
+    files::remove_stale_channel_dirs(&channels_dir, &keep)?;
+
+    let channels_exported = channels.len() as u64;
+    let tenant_slug = tenant.slug.clone();
+    // Written last, like the original: its presence means the export finished.
+    write_metadata(tx, tenant, channels, &tenant_dir).await?;
+
+    Ok(ExportResult {
+        tenant_id,
+        tenant_slug,
+        channels_exported,
+        messages_exported,
+        files_generated: channel_files + 1,
+        export_path: tenant_dir.display().to_string(),
+        execution_time_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+/// Write the pages of every channel (message pages, or thread pages for forums) and remove
+/// the other kind's leftovers; returns (files, messages) written.
+async fn export_channels(
+    tx: &DatabaseTransaction,
+    tenant_id: &str,
+    channels: &[channels::Model],
+    stats: &HashMap<String, ChannelStats>,
+    channels_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<(u64, u64)> {
     let mut files_generated = 0u64;
     let mut messages_exported = 0u64;
-    for channel in &channels {
+    for channel in channels {
         let dir = channels_dir.join(&channel.id);
         files::ensure_dir(&dir)?;
         if channel.r#type.as_deref() == Some("forum") {
-            files_generated += export_forum(tx, &tenant.id, channel, &dir).await?;
+            files_generated += export_forum(tx, tenant_id, channel, &dir).await?;
             files::remove_stale_pages(&dir, "page-", 0)?;
         } else {
             let count = stats.get(&channel.id).map_or(0, |s| s.message_count);
@@ -268,10 +292,17 @@ async fn export_in(
             files::remove_stale_pages(&dir, "threads-page-", 0)?;
         }
     }
-    let keep: HashSet<String> = channels.iter().map(|c| c.id.clone()).collect();
-    files::remove_stale_channel_dirs(&channels_dir, &keep)?;
+    Ok((files_generated, messages_exported))
+}
 
-    let branding = archive::branding(tx, &tenant.id)
+/// Write `<tenant_dir>/metadata.json`: the tenant, its channels and its branding.
+async fn write_metadata(
+    tx: &DatabaseTransaction,
+    tenant: Tenant,
+    channels: Vec<channels::Model>,
+    tenant_dir: &Path,
+) -> Result<()> {
+    let branding = archive::branding(tx, &tenant.id.to_string())
         .await?
         .map(|b| BrandingFile {
             logo: b.logo,
@@ -280,27 +311,15 @@ async fn export_in(
             accent_color: b.accent_color,
         });
     let metadata = MetadataFile {
-        tenant: TenantView::from(tenant.clone()),
+        tenant: TenantView::from(tenant),
         channels: channels.into_iter().map(ChannelView::from).collect(),
         branding,
         generated_at: Utc::now(),
         data_version: DATA_VERSION.to_owned(),
     };
-    let channels_exported = metadata.channels.len() as u64;
-    // Written last, like the original: its presence means the export finished.
     let path = tenant_dir.join("metadata.json");
     finish_write(&path, spawn_write(path.clone(), metadata)).await?;
-    files_generated += 1;
-
-    Ok(ExportResult {
-        tenant_id: tenant.id,
-        tenant_slug: tenant.slug,
-        channels_exported,
-        messages_exported,
-        files_generated,
-        export_path: tenant_dir.display().to_string(),
-        execution_time_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    })
+    Ok(())
 }
 
 /// Write a channel's message pages; returns (files, messages) written.

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use entity::{channels, sync_jobs, tenants};
+use entity::{channels, sync_jobs};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use tracing::Instrument;
+use uuid::Uuid;
 
 use crate::anonymize::Anonymizer;
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::platform::{PlatformAdapter, PlatformError};
 use crate::repo;
 use crate::sync::channel::{ChannelEnd, ChannelTarget};
@@ -21,7 +22,7 @@ use crate::sync::queue::{self, ChannelJobStatus, JobStatus, SyncType};
 use crate::sync::rows::uuid_of;
 use crate::sync::store;
 use crate::sync::writer::PageWriter;
-use crate::tenants::Platform;
+use crate::tenants::{self, Platform, Tenant};
 
 /// Tunables of the worker (from [`Config`], plus queue timings tests may shorten).
 #[derive(Debug, Clone)]
@@ -358,7 +359,7 @@ impl SyncEngine {
             Err(failed) => return Ok(JobEnd::Failed(failed)),
         };
         let order: Vec<String> = targets.iter().map(|t| t.row_id.clone()).collect();
-        queue::create_items(&self.db, &job.id, &tenant.id, &order).await?;
+        queue::create_items(&self.db, &job.id, &job.tenant_id, &order).await?;
         let total = i32::try_from(order.len()).unwrap_or(i32::MAX);
         queue::set_channels_total(&self.db, &job.id, total).await?;
         self.progress
@@ -389,17 +390,20 @@ impl SyncEngine {
     async fn tenant_and_platform(
         &self,
         job: &sync_jobs::Model,
-    ) -> Result<Result<(tenants::Model, Arc<dyn PlatformAdapter>), String>> {
-        let Some(tenant) = tenants::Entity::find_by_id(job.tenant_id.clone())
-            .one(&self.db)
-            .await?
-        else {
-            return Ok(Err(format!("tenant {} no longer exists", job.tenant_id)));
+    ) -> Result<Result<(Tenant, Arc<dyn PlatformAdapter>), String>> {
+        let gone = || Ok(Err(format!("tenant {} no longer exists", job.tenant_id)));
+        let Ok(id) = job.tenant_id.parse::<Uuid>() else {
+            return gone();
         };
-        if tenant.platform != Platform::Discord.as_str() {
+        let tenant = match tenants::get(&self.db, id).await {
+            Ok(tenant) => tenant,
+            Err(Error::NotFound { .. }) => return gone(),
+            Err(e) => return Err(e),
+        };
+        if tenant.platform != Platform::Discord {
             return Ok(Err(format!(
                 "only Discord tenants can be synced (tenant platform is {})",
-                tenant.platform
+                tenant.platform.as_str()
             )));
         }
         let Some(platform) = self.platform.clone() else {
@@ -415,7 +419,7 @@ impl SyncEngine {
     async fn discover_targets(
         &self,
         job: &sync_jobs::Model,
-        tenant: &tenants::Model,
+        tenant: &Tenant,
         platform: &Arc<dyn PlatformAdapter>,
     ) -> Result<Result<Vec<ChannelTarget>, String>> {
         let discovery = match self
@@ -428,7 +432,7 @@ impl SyncEngine {
         };
         let row_ids = store::reconcile_channels(
             &self.db,
-            &tenant.id,
+            &job.tenant_id,
             &discovery.channels,
             &discovery.incomplete_parents,
             crate::db::now(),

@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use entity::tenants;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::ConnectionTrait;
 
 use crate::error::Result;
 use crate::sync::queue::{self, NewJob, SyncType, Trigger};
-use crate::tenants::{Platform, TenantStatus};
+use crate::tenants;
 
 /// Queue a sync for every ACTIVE Discord tenant with no job created in the last `interval`.
 /// Walks all tenants with keyset pagination (the original only saw the first 10). Returns
@@ -19,17 +18,7 @@ pub async fn enqueue_due<C: ConnectionTrait>(db: &C, interval: Duration) -> Resu
     let mut created = 0;
     let mut after = String::new();
     loop {
-        let page: Vec<String> = tenants::Entity::find()
-            .select_only()
-            .column(tenants::Column::Id)
-            .filter(tenants::Column::Status.eq(TenantStatus::Active.as_str()))
-            .filter(tenants::Column::Platform.eq(Platform::Discord.as_str()))
-            .filter(tenants::Column::Id.gt(after.as_str()))
-            .order_by_asc(tenants::Column::Id)
-            .limit(500)
-            .into_tuple()
-            .all(db)
-            .await?;
+        let page = tenants::syncable_ids_after(db, &after, 500).await?;
         let Some(last) = page.last() else { break };
         after = last.clone();
         for tenant_id in page {

@@ -1,49 +1,28 @@
 //! Entry points of the sync for the API and the CLI: trigger, inspect, cancel, retry, reset.
 
-use entity::tenants;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::ConnectionTrait;
 
 use crate::error::{Error, Result};
 use crate::sync::queue::{self, NewJob, SyncType, Trigger};
 use crate::sync::{store, view};
-use crate::tenants::{Platform, TenantStatus};
-
-/// Whether `tenant` is an ACTIVE Discord tenant (the only kind that is synced).
-fn is_syncable(tenant: &tenants::Model) -> bool {
-    tenant.status == TenantStatus::Active.as_str() && tenant.platform == Platform::Discord.as_str()
-}
-
-/// Find a tenant by id or slug.
-pub async fn find_tenant<C: ConnectionTrait>(db: &C, id_or_slug: &str) -> Result<tenants::Model> {
-    if let Some(t) = tenants::Entity::find_by_id(id_or_slug.to_owned())
-        .one(db)
-        .await?
-    {
-        return Ok(t);
-    }
-    tenants::Entity::find()
-        .filter(tenants::Column::Slug.eq(id_or_slug))
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::not_found("tenant", id_or_slug))
-}
+use crate::tenants::{self, Platform, Tenant, TenantStatus};
 
 /// Queue a sync of `tenant` (which must be an ACTIVE Discord tenant). A tenant with a queued
 /// or running job gets that job back (`false` = not created now).
 pub async fn trigger<C: ConnectionTrait>(
     db: &C,
-    tenant: &tenants::Model,
+    tenant: &Tenant,
     sync_type: SyncType,
     trigger: Trigger,
     channel_ids: Option<Vec<String>>,
 ) -> Result<(view::JobView, bool)> {
-    if tenant.status != TenantStatus::Active.as_str() {
+    if tenant.status != TenantStatus::Active {
         return Err(Error::invalid(
             "status",
             "Tenant is not active and cannot be synced",
         ));
     }
-    if tenant.platform != Platform::Discord.as_str() {
+    if tenant.platform != Platform::Discord {
         return Err(Error::invalid(
             "platform",
             "Only Discord tenants support sync operations",
@@ -52,7 +31,7 @@ pub async fn trigger<C: ConnectionTrait>(
     let (job, created) = queue::enqueue(
         db,
         NewJob {
-            tenant_id: tenant.id.clone(),
+            tenant_id: tenant.id.to_string(),
             sync_type,
             trigger,
             channel_ids,
@@ -68,23 +47,12 @@ pub async fn trigger<C: ConnectionTrait>(
 
 /// Queue the first (full) sync of a newly created tenant if it is an ACTIVE Discord tenant.
 /// Never fails the creation: errors are logged.
-pub async fn on_tenant_created<C: ConnectionTrait>(db: &C, tenant_id: &str) {
-    let tenant = match tenants::Entity::find_by_id(tenant_id.to_owned())
-        .one(db)
-        .await
-    {
-        Ok(Some(t)) => t,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::error!(tenant_id, error = %e, "could not queue the first sync");
-            return;
-        }
-    };
-    if !is_syncable(&tenant) {
+pub async fn on_tenant_created<C: ConnectionTrait>(db: &C, tenant: &Tenant) {
+    if !tenant.is_syncable() {
         return;
     }
-    if let Err(e) = trigger(db, &tenant, SyncType::Full, Trigger::TenantCreated, None).await {
-        tracing::error!(tenant_id, error = %e, "could not queue the first sync");
+    if let Err(e) = trigger(db, tenant, SyncType::Full, Trigger::TenantCreated, None).await {
+        tracing::error!(tenant_id = %tenant.id, error = %e, "could not queue the first sync");
     }
 }
 
@@ -125,14 +93,9 @@ pub async fn latest<C: ConnectionTrait>(db: &C, tenant_id: &str) -> Result<Optio
 
 /// The newest job of every tenant that has one.
 pub async fn latest_per_tenant<C: ConnectionTrait>(db: &C) -> Result<Vec<view::JobView>> {
-    let tenants = tenants::Entity::find()
-        .order_by_asc(tenants::Column::CreatedAt)
-        .order_by_asc(tenants::Column::Id)
-        .all(db)
-        .await?;
     let mut out = Vec::new();
-    for t in tenants {
-        if let Some(v) = latest(db, &t.id).await? {
+    for t in tenants::all(db).await? {
+        if let Some(v) = latest(db, &t.id.to_string()).await? {
             out.push(v);
         }
     }
@@ -141,8 +104,9 @@ pub async fn latest_per_tenant<C: ConnectionTrait>(db: &C) -> Result<Vec<view::J
 
 /// Forget the tenant's cursors so that the next sync reads every channel from the start.
 /// Refused while a job of the tenant is queued or running. Returns the cursors removed.
-pub async fn reset<C: ConnectionTrait>(db: &C, tenant: &tenants::Model) -> Result<u64> {
-    if let Some(active) = queue::find_active(db, &tenant.id).await? {
+pub async fn reset<C: ConnectionTrait>(db: &C, tenant: &Tenant) -> Result<u64> {
+    let tenant_id = tenant.id.to_string();
+    if let Some(active) = queue::find_active(db, &tenant_id).await? {
         return Err(Error::Conflict {
             field: "tenantId",
             message: format!(
@@ -151,7 +115,7 @@ pub async fn reset<C: ConnectionTrait>(db: &C, tenant: &tenants::Model) -> Resul
             ),
         });
     }
-    store::reset_cursors(db, &tenant.id).await
+    store::reset_cursors(db, &tenant_id).await
 }
 
 /// Number of jobs per status (metrics).

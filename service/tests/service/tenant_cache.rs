@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use service::Error;
 use service::archive::TenantCache;
+use service::archive::view::TenantView;
 use service::tenants::{self, UpdateTenant};
 
 use crate::helpers::{create_input, setup};
 
-fn is_not_found(result: &Result<entity::tenants::Model, Error>) -> bool {
+fn is_not_found(result: &Result<TenantView, Error>) -> bool {
     matches!(
         result,
         Err(Error::NotFound {

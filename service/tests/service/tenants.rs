@@ -48,11 +48,16 @@ async fn create_trims_defaults_status_and_reads_back_equal() {
         created
     );
     assert_eq!(
-        tenants::resolve(&ctx.db, "new-tenant").await.unwrap(),
+        tenants::get_by_id_or_slug(&ctx.db, "new-tenant")
+            .await
+            .unwrap(),
         created
     );
     let upper = created.id.to_string().to_uppercase();
-    assert_eq!(tenants::resolve(&ctx.db, &upper).await.unwrap(), created);
+    assert_eq!(
+        tenants::get_by_id_or_slug(&ctx.db, &upper).await.unwrap(),
+        created
+    );
 
     let json = serde_json::to_value(&created).unwrap();
     let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
@@ -480,7 +485,84 @@ async fn delete_removes_the_tenant_then_reports_not_found() {
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
-        tenants::resolve(&ctx.db, "gone").await,
+        tenants::get_by_id_or_slug(&ctx.db, "gone").await,
         Err(Error::NotFound { .. })
     ));
+}
+
+/// The tenant-not-found error every lookup gives, with the key the caller used.
+fn not_found_key(result: Result<tenants::Tenant, Error>) -> String {
+    match result {
+        Err(Error::NotFound {
+            entity: "tenant",
+            id,
+        }) => id,
+        other => panic!("expected tenant not found, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn one_lookup_finds_a_tenant_by_id_by_slug_or_either_and_names_an_unknown_key() {
+    let ctx = setup().await;
+    let t = tenants::create(&ctx.db, &create_input("Lookup", Some("lookup"), "1"))
+        .await
+        .unwrap();
+    // A slug that looks like another tenant's id: the id wins, the slug still finds its own.
+    let uuid_slug = Uuid::new_v4().to_string();
+    let other = tenants::create(&ctx.db, &create_input("Other", Some(&uuid_slug), "2"))
+        .await
+        .unwrap();
+    let shadowing = tenants::create(
+        &ctx.db,
+        &create_input("Shadow", Some(&t.id.to_string()), "3"),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(tenants::get(&ctx.db, t.id).await.unwrap(), t);
+    assert_eq!(tenants::get_by_slug(&ctx.db, "lookup").await.unwrap(), t);
+    assert_eq!(
+        tenants::get_by_slug(&ctx.db, &t.id.to_string())
+            .await
+            .unwrap(),
+        shadowing
+    );
+    for key in [
+        t.id.to_string(),
+        t.id.to_string().to_uppercase(),
+        format!("  {}\n", t.id),
+        "lookup".to_owned(),
+        " lookup ".to_owned(),
+    ] {
+        assert_eq!(
+            tenants::get_by_id_or_slug(&ctx.db, &key).await.unwrap(),
+            t,
+            "{key:?}"
+        );
+    }
+    assert_eq!(
+        tenants::get_by_id_or_slug(&ctx.db, &uuid_slug)
+            .await
+            .unwrap(),
+        other,
+        "a UUID that is no tenant's id is tried as a slug"
+    );
+
+    let unknown = Uuid::new_v4();
+    assert_eq!(
+        not_found_key(tenants::get(&ctx.db, unknown).await),
+        unknown.to_string()
+    );
+    assert_eq!(
+        not_found_key(tenants::get_by_slug(&ctx.db, "no-such-tenant").await),
+        "no-such-tenant"
+    );
+    assert_eq!(
+        not_found_key(tenants::get_by_id_or_slug(&ctx.db, " nobody ").await),
+        "nobody"
+    );
+    assert_eq!(
+        not_found_key(tenants::get_by_id_or_slug(&ctx.db, &unknown.to_string()).await),
+        unknown.to_string()
+    );
 }

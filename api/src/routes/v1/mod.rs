@@ -15,7 +15,6 @@ use actix_cors::Cors;
 use actix_web::dev::Payload;
 use actix_web::middleware::from_fn;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use entity::tenants;
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use service::archive::{
@@ -35,7 +34,7 @@ pub const TENANT_HEADER: &str = "x-tenant-slug";
 /// through the application's [`TenantCache`] (a renamed or deleted tenant is seen at once when
 /// changed through this process, within the cache's TTL otherwise).
 #[derive(Debug, Clone)]
-pub struct ReadTenant(pub tenants::Model);
+pub struct ReadTenant(pub TenantView);
 
 impl FromRequest for ReadTenant {
     type Error = actix_web::Error;
@@ -107,7 +106,7 @@ fn ok<D: Serialize, M: Serialize>(data: D, meta: M) -> HttpResponse {
     )
 )]
 pub async fn tenant(ReadTenant(t): ReadTenant) -> HttpResponse {
-    ok(TenantView::from(t), EmptyMeta {})
+    ok(t, EmptyMeta {})
 }
 
 /// The tenant's branding (`data: null` when it has none).
