@@ -1,4 +1,4 @@
-//! Export routes (reference api.md §4), protected by the admin key here (the original left them
+//! Export routes, protected by the admin key here (the original left them
 //! open): queue an export of one tenant or of all active tenants, and follow it by job id. The
 //! jobs themselves run in `service::export::jobs`.
 

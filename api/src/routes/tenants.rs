@@ -138,10 +138,9 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let (page, limit) = query.check_paging()?;
     let query = query.into_inner();
-    // The service takes the list query as text; it gets the checked numbers.
     let list = ListTenantsQuery {
-        page: Some(page.to_string()),
-        limit: Some(limit.to_string()),
+        page,
+        limit,
         sort_by: query.sort_by,
         sort_order: query.sort_order,
     };

@@ -18,7 +18,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use entity::{channels, messages, tenant_branding};
+use entity::{channels, messages};
 
 use crate::error::{Error, Result};
 use query::{ChannelStats, Direction, Position};
@@ -31,9 +31,11 @@ pub const MAX_LIMIT: u64 = 100;
 
 /// The tenant's branding, `None` when it has none.
 pub async fn branding(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Option<BrandingView>> {
-    Ok(tenant_branding::Entity::find()
-        .filter(tenant_branding::Column::TenantId.eq(tenant_id))
-        .one(db)
+    // Tenant ids are UUIDs; any other key names no tenant, hence no branding.
+    let Ok(tenant) = tenant_id.parse::<uuid::Uuid>() else {
+        return Ok(None);
+    };
+    Ok(crate::repo::tenant_branding::get(db, tenant)
         .await?
         .map(BrandingView::from))
 }

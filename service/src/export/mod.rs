@@ -1,5 +1,5 @@
 //! Streaming export of a tenant's archive to JSON files, in the original's layout
-//! (reference `sync-export.md` §6):
+//! (docs/design.md; the differences in docs/differences.md):
 //!
 //! ```text
 //! <out>/<tenant slug>/metadata.json                         tenant, channels, branding, generatedAt, dataVersion
@@ -39,6 +39,7 @@ use crate::archive::{
     view::{ChannelView, MessageView, TenantView, ThreadView, ts},
 };
 use crate::error::{Error, Result};
+use crate::repo::channels::ChannelKind;
 use crate::tenants::{self, Tenant};
 
 pub use jobs::{ExportJobState, ExportJobStatus, ExportJobs};
@@ -237,7 +238,7 @@ async fn export_in(
     .await?;
     let total: u64 = channels
         .iter()
-        .filter(|c| c.r#type.as_deref() != Some("forum"))
+        .filter(|c| !is_forum(c))
         .filter_map(|c| stats.get(&c.id))
         .map(|s| s.message_count)
         .sum();
@@ -280,7 +281,7 @@ async fn export_channels(
     for channel in channels {
         let dir = channels_dir.join(&channel.id);
         files::ensure_dir(&dir)?;
-        if channel.r#type.as_deref() == Some("forum") {
+        if is_forum(channel) {
             files_generated += export_forum(tx, tenant_id, channel, &dir).await?;
             files::remove_stale_pages(&dir, "page-", 0)?;
         } else {
@@ -398,4 +399,9 @@ async fn export_forum(
     }
     files::remove_stale_pages(dir, "threads-page-", total_pages)?;
     Ok(total_pages)
+}
+
+/// Whether `channel` is a forum, whose messages live in its threads (exported as thread pages).
+fn is_forum(channel: &channels::Model) -> bool {
+    channel.r#type.as_deref().and_then(ChannelKind::parse) == Some(ChannelKind::Forum)
 }

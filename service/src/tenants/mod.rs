@@ -1,6 +1,6 @@
 //! Tenants: the archived communities, and the one owner of the `tenants` table. Every lookup
 //! of a tenant (by id, by slug, by the CLI's `<id|slug>`) and every write goes through the
-//! functions of this module, whose contracts follow the original API (reference api.md §2).
+//! functions of this module, whose contracts follow the original API (docs/differences.md).
 //!
 //! - [`model`]: the typed [`Tenant`] with its [`TenantStatus`] and [`Platform`], and the wire
 //!   shapes of requests ([`CreateTenant`], [`UpdateTenant`], [`ListTenantsQuery`]) and pages.

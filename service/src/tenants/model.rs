@@ -195,19 +195,31 @@ impl UpdateTenant {
     }
 }
 
-/// Query of "list tenants", as strings from the query string (`page`, `limit`, `sortBy`,
-/// `sortOrder`); [`super::list`] validates them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Query of "list tenants": the page numbers (read from the query string by the API's one
+/// paging policy) and the sort options as given (`sortBy`, `sortOrder`); [`super::list`]
+/// validates them.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListTenantsQuery {
     /// Page number >= 1 (default 1).
-    pub page: Option<String>,
+    pub page: u64,
     /// Page size 1-100 (default 10).
-    pub limit: Option<String>,
+    pub limit: u64,
     /// `created_at` (default), `updated_at` or `name`.
     pub sort_by: Option<String>,
     /// `asc` or `desc` (default).
     pub sort_order: Option<String>,
+}
+
+impl Default for ListTenantsQuery {
+    /// The first page of 10, newest first.
+    fn default() -> Self {
+        Self {
+            page: 1,
+            limit: 10,
+            sort_by: None,
+            sort_order: None,
+        }
+    }
 }
 
 /// Pagination block of a list response.

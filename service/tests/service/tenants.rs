@@ -1,4 +1,4 @@
-//! Tenant rules and CRUD (reference api.md §2).
+//! Tenant rules and CRUD, as the original API had them (docs/differences.md).
 
 use service::Error;
 use service::tenants::{
@@ -311,14 +311,13 @@ async fn list_pages_sorts_and_counts() {
         .await
         .unwrap();
     }
-    let q = |page: &str| ListTenantsQuery {
-        page: Some(page.into()),
-        limit: Some("10".into()),
+    let q = |page: u64| ListTenantsQuery {
+        page,
         ..Default::default()
     };
-    let p1 = tenants::list(&ctx.db, &q("1")).await.unwrap();
-    let p2 = tenants::list(&ctx.db, &q("2")).await.unwrap();
-    let p3 = tenants::list(&ctx.db, &q("3")).await.unwrap();
+    let p1 = tenants::list(&ctx.db, &q(1)).await.unwrap();
+    let p2 = tenants::list(&ctx.db, &q(2)).await.unwrap();
+    let p3 = tenants::list(&ctx.db, &q(3)).await.unwrap();
     assert_eq!((p1.data.len(), p2.data.len(), p3.data.len()), (10, 5, 0));
     assert_eq!(p1.pagination.total, 15);
     assert_eq!(p1.pagination.total_pages, 2);
@@ -337,7 +336,7 @@ async fn list_pages_sorts_and_counts() {
         &ListTenantsQuery {
             sort_by: Some("name".into()),
             sort_order: Some("asc".into()),
-            limit: Some("100".into()),
+            limit: 100,
             ..Default::default()
         },
     )
@@ -349,8 +348,8 @@ async fn list_pages_sorts_and_counts() {
     let err = tenants::list(
         &ctx.db,
         &ListTenantsQuery {
-            page: Some("invalid".into()),
-            limit: Some("200".into()),
+            page: 0,
+            limit: 200,
             sort_by: Some("createdAt".into()),
             sort_order: Some("up".into()),
         },
