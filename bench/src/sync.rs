@@ -23,7 +23,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, Value};
 use service::anonymize::Anonymizer;
 use service::discord::{DiscordAdapter, DiscordOptions};
 use service::platform::PlatformAdapter;
-use service::sync::queue::{self, NewJob, SyncType, Trigger};
+use service::sync::queue::{self, JobStatus, NewJob, SyncType, Trigger};
 use service::sync::{SyncEngine, SyncSettings};
 use service::tenants::{self, CreateTenant, Platform};
 use testkit::fake_discord::{FakeConfig, FakeDiscord, GuildSpec};
@@ -204,7 +204,7 @@ async fn unlimited(
     engine.run_until_empty().await?;
     let elapsed = started.elapsed().as_secs_f64();
     let job = queue::get(&s.db, &job_id).await?;
-    if job.status != "completed" {
+    if job.status != JobStatus::Completed.as_str() {
         return Err(format!("sync job ended {}: {:?}", job.status, job.error).into());
     }
     let total = job.messages_processed as f64;
