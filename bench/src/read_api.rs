@@ -44,55 +44,12 @@ pub async fn run(args: Args) -> BenchResult {
     let bench_db = args.db.database().await?;
     let archive = generate(&bench_db.db, "read-bench", args.messages, 1).await?;
     let channel = archive.channels[0];
+    let base = start_app(&bench_db.url, channel).await?;
 
-    let config = Config {
-        database_url: bench_db.url.clone(),
-        host: "127.0.0.1".to_owned(),
-        port: 0,
-        admin_api_key: Some("bench".to_owned()),
-        sync_interval_secs: 0,
-        read_api_rate_limit: 0,
-        ..Config::default()
-    };
-    let app = api::startup::Application::build(config).await?;
-    let base = format!(
-        "http://127.0.0.1:{}/api/v1/channels/{channel}/messages",
-        app.port()
-    );
-    tokio::spawn(app.run_until_stopped());
-
-    // Every page's `before` cursor, walking the whole channel: requests spread over it.
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.clients)
         .build()?;
-    let mut cursors = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let url = match &next {
-            Some(c) => format!("{base}?limit=100&before={c}"),
-            None => format!("{base}?limit=100"),
-        };
-        let body: serde_json::Value = client
-            .get(url)
-            .header("X-Tenant-Slug", &archive.slug)
-            .send()
-            .await?
-            .json()
-            .await?;
-        if next.is_some() && body["data"].as_array().map_or(0, Vec::len) < 100 {
-            break;
-        }
-        match body["meta"]["before"].as_str() {
-            Some(c) if body["meta"]["hasMore"] == true => {
-                cursors.push(c.to_owned());
-                next = Some(c.to_owned());
-            }
-            _ => break,
-        }
-    }
-    // The last cursor may have fewer than 100 messages behind it.
-    cursors.pop();
-    let cursors = Arc::new(cursors);
+    let cursors = Arc::new(full_page_cursors(&client, &base, &archive.slug).await?);
     if cursors.is_empty() {
         return Err("no cursors: the channel is too small".into());
     }
@@ -106,38 +63,15 @@ pub async fn run(args: Args) -> BenchResult {
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for c in 0..args.clients {
-        let client = client.clone();
-        let base = base.clone();
-        let slug = archive.slug.clone();
-        let cursors = cursors.clone();
-        let measuring = measuring.clone();
-        let stop = stop.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut i = c * 7919;
-            let mut failures = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                i += 1;
-                let cursor = &cursors[i % cursors.len()];
-                let started = Instant::now();
-                let ok = match client
-                    .get(format!("{base}?limit=100&before={cursor}"))
-                    .header("X-Tenant-Slug", &slug)
-                    .send()
-                    .await
-                {
-                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-                    _ => false,
-                };
-                let elapsed = started.elapsed();
-                if !ok {
-                    failures += 1;
-                } else if measuring.load(Ordering::Relaxed) {
-                    latencies.push(elapsed);
-                }
-            }
-            (latencies, failures)
-        }));
+        tasks.push(tokio::spawn(client_loop(
+            c,
+            client.clone(),
+            base.clone(),
+            archive.slug.clone(),
+            cursors.clone(),
+            measuring.clone(),
+            stop.clone(),
+        )));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     measuring.store(true, Ordering::Relaxed);
@@ -169,4 +103,102 @@ pub async fn run(args: Args) -> BenchResult {
         ],
     );
     Ok(())
+}
+
+/// Starts the application on the database at `database_url` (loopback, port 0, rate limit
+/// off); returns the URL of `channel`'s message page.
+async fn start_app(
+    database_url: &str,
+    channel: uuid::Uuid,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let config = Config {
+        database_url: database_url.to_owned(),
+        host: "127.0.0.1".to_owned(),
+        port: 0,
+        admin_api_key: Some("bench".to_owned()),
+        sync_interval_secs: 0,
+        read_api_rate_limit: 0,
+        ..Config::default()
+    };
+    let app = api::startup::Application::build(config).await?;
+    let base = format!(
+        "http://127.0.0.1:{}/api/v1/channels/{channel}/messages",
+        app.port()
+    );
+    tokio::spawn(app.run_until_stopped());
+    Ok(base)
+}
+
+/// Every page's `before` cursor, walking the whole channel (so that requests spread over
+/// it), except those with fewer than 100 messages behind them.
+async fn full_page_cursors(
+    client: &reqwest::Client,
+    base: &str,
+    slug: &str,
+) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut cursors = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let url = match &next {
+            Some(c) => format!("{base}?limit=100&before={c}"),
+            None => format!("{base}?limit=100"),
+        };
+        let body: serde_json::Value = client
+            .get(url)
+            .header("X-Tenant-Slug", slug)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if next.is_some() && body["data"].as_array().map_or(0, Vec::len) < 100 {
+            break;
+        }
+        match body["meta"]["before"].as_str() {
+            Some(c) if body["meta"]["hasMore"] == true => {
+                cursors.push(c.to_owned());
+                next = Some(c.to_owned());
+            }
+            _ => break,
+        }
+    }
+    // The last cursor may have fewer than 100 messages behind it.
+    cursors.pop();
+    Ok(cursors)
+}
+
+/// One client: requests pages at cursors from its own starting point until `stop`; returns
+/// the latencies of the successful requests made while `measuring`, and the failures.
+async fn client_loop(
+    c: usize,
+    client: reqwest::Client,
+    base: String,
+    slug: String,
+    cursors: Arc<Vec<String>>,
+    measuring: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) -> (Vec<Duration>, u64) {
+    let mut latencies = Vec::new();
+    let mut i = c * 7919;
+    let mut failures = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        i += 1;
+        let cursor = &cursors[i % cursors.len()];
+        let started = Instant::now();
+        let ok = match client
+            .get(format!("{base}?limit=100&before={cursor}"))
+            .header("X-Tenant-Slug", &slug)
+            .send()
+            .await
+        {
+            Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+            _ => false,
+        };
+        let elapsed = started.elapsed();
+        if !ok {
+            failures += 1;
+        } else if measuring.load(Ordering::Relaxed) {
+            latencies.push(elapsed);
+        }
+    }
+    (latencies, failures)
 }

@@ -19,6 +19,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, Value};
 use service::anonymize::Anonymizer;
 use service::discord::{DiscordAdapter, DiscordOptions};
@@ -26,7 +28,7 @@ use service::platform::PlatformAdapter;
 use service::sync::queue::{self, JobStatus, NewJob, SyncType, Trigger};
 use service::sync::{SyncEngine, SyncSettings};
 use service::tenants::{self, CreateTenant, Platform};
-use testkit::fake_discord::{FakeConfig, FakeDiscord, GuildSpec};
+use testkit::fake_discord::{FakeConfig, FakeDiscord, GuildSpec, GuildTruth, TruthMessage};
 
 use crate::common::{BenchResult, DbArgs, bench_line, peak_rss_mb, reset_peak_rss};
 
@@ -232,36 +234,11 @@ async fn raw_insert_rate(
     )))?;
     let target = args.db.database().await?;
     let db = &target.db;
-    let backend = db.get_database_backend();
     let guild = fake.guild_ids()[0];
     let truth = fake.truth(guild).ok_or("no truth")?;
     let anon = Anonymizer::new(None);
-    let tenant_id = uuid::Uuid::new_v4();
     let now = service::db::now();
-    db.execute_raw(Statement::from_sql_and_values(
-        backend,
-        "INSERT INTO tenants (id, name, slug, status, platform, platform_id, created_at, updated_at) VALUES (?, 'raw', 'raw', 'ACTIVE', 'discord', 'raw', ?, ?)",
-        [tenant_id.to_string().into(), now.into(), now.into()],
-    ))
-    .await?;
-    let mut waiting = Vec::new();
-    for ch in truth.message_channels() {
-        let channel_id = service::repo::ids::channel(tenant_id, &ch.platform_id.to_string());
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO channels (id, tenant_id, platform_channel_id, name, type, created_at, updated_at) VALUES (?, ?, ?, ?, 'text', ?, ?)",
-            [
-                channel_id.to_string().into(),
-                tenant_id.to_string().into(),
-                ch.platform_id.to_string().into(),
-                ch.name.clone().into(),
-                now.into(),
-                now.into(),
-            ],
-        ))
-        .await?;
-        waiting.push((channel_id, ch.platform_id));
-    }
+    let mut waiting = raw_tenant_with_channels(db, &truth, now).await?;
     waiting.reverse();
     // At most `--concurrency` channels' message iterators exist at once, like the sync.
     let mut active = Vec::new();
@@ -279,79 +256,148 @@ async fn raw_insert_rate(
         if active.is_empty() {
             break;
         }
-        let mut msg_values: Vec<Value> = Vec::new();
-        let mut reaction_values: Vec<Value> = Vec::new();
-        let mut attachment_values: Vec<Value> = Vec::new();
+        let mut round = RawRound::default();
         for (channel_id, iter) in &mut active {
             for m in iter.by_ref().take(100) {
-                let pid = m.platform_id.to_string();
-                let id = service::repo::ids::message(*channel_id, &pid);
-                let metadata = serde_json::json!({
-                    "editedAt": m.edited_at.map(|t| t.to_rfc3339()),
-                    "pinned": false, "type": 0,
-                    "mentions": {"users": [], "roles": [], "channels": [], "everyone": false},
-                });
-                msg_values.extend([
-                    id.to_string().into(),
-                    channel_id.to_string().into(),
-                    pid.into(),
-                    anon.user_id(&m.author_id.to_string()).into(),
-                    anon.rewrite_mentions(&m.content).into_owned().into(),
-                    m.reply_to.map(|r| r.to_string()).into(),
-                    metadata.into(),
-                    m.created_at.into(),
-                    now.into(),
-                    now.into(),
-                ]);
-                for r in &m.reactions {
-                    let user = anon.user_id(&r.user_id.to_string());
-                    reaction_values.extend([
-                        service::repo::ids::reaction(id, &user, &r.emoji)
-                            .to_string()
-                            .into(),
-                        id.to_string().into(),
-                        r.emoji.clone().into(),
-                        user.into(),
-                        now.into(),
-                    ]);
-                }
-                for a in &m.attachments {
-                    attachment_values.extend([
-                        service::repo::ids::attachment(id, &a.id.to_string())
-                            .to_string()
-                            .into(),
-                        id.to_string().into(),
-                        a.filename.clone().into(),
-                        (a.size as i64).into(),
-                        a.content_type
-                            .clone()
-                            .unwrap_or_else(|| "application/octet-stream".into())
-                            .into(),
-                        a.url.clone().into(),
-                        now.into(),
-                    ]);
-                }
+                round.push(*channel_id, &m, &anon, now);
             }
         }
         active.retain_mut(|(_, iter)| iter.peek().is_some());
-        let messages = msg_values.len() / 10;
+        let messages = round.messages.len() / 10;
         let started = Instant::now();
+        round.insert(db).await?;
+        timed += started.elapsed();
+        count += messages as u64;
+    }
+    Ok(count as f64 / timed.as_secs_f64().max(1e-9))
+}
+
+/// Inserts a tenant and the guild's message channels with raw INSERTs (not timed); returns
+/// each channel's row id with its Discord id, in the truth's order.
+async fn raw_tenant_with_channels(
+    db: &DatabaseConnection,
+    truth: &GuildTruth<'_>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(uuid::Uuid, u64)>, Box<dyn std::error::Error + Send + Sync>> {
+    let backend = db.get_database_backend();
+    let tenant_id = uuid::Uuid::new_v4();
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO tenants (id, name, slug, status, platform, platform_id, created_at, updated_at) VALUES (?, 'raw', 'raw', 'ACTIVE', 'discord', 'raw', ?, ?)",
+        [tenant_id.to_string().into(), now.into(), now.into()],
+    ))
+    .await?;
+    let mut channels = Vec::new();
+    for ch in truth.message_channels() {
+        let channel_id = service::repo::ids::channel(tenant_id, &ch.platform_id.to_string());
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO channels (id, tenant_id, platform_channel_id, name, type, created_at, updated_at) VALUES (?, ?, ?, ?, 'text', ?, ?)",
+            [
+                channel_id.to_string().into(),
+                tenant_id.to_string().into(),
+                ch.platform_id.to_string().into(),
+                ch.name.clone().into(),
+                now.into(),
+                now.into(),
+            ],
+        ))
+        .await?;
+        channels.push((channel_id, ch.platform_id));
+    }
+    Ok(channels)
+}
+
+/// The values of one round's rows, flat, in each table's column order (see
+/// [`RawRound::insert`]).
+#[derive(Default)]
+struct RawRound {
+    messages: Vec<Value>,
+    reactions: Vec<Value>,
+    attachments: Vec<Value>,
+}
+
+impl RawRound {
+    /// Adds message `m` of channel `channel_id` with its reactions and attachments, as the
+    /// sync would store them.
+    fn push(
+        &mut self,
+        channel_id: uuid::Uuid,
+        m: &TruthMessage,
+        anon: &Anonymizer,
+        now: DateTime<Utc>,
+    ) {
+        let pid = m.platform_id.to_string();
+        let id = service::repo::ids::message(channel_id, &pid);
+        let metadata = serde_json::json!({
+            "editedAt": m.edited_at.map(|t| t.to_rfc3339()),
+            "pinned": false, "type": 0,
+            "mentions": {"users": [], "roles": [], "channels": [], "everyone": false},
+        });
+        self.messages.extend([
+            id.to_string().into(),
+            channel_id.to_string().into(),
+            pid.into(),
+            anon.user_id(&m.author_id.to_string()).into(),
+            anon.rewrite_mentions(&m.content).into_owned().into(),
+            m.reply_to.map(|r| r.to_string()).into(),
+            metadata.into(),
+            m.created_at.into(),
+            now.into(),
+            now.into(),
+        ]);
+        for r in &m.reactions {
+            let user = anon.user_id(&r.user_id.to_string());
+            self.reactions.extend([
+                service::repo::ids::reaction(id, &user, &r.emoji)
+                    .to_string()
+                    .into(),
+                id.to_string().into(),
+                r.emoji.clone().into(),
+                user.into(),
+                now.into(),
+            ]);
+        }
+        for a in &m.attachments {
+            self.attachments.extend([
+                service::repo::ids::attachment(id, &a.id.to_string())
+                    .to_string()
+                    .into(),
+                id.to_string().into(),
+                a.filename.clone().into(),
+                (a.size as i64).into(),
+                a.content_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".into())
+                    .into(),
+                a.url.clone().into(),
+                now.into(),
+            ]);
+        }
+    }
+
+    /// Writes the round in one transaction (the part that is timed).
+    async fn insert(
+        self,
+        db: &DatabaseConnection,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let backend = db.get_database_backend();
         let txn = service::db::begin_write(db).await?;
         for (table, columns, values) in [
             (
                 "messages (id, channel_id, platform_message_id, anonymized_author_id, content, reply_to_id, metadata, platform_created_at, created_at, updated_at)",
                 10,
-                msg_values,
+                self.messages,
             ),
             (
                 "message_emoji_reactions (id, message_id, emoji, anonymized_user_id, created_at)",
                 5,
-                reaction_values,
+                self.reactions,
             ),
             (
                 "message_attachments (id, message_id, filename, file_size, content_type, url, created_at)",
                 7,
-                attachment_values,
+                self.attachments,
             ),
         ] {
             // As many rows per statement as the placeholder limit allows.
@@ -372,10 +418,8 @@ async fn raw_insert_rate(
             }
         }
         txn.commit().await?;
-        timed += started.elapsed();
-        count += messages as u64;
+        Ok(())
     }
-    Ok(count as f64 / timed.as_secs_f64().max(1e-9))
 }
 
 fn placeholders(rows: usize, columns: usize) -> String {

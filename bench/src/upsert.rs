@@ -366,13 +366,7 @@ pub async fn run(args: Args) -> BenchResult {
     let batches = dataset(&repo_channels, args.messages, args.batch);
     let rows: usize = batches.iter().map(Batch::rows).sum();
 
-    // Warm-up (statement preparation, first pages of a fresh file) under other tenants.
-    let warm_raw = prepare(&raw_db.db, 1).await?;
-    for b in dataset(&warm_raw, args.batch, args.batch) {
-        write_raw_batch(&raw_db.db, &b).await?;
-    }
-    let warm_repo = prepare(&repo_db.db, 1).await?;
-    write_repo(&repo_db.db, &dataset(&warm_repo, args.batch, args.batch)).await?;
+    warm_up(&raw_db.db, &repo_db.db, args.batch).await?;
 
     eprintln!(
         "upsert[{}]: {rows} rows in {} batches, raw INSERT and repositories alternating ...",
@@ -402,16 +396,7 @@ pub async fn run(args: Args) -> BenchResult {
         readback += write_repo_batch_readback(&repo_db.db, b).await?;
     }
 
-    let stored: u64 = {
-        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-        entity::messages::Entity::find()
-            .filter(
-                entity::messages::Column::ChannelId
-                    .is_in(repo_channels.iter().map(ToString::to_string)),
-            )
-            .count(&repo_db.db)
-            .await?
-    };
+    let stored = stored_messages(&repo_db.db, &repo_channels).await?;
     if stored != args.messages as u64 {
         return Err(format!("expected {} messages stored, found {stored}", args.messages).into());
     }
@@ -440,4 +425,32 @@ pub async fn run(args: Args) -> BenchResult {
         ],
     );
     Ok(())
+}
+
+/// One batch down each path under a tenant of its own, so that neither path pays for
+/// statement preparation or the first pages of a fresh file alone.
+async fn warm_up(
+    raw_db: &DatabaseConnection,
+    repo_db: &DatabaseConnection,
+    batch: usize,
+) -> BenchResult {
+    let warm_raw = prepare(raw_db, 1).await?;
+    for b in dataset(&warm_raw, batch, batch) {
+        write_raw_batch(raw_db, &b).await?;
+    }
+    let warm_repo = prepare(repo_db, 1).await?;
+    write_repo(repo_db, &dataset(&warm_repo, batch, batch)).await?;
+    Ok(())
+}
+
+/// Messages stored in `channels`.
+async fn stored_messages(
+    db: &DatabaseConnection,
+    channels: &[Uuid],
+) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    entity::messages::Entity::find()
+        .filter(entity::messages::Column::ChannelId.is_in(channels.iter().map(ToString::to_string)))
+        .count(db)
+        .await
 }
