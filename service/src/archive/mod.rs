@@ -259,63 +259,28 @@ async fn page_from(
         after,
     } = request;
     let limit = *limit;
-    // The channel check and the cursor's position come from one query.
-    let cursor = match before.as_deref().or(after.as_deref()) {
-        Some(snowflake) => Some(
-            reads
-                .channel_cursor(tenant_id, channel_id, snowflake)
-                .await?
-                .ok_or_else(|| Error::not_found("channel", channel_id))?,
-        ),
-        None => {
-            if !reads.has_channel(tenant_id, channel_id).await? {
-                return Err(Error::not_found("channel", channel_id));
-            }
-            None
-        }
-    };
-    let cid = channel_id;
-
-    let (rows, has_more, has_older, has_newer) = if let (Some(_), Some((pos, exists))) =
-        (after, &cursor)
-    {
-        let mut rows = reads
-            .messages_from(cid, Some(pos), Direction::Newer, limit + 1)
-            .await?;
-        let has_newer = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        rows.reverse();
-        // The cursor's own message, when stored, is older than the whole page.
-        let has_older = *exists
-            || match rows.last() {
-                Some(oldest) => {
-                    reads
-                        .any_message_from(cid, &Position::of(oldest), Direction::Older)
-                        .await?
-                }
-                None => reads.any_message_from(cid, pos, Direction::Older).await?,
-            };
-        (rows, has_newer, has_older, has_newer)
+    let cursor = checked_cursor(
+        reads,
+        tenant_id,
+        channel_id,
+        before.as_deref().or(after.as_deref()),
+    )
+    .await?;
+    // A page after a cursor has more on its newer side; any other page on its older side.
+    let (page, has_more) = if let (Some(_), Some((pos, exists))) = (after, &cursor) {
+        let page = rows_after(reads, channel_id, pos, *exists, limit).await?;
+        let has_more = page.has_newer;
+        (page, has_more)
     } else {
-        let pos = cursor.as_ref();
-        let mut rows = reads
-            .messages_from(cid, pos.map(|(p, _)| p), Direction::Older, limit + 1)
-            .await?;
-        let has_older = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        // The cursor's own message, when stored, is newer than the whole page.
-        let has_newer = match (pos, rows.first()) {
-            (None, _) => false,
-            (Some((_, true)), _) => true,
-            (Some(_), Some(newest)) => {
-                reads
-                    .any_message_from(cid, &Position::of(newest), Direction::Newer)
-                    .await?
-            }
-            (Some((p, false)), None) => reads.any_message_from(cid, p, Direction::Newer).await?,
-        };
-        (rows, has_older, has_older, has_newer)
+        let page = rows_before(reads, channel_id, cursor.as_ref(), limit).await?;
+        let has_more = page.has_older;
+        (page, has_more)
     };
+    let PageRows {
+        rows,
+        has_older,
+        has_newer,
+    } = page;
 
     let meta = MessagePageMeta {
         limit,
@@ -332,6 +297,101 @@ async fn page_from(
         .map(MessageView::with_reaction_counts)
         .collect();
     Ok(MessagePage { messages, meta })
+}
+
+/// The rows of one page, newest first, and whether the channel has messages beyond either end.
+struct PageRows {
+    rows: Vec<messages::Model>,
+    has_older: bool,
+    has_newer: bool,
+}
+
+/// The position of the cursor message `snowflake` (and whether it is stored) when there is a
+/// cursor; fails with "not found" unless `tenant_id` has the channel either way. The channel
+/// check and the cursor's position come from one query.
+async fn checked_cursor(
+    reads: &impl query::PageReads,
+    tenant_id: &str,
+    channel_id: &str,
+    snowflake: Option<&str>,
+) -> Result<Option<(Position, bool)>> {
+    match snowflake {
+        Some(snowflake) => Ok(Some(
+            reads
+                .channel_cursor(tenant_id, channel_id, snowflake)
+                .await?
+                .ok_or_else(|| Error::not_found("channel", channel_id))?,
+        )),
+        None => {
+            if !reads.has_channel(tenant_id, channel_id).await? {
+                return Err(Error::not_found("channel", channel_id));
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Up to `limit` messages newer than `pos` (the closest ones); `exists` tells whether the
+/// cursor's own message is stored.
+async fn rows_after(
+    reads: &impl query::PageReads,
+    cid: &str,
+    pos: &Position,
+    exists: bool,
+    limit: u64,
+) -> Result<PageRows> {
+    let mut rows = reads
+        .messages_from(cid, Some(pos), Direction::Newer, limit + 1)
+        .await?;
+    let has_newer = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    rows.reverse();
+    // The cursor's own message, when stored, is older than the whole page.
+    let has_older = exists
+        || match rows.last() {
+            Some(oldest) => {
+                reads
+                    .any_message_from(cid, &Position::of(oldest), Direction::Older)
+                    .await?
+            }
+            None => reads.any_message_from(cid, pos, Direction::Older).await?,
+        };
+    Ok(PageRows {
+        rows,
+        has_older,
+        has_newer,
+    })
+}
+
+/// Up to `limit` messages older than the cursor (position, whether its message is stored),
+/// or the newest `limit` messages without one.
+async fn rows_before(
+    reads: &impl query::PageReads,
+    cid: &str,
+    cursor: Option<&(Position, bool)>,
+    limit: u64,
+) -> Result<PageRows> {
+    let mut rows = reads
+        .messages_from(cid, cursor.map(|(p, _)| p), Direction::Older, limit + 1)
+        .await?;
+    let has_older = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    // The cursor's own message, when stored, is newer than the whole page.
+    let has_newer = match (cursor, rows.first()) {
+        (None, _) => false,
+        (Some((_, true)), _) => true,
+        (Some(_), Some(newest)) => {
+            reads
+                .any_message_from(cid, &Position::of(newest), Direction::Newer)
+                .await?
+        }
+        (Some((p, false)), None) => reads.any_message_from(cid, p, Direction::Newer).await?,
+    };
+    Ok(PageRows {
+        rows,
+        has_older,
+        has_newer,
+    })
 }
 
 /// The threads whose parent is the channel with platform id `parent_platform_id`, with their
