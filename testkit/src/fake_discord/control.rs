@@ -25,9 +25,11 @@ use serde_json::{Value, json};
 
 use super::api::parse_emoji_segment;
 use super::limits::Faults;
+use super::model::Message;
 use super::render;
 use super::server::{NewMessageBody, Shared, lock, reply, store_error};
 use super::spec::RouteLimit;
+use super::store::{Store, StoreError};
 
 #[derive(Debug, Deserialize)]
 struct LimitsBody {
@@ -85,52 +87,68 @@ fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, (u16, Value)> {
     serde_json::from_slice(body).map_err(|e| bad(format!("invalid JSON body: {e}")))
 }
 
-fn route(
-    shared: &Shared,
-    method: &str,
-    rest: &str,
-    body: &[u8],
-) -> Result<(u16, Value), (u16, Value)> {
+/// A control reply: status and JSON body, errors included.
+type Outcome = Result<(u16, Value), (u16, Value)>;
+
+fn route(shared: &Shared, method: &str, rest: &str, body: &[u8]) -> Outcome {
     let segs: Vec<&str> = rest.trim_matches('/').split('/').collect();
-    let store = &shared.store;
-    match (method, segs.as_slice()) {
-        ("GET", ["info"]) => Ok((
+    match segs.as_slice() {
+        ["channels", c] => channel(&shared.store, method, c, body),
+        ["channels", c, "threads"] => threads(&shared.store, method, c, body),
+        ["channels", c, "messages"] => messages(&shared.store, method, c, body),
+        ["channels", c, "messages", m] => message(&shared.store, method, c, m, body),
+        ["channels", c, "messages", m, "reactions", e, u] => {
+            reaction(&shared.store, method, c, m, e, u)
+        }
+        [resource] => fake(shared, method, resource, body),
+        _ => Err(unknown()),
+    }
+}
+
+fn unknown() -> (u16, Value) {
+    (404, json!({"error": "unknown control route"}))
+}
+
+/// The fake itself: its identity, counters, request log, faults and rate limits.
+fn fake(shared: &Shared, method: &str, resource: &str, body: &[u8]) -> Outcome {
+    match (method, resource) {
+        ("GET", "info") => Ok((
             200,
             json!({
                 "proxy": lock(&shared.proxy).clone(),
                 "token": shared.token,
-                "guild_ids": store.guilds().iter().map(|g| g.id.to_string()).collect::<Vec<_>>(),
+                "guild_ids": shared.store.guilds().iter().map(|g| g.id.to_string()).collect::<Vec<_>>(),
             }),
         )),
-        ("GET", ["stats"]) => {
+        ("GET", "stats") => {
             let s = lock(&shared.stats);
             Ok((
                 200,
                 json!({"total": s.total, "routes": s.counters, "statuses": s.statuses}),
             ))
         }
-        ("GET", ["requests"]) => {
+        ("GET", "requests") => {
             let s = lock(&shared.stats);
             Ok((200, json!(s.log)))
         }
-        ("POST", ["reset-stats"]) => {
+        ("POST", "reset-stats") => {
             *lock(&shared.stats) = Default::default();
             Ok((200, json!({"reset": true})))
         }
-        ("POST", ["reset"]) => {
+        ("POST", "reset") => {
             *lock(&shared.stats) = Default::default();
             *lock(&shared.faults) = Faults::default();
             lock(&shared.limiter).reset();
-            store.reset();
+            shared.store.reset();
             Ok((200, json!({"reset": true})))
         }
-        ("GET", ["faults"]) => Ok((200, json!(*lock(&shared.faults)))),
-        ("PUT", ["faults"]) => {
+        ("GET", "faults") => Ok((200, json!(*lock(&shared.faults)))),
+        ("PUT", "faults") => {
             let f: Faults = parse(body)?;
             *lock(&shared.faults) = f.clone();
             Ok((200, json!(f)))
         }
-        ("PUT", ["limits"]) => {
+        ("PUT", "limits") => {
             let l: LimitsBody = parse(body)?;
             let mut lim = lock(&shared.limiter);
             lim.route_limit = l.route_limit.map(|r| RouteLimit {
@@ -141,7 +159,14 @@ fn route(
             lim.reset();
             Ok((200, json!({"ok": true})))
         }
-        ("PATCH", ["channels", c]) => {
+        _ => Err(unknown()),
+    }
+}
+
+/// `channels/{c}`: change or delete a channel.
+fn channel(store: &Store, method: &str, c: &str, body: &[u8]) -> Outcome {
+    match method {
+        "PATCH" => {
             let b: ChannelBody = parse(body)?;
             let c = id(c)?;
             if let Some(name) = &b.name {
@@ -155,60 +180,86 @@ fn route(
                     .set_thread_archived(c, archived)
                     .map_err(store_error)?;
             }
-            let (g, ch) = store
-                .channel(c)
-                .ok_or_else(|| store_error(super::store::StoreError::UnknownChannel(c)))?;
-            Ok((200, render::channel(store, g, ch)))
+            rendered_channel(store, c)
         }
-        ("POST", ["channels", c, "threads"]) => {
-            let b: ThreadBody = parse(body)?;
-            let t = store.create_thread(id(c)?, &b.name).map_err(store_error)?;
-            let (g, ch) = store
-                .channel(t)
-                .ok_or_else(|| store_error(super::store::StoreError::UnknownChannel(t)))?;
-            Ok((200, render::channel(store, g, ch)))
-        }
-        ("DELETE", ["channels", c]) => {
+        "DELETE" => {
             store.delete_channel(id(c)?).map_err(store_error)?;
             Ok((200, json!({"deleted": true})))
         }
-        ("POST", ["channels", c, "messages"]) => {
-            let b: NewMessageBody = parse(body)?;
-            let new = b.into_new().map_err(bad)?;
-            let m = store.add_message(id(c)?, new).map_err(store_error)?;
-            let (g, _) = store
-                .channel(m.channel_id)
-                .ok_or_else(|| bad("no channel"))?;
-            Ok((200, render::message(g, &m, None)))
-        }
-        ("PATCH", ["channels", c, "messages", m]) => {
+        _ => Err(unknown()),
+    }
+}
+
+/// `channels/{c}/threads`: create a thread.
+fn threads(store: &Store, method: &str, c: &str, body: &[u8]) -> Outcome {
+    if method != "POST" {
+        return Err(unknown());
+    }
+    let b: ThreadBody = parse(body)?;
+    let t = store.create_thread(id(c)?, &b.name).map_err(store_error)?;
+    rendered_channel(store, t)
+}
+
+/// Channel `c` as Discord renders it.
+fn rendered_channel(store: &Store, c: u64) -> Outcome {
+    let (g, ch) = store
+        .channel(c)
+        .ok_or_else(|| store_error(StoreError::UnknownChannel(c)))?;
+    Ok((200, render::channel(store, g, ch)))
+}
+
+/// `channels/{c}/messages`: add a message.
+fn messages(store: &Store, method: &str, c: &str, body: &[u8]) -> Outcome {
+    if method != "POST" {
+        return Err(unknown());
+    }
+    let b: NewMessageBody = parse(body)?;
+    let new = b.into_new().map_err(bad)?;
+    let m = store.add_message(id(c)?, new).map_err(store_error)?;
+    rendered_message(store, &m)
+}
+
+/// `channels/{c}/messages/{m}`: edit or delete a message.
+fn message(store: &Store, method: &str, c: &str, m: &str, body: &[u8]) -> Outcome {
+    match method {
+        "PATCH" => {
             let b: EditBody = parse(body)?;
             let m = store
                 .edit_message(id(c)?, id(m)?, b.content)
                 .map_err(store_error)?;
-            let (g, _) = store
-                .channel(m.channel_id)
-                .ok_or_else(|| bad("no channel"))?;
-            Ok((200, render::message(g, &m, None)))
+            rendered_message(store, &m)
         }
-        ("DELETE", ["channels", c, "messages", m]) => {
+        "DELETE" => {
             store.delete_message(id(c)?, id(m)?).map_err(store_error)?;
             Ok((200, json!({"deleted": true})))
         }
-        (verb @ ("PUT" | "DELETE"), ["channels", c, "messages", m, "reactions", e, u]) => {
-            let (c, m, u) = (id(c)?, id(m)?, id(u)?);
-            let (g, _) = store
-                .channel(c)
-                .ok_or_else(|| store_error(super::store::StoreError::UnknownChannel(c)))?;
-            let emoji = parse_emoji_segment(g, e).ok_or_else(|| bad("invalid emoji"))?;
-            let msg = if verb == "PUT" {
-                store.add_reaction(c, m, emoji, u)
-            } else {
-                store.remove_reaction(c, m, &emoji, u)
-            }
-            .map_err(store_error)?;
-            Ok((200, render::message(g, &msg, None)))
-        }
-        _ => Err((404, json!({"error": "unknown control route"}))),
+        _ => Err(unknown()),
     }
+}
+
+/// Message `m` as Discord renders it.
+fn rendered_message(store: &Store, m: &Message) -> Outcome {
+    let (g, _) = store
+        .channel(m.channel_id)
+        .ok_or_else(|| bad("no channel"))?;
+    Ok((200, render::message(g, m, None)))
+}
+
+/// `channels/{c}/messages/{m}/reactions/{emoji}/{user}`: add or remove a reaction.
+fn reaction(store: &Store, method: &str, c: &str, m: &str, e: &str, u: &str) -> Outcome {
+    if method != "PUT" && method != "DELETE" {
+        return Err(unknown());
+    }
+    let (c, m, u) = (id(c)?, id(m)?, id(u)?);
+    let (g, _) = store
+        .channel(c)
+        .ok_or_else(|| store_error(StoreError::UnknownChannel(c)))?;
+    let emoji = parse_emoji_segment(g, e).ok_or_else(|| bad("invalid emoji"))?;
+    let msg = if method == "PUT" {
+        store.add_reaction(c, m, emoji, u)
+    } else {
+        store.remove_reaction(c, m, &emoji, u)
+    }
+    .map_err(store_error)?;
+    Ok((200, render::message(g, &msg, None)))
 }

@@ -90,26 +90,13 @@ impl Guild {
             (u, format!("<@{bang}{u}>"), r(8) % (n_words + 1))
         });
         let empty = !starter && chance(r(9), spec.empty_share);
-        let mut content = String::new();
-        if !empty {
-            if starter {
-                content.push_str(&ch.name);
-                content.push('\n');
-            }
-            for w in 0..=n_words {
-                if let Some((_, text, at)) = &mention
-                    && *at == w
-                {
-                    content.push_str(text);
-                    content.push(' ');
-                }
-                if w < n_words {
-                    content.push_str(WORDS[(h3(r(5), w, 0) % WORDS.len() as u64) as usize]);
-                    content.push(' ');
-                }
-            }
-            content.pop();
-        }
+        let content = if empty {
+            String::new()
+        } else {
+            let title = starter.then_some(ch.name.as_str());
+            let mention = mention.as_ref().map(|(_, text, at)| (text.as_str(), *at));
+            generated_content(title, n_words, mention, r(5))
+        };
         let mentions: Vec<u64> = mention.iter().map(|m| m.0).collect();
         let n_att = if empty {
             1
@@ -121,28 +108,11 @@ impl Guild {
         let attachments = (0..n_att)
             .map(|k| attachment(ch.id, id, ts, k, r(12 + k)))
             .collect();
-        let mut reactions = Vec::new();
-        if chance(r(20), spec.reaction_share) {
-            let emojis = self.emoji_pool();
-            let n = 1 + r(21) % 3;
-            let start = r(22) % emojis.len() as u64;
-            for k in 0..n {
-                let emoji = emojis[((start + k) % emojis.len() as u64) as usize].clone();
-                let rk = h3(r(23), k, 1);
-                let count = if rk.is_multiple_of(40) {
-                    130
-                } else {
-                    1 + rk % 5
-                };
-                let count = count.min(pool);
-                let first = h3(rk, 2, 3) % pool;
-                let mut users: Vec<u64> = (0..count)
-                    .map(|u| self.users[((first + u) % pool) as usize].id)
-                    .collect();
-                users.sort_unstable();
-                reactions.push(Reaction { emoji, users });
-            }
-        }
+        let reactions = if chance(r(20), spec.reaction_share) {
+            self.generated_reactions(r(21), r(22), r(23))
+        } else {
+            Vec::new()
+        };
         let edited_ms =
             chance(r(30), spec.edit_share).then(|| ts + 1_000 + (r(31) % 3_600_000) as i64);
         Some(Message {
@@ -159,6 +129,64 @@ impl Guild {
             reactions,
         })
     }
+
+    /// The reactions of a message that has some: 1 to 3 consecutive emojis of the pool, each
+    /// by a run of consecutive users (now and then more than a page of them). The three
+    /// hashes of the message draw how many emojis, the first emoji, and the users.
+    fn generated_reactions(&self, h_count: u64, h_start: u64, h_users: u64) -> Vec<Reaction> {
+        let pool = self.users.len() as u64;
+        let emojis = self.emoji_pool();
+        let n = 1 + h_count % 3;
+        let start = h_start % emojis.len() as u64;
+        (0..n)
+            .map(|k| {
+                let emoji = emojis[((start + k) % emojis.len() as u64) as usize].clone();
+                let rk = h3(h_users, k, 1);
+                let count = if rk.is_multiple_of(40) {
+                    130
+                } else {
+                    1 + rk % 5
+                };
+                let count = count.min(pool);
+                let first = h3(rk, 2, 3) % pool;
+                let mut users: Vec<u64> = (0..count)
+                    .map(|u| self.users[((first + u) % pool) as usize].id)
+                    .collect();
+                users.sort_unstable();
+                Reaction { emoji, users }
+            })
+            .collect()
+    }
+}
+
+/// The text of a non-empty message: `title` on a line of its own (a forum post's starter),
+/// then `n_words` words drawn by `words`, with `mention` (its text and the word it comes
+/// before, `n_words` for the end) among them; single spaces between.
+fn generated_content(
+    title: Option<&str>,
+    n_words: u64,
+    mention: Option<(&str, u64)>,
+    words: u64,
+) -> String {
+    let mut content = String::new();
+    if let Some(title) = title {
+        content.push_str(title);
+        content.push('\n');
+    }
+    for w in 0..=n_words {
+        if let Some((text, at)) = mention
+            && at == w
+        {
+            content.push_str(text);
+            content.push(' ');
+        }
+        if w < n_words {
+            content.push_str(WORDS[(h3(words, w, 0) % WORDS.len() as u64) as usize]);
+            content.push(' ');
+        }
+    }
+    content.pop();
+    content
 }
 
 fn attachment(channel_id: u64, message_id: u64, ts: i64, k: u64, r: u64) -> Attachment {

@@ -6,7 +6,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::guild::Guild;
-use super::model::{Attachment, ChannelKind, ChannelMeta, Emoji, Message, Reaction, Role, User};
+use super::model::{
+    Attachment, ChannelKind, ChannelMeta, Emoji, Message, Reaction, Role, ThreadInfo, User,
+};
 use super::store::Store;
 
 /// Discord's timestamp format: `2021-01-01T00:00:00.000000+00:00`.
@@ -129,38 +131,49 @@ pub fn channel(store: &Store, g: &Guild, c: &ChannelMeta) -> Value {
     } else {
         None
     };
-    if let Some(t) = &c.thread {
-        let mut meta = json!({
-            "archived": t.archived,
-            "archive_timestamp": super::render::iso(t.archive_ms),
-            "auto_archive_duration": t.auto_archive_minutes,
-            "locked": t.locked,
-            "create_timestamp": iso(t.created_ms),
-        });
-        if c.kind == ChannelKind::PrivateThread {
-            meta["invitable"] = json!(true);
-        }
-        let count = c.message_count.min(u64::from(u32::MAX));
-        let mut v = json!({
-            "id": c.id.to_string(),
-            "type": c.kind.discord_type(),
-            "guild_id": g.id.to_string(),
-            "name": c.name,
-            "parent_id": c.parent_id.map(|p| p.to_string()),
-            "owner_id": t.owner_id.to_string(),
-            "last_message_id": last,
-            "rate_limit_per_user": 0,
-            "flags": 0,
-            "thread_metadata": meta,
-            "message_count": count,
-            "member_count": 3,
-            "total_message_sent": count,
-        });
-        if t.forum_post {
-            v["applied_tags"] = json!([]);
-        }
-        return v;
+    match &c.thread {
+        Some(t) => thread(g, c, t, last),
+        None => guild_channel(g, c, last),
     }
+}
+
+/// A thread (or forum post) object; `last` is its last message id.
+fn thread(g: &Guild, c: &ChannelMeta, t: &ThreadInfo, last: Option<String>) -> Value {
+    let mut meta = json!({
+        "archived": t.archived,
+        "archive_timestamp": iso(t.archive_ms),
+        "auto_archive_duration": t.auto_archive_minutes,
+        "locked": t.locked,
+        "create_timestamp": iso(t.created_ms),
+    });
+    if c.kind == ChannelKind::PrivateThread {
+        meta["invitable"] = json!(true);
+    }
+    let count = c.message_count.min(u64::from(u32::MAX));
+    let mut v = json!({
+        "id": c.id.to_string(),
+        "type": c.kind.discord_type(),
+        "guild_id": g.id.to_string(),
+        "name": c.name,
+        "parent_id": c.parent_id.map(|p| p.to_string()),
+        "owner_id": t.owner_id.to_string(),
+        "last_message_id": last,
+        "rate_limit_per_user": 0,
+        "flags": 0,
+        "thread_metadata": meta,
+        "message_count": count,
+        "member_count": 3,
+        "total_message_sent": count,
+    });
+    if t.forum_post {
+        v["applied_tags"] = json!([]);
+    }
+    v
+}
+
+/// A guild channel object (not a thread), with the fields of its kind; `last` is its last
+/// message id.
+fn guild_channel(g: &Guild, c: &ChannelMeta, last: Option<String>) -> Value {
     let overwrites: Vec<Value> = c
         .overwrites
         .iter()

@@ -180,13 +180,7 @@ async fn serve_api(
     if !latency.is_zero() {
         actix_web::rt::time::sleep(latency).await;
     }
-    let authorised = !faults.token_revoked
-        && req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bot "))
-            .is_some_and(|t| t == shared.token);
+    let authorised = !faults.token_revoked && bot_token(req) == Some(shared.token.as_str());
     // Like Discord: unknown routes are 404 whether or not the token is valid.
     let m = match matched {
         Ok(m) => m,
@@ -196,56 +190,19 @@ async fn serve_api(
         let body = render::error(0, "401: Unauthorized");
         return (json_response(401, &body, &[]), 401);
     }
-    // Faults that replace the response, in a fixed order.
-    {
-        let mut f = lock(&shared.faults);
-        if f.drop_connections > 0 {
-            f.drop_connections -= 1;
-            return (dropped_response(), 200);
-        }
-        if f.storm_429 > 0 {
-            f.storm_429 -= 1;
-            let retry = match f.storm_retry_after_ms {
-                0 => 0.1,
-                ms => ms as f64 / 1000.0,
-            };
-            drop(f);
-            let headers = vec![
-                ("x-ratelimit-bucket", super::limits::bucket_id(m.route)),
-                ("x-ratelimit-limit", "1".into()),
-                ("x-ratelimit-reset-after", format!("{retry:.3}")),
-                ("x-ratelimit-scope", "user".into()),
-            ];
-            return (rate_limited(retry, false, &headers), 429);
-        }
+    if let Some(replaced) = replacing_fault(shared, m.route) {
+        return replaced;
     }
-    if faults.error_rate > 0.0 {
-        let n = lock(&shared.stats).total;
-        if ((mix(n ^ 0x5EED) % 1_000_000) as f64) < faults.error_rate * 1_000_000.0 {
-            let status = match faults.error_statuses.len() {
-                0 => 500,
-                len => faults.error_statuses[(n % len as u64) as usize],
-            };
-            return (server_error(status), status);
-        }
+    if let Some(error) = injected_error(shared, &faults) {
+        return error;
     }
     let decision = lock(&shared.limiter).check(m.route, m.major);
     if let Some((retry, global)) = decision.limited {
         return (rate_limited(retry, global, &decision.headers), 429);
     }
-    // A forbidden channel hides its threads too, as Discord's permissions would.
-    if let Some(c) = api::channel_of(&m)
-        && !faults.forbidden_channels.is_empty()
-    {
-        let forbidden = |id: u64| faults.forbidden_channels.contains(&id);
-        let parent_forbidden = shared
-            .store
-            .channel(c)
-            .is_some_and(|(_, ch)| ch.kind.is_thread() && ch.parent_id.is_some_and(forbidden));
-        if forbidden(c) || parent_forbidden {
-            let body = render::error(50001, "Missing Access");
-            return (json_response(403, &body, &decision.headers), 403);
-        }
+    if forbidden(shared, &faults, &m) {
+        let body = render::error(50001, "Missing Access");
+        return (json_response(403, &body, &decision.headers), 403);
     }
     let (status, bytes) = match api::handle_messages(&shared.store, &m, req.query_string()) {
         Some(reply) => reply,
@@ -255,6 +212,73 @@ async fn serve_api(
         }
     };
     (bytes_response(status, bytes, &decision.headers), status)
+}
+
+/// The token of an `Authorization: Bot <token>` header.
+fn bot_token(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bot "))
+}
+
+/// The response of a pending fault that replaces the response (a dropped connection, then a
+/// 429 of a storm, in that order), counting it down.
+fn replacing_fault(shared: &Shared, route: &'static str) -> Option<(HttpResponse, u16)> {
+    let mut f = lock(&shared.faults);
+    if f.drop_connections > 0 {
+        f.drop_connections -= 1;
+        return Some((dropped_response(), 200));
+    }
+    if f.storm_429 > 0 {
+        f.storm_429 -= 1;
+        let retry = match f.storm_retry_after_ms {
+            0 => 0.1,
+            ms => ms as f64 / 1000.0,
+        };
+        drop(f);
+        let headers = vec![
+            ("x-ratelimit-bucket", super::limits::bucket_id(route)),
+            ("x-ratelimit-limit", "1".into()),
+            ("x-ratelimit-reset-after", format!("{retry:.3}")),
+            ("x-ratelimit-scope", "user".into()),
+        ];
+        return Some((rate_limited(retry, false, &headers), 429));
+    }
+    None
+}
+
+/// A server error for this request when `faults.error_rate` draws one: deterministic in the
+/// request count, so a run with the same requests fails the same ones.
+fn injected_error(shared: &Shared, faults: &Faults) -> Option<(HttpResponse, u16)> {
+    if faults.error_rate > 0.0 {
+        let n = lock(&shared.stats).total;
+        if ((mix(n ^ 0x5EED) % 1_000_000) as f64) < faults.error_rate * 1_000_000.0 {
+            let status = match faults.error_statuses.len() {
+                0 => 500,
+                len => faults.error_statuses[(n % len as u64) as usize],
+            };
+            return Some((server_error(status), status));
+        }
+    }
+    None
+}
+
+/// Whether the request's channel is forbidden. A forbidden channel hides its threads too, as
+/// Discord's permissions would.
+fn forbidden(shared: &Shared, faults: &Faults, m: &api::Matched) -> bool {
+    let Some(c) = api::channel_of(m) else {
+        return false;
+    };
+    if faults.forbidden_channels.is_empty() {
+        return false;
+    }
+    let forbidden = |id: u64| faults.forbidden_channels.contains(&id);
+    let parent_forbidden = shared
+        .store
+        .channel(c)
+        .is_some_and(|(_, ch)| ch.kind.is_thread() && ch.parent_id.is_some_and(forbidden));
+    forbidden(c) || parent_forbidden
 }
 
 /// Control-API body of `POST /_control/channels/{id}/messages`.
