@@ -121,6 +121,26 @@ pub async fn for_tenant(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Ve
         .await?)
 }
 
+/// The channel row `id`, if it exists.
+pub async fn get(db: &impl ConnectionTrait, id: &str) -> Result<Option<Model>> {
+    Ok(Entity::find_by_id(id.to_owned()).one(db).await?)
+}
+
+/// The channel rows among `ids` (in no particular order; unknown ids are skipped), in one
+/// query per 500 ids.
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[&str]) -> Result<Vec<Model>> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        rows.extend(
+            Entity::find()
+                .filter(Column::Id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
 /// Replace the metadata of channels (by row id), in one statement per
 /// [`super::METADATA_UPDATES_PER_STATEMENT`] rows.
 pub async fn set_metadata(

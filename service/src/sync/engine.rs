@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use entity::{channels, sync_jobs};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use entity::sync_jobs;
+use sea_orm::DatabaseConnection;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -644,8 +644,7 @@ impl SyncEngine {
     }
 
     async fn load_target(&self, channel_row_id: &str) -> Result<Option<ChannelTarget>> {
-        Ok(channels::Entity::find_by_id(channel_row_id.to_owned())
-            .one(&self.db)
+        Ok(repo::channels::get(&self.db, channel_row_id)
             .await?
             .map(|c| ChannelTarget {
                 row_id: c.id,

@@ -79,11 +79,7 @@ pub async fn history<C: ConnectionTrait>(
     tenant_id: &str,
     limit: u64,
 ) -> Result<Vec<view::JobView>> {
-    let mut out = Vec::new();
-    for job in queue::history(db, tenant_id, limit).await? {
-        out.push(view::job_view(db, job).await?);
-    }
-    Ok(out)
+    view::job_views(db, queue::history(db, tenant_id, limit).await?).await
 }
 
 /// The tenant's newest job of any state, if it ever had one.

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{channel_sync_jobs, channels, sync_jobs};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use entity::{channel_sync_jobs, sync_jobs};
+use sea_orm::ConnectionTrait;
 
 use crate::error::Result;
 use crate::sync::queue::{self, ChannelJobStatus, JobStatus, SyncType, Trigger};
@@ -103,14 +103,46 @@ impl JobView {
 
 /// Build the view of a job (reads its channel items and channel names).
 pub async fn job_view<C: ConnectionTrait>(db: &C, job: sync_jobs::Model) -> Result<JobView> {
+    let mut views = job_views(db, vec![job]).await?;
+    Ok(views.pop().expect("one view per job"))
+}
+
+/// Build the views of `jobs` (a page of them), in their order: the channel items of all of
+/// them in one query, and their channels' names in one more (per 500 channels).
+pub async fn job_views<C: ConnectionTrait>(
+    db: &C,
+    jobs: Vec<sync_jobs::Model>,
+) -> Result<Vec<JobView>> {
+    let job_ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+    let items = queue::items_of_jobs(db, &job_ids).await?;
+    let names = channel_names(db, &items).await?;
+    let mut items_by_job: HashMap<String, Vec<channel_sync_jobs::Model>> = HashMap::new();
+    for item in items {
+        items_by_job
+            .entry(item.parent_job_id.clone())
+            .or_default()
+            .push(item);
+    }
+    jobs.into_iter()
+        .map(|job| {
+            let items = items_by_job.remove(&job.id).unwrap_or_default();
+            view_of(job, &items, &names)
+        })
+        .collect()
+}
+
+/// The view of `job` with its `items` and the names of their channels.
+fn view_of(
+    job: sync_jobs::Model,
+    items: &[channel_sync_jobs::Model],
+    names: &HashMap<String, (String, String)>,
+) -> Result<JobView> {
     let status = JobStatus::from_stored(&job.status)?;
-    let items = queue::items(db, &job.id).await?;
     let item_states = items
         .iter()
         .map(|i| ChannelJobStatus::from_stored(&i.status))
         .collect::<Result<Vec<_>>>()?;
-    let names = channel_names(db, &items).await?;
-    let progress = progress_view(&job, status, &items, &item_states);
+    let progress = progress_view(&job, status, items, &item_states);
     let channels = items
         .iter()
         .zip(item_states)
@@ -207,15 +239,9 @@ async fn channel_names<C: ConnectionTrait>(
     items: &[channel_sync_jobs::Model],
 ) -> Result<HashMap<String, (String, String)>> {
     let ids: Vec<&str> = items.iter().map(|i| i.channel_id.as_str()).collect();
-    let mut names = HashMap::new();
-    for chunk in ids.chunks(500) {
-        for c in channels::Entity::find()
-            .filter(channels::Column::Id.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?
-        {
-            names.insert(c.id, (c.platform_channel_id, c.name));
-        }
-    }
-    Ok(names)
+    Ok(crate::repo::channels::by_ids(db, &ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, (c.platform_channel_id, c.name)))
+        .collect())
 }

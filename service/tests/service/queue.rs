@@ -502,3 +502,36 @@ async fn an_item_handed_back_as_pending_is_claimed_by_the_next_worker() {
     assert_eq!(again.id, item.id);
     assert_eq!(again.messages_processed, Some(3), "progress so far is kept");
 }
+
+#[tokio::test]
+async fn views_of_several_jobs_give_each_job_its_own_channels() {
+    let ctx = setup().await;
+    let db = &ctx.db;
+    let (first, first_channels) = job_with_items(db, 2).await;
+    let (second, second_channels) = job_with_items(db, 3).await;
+    let views = service::sync::view::job_views(db, vec![second.clone(), first.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        views.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(),
+        [second.id.as_str(), first.id.as_str()],
+        "views come in the order of the jobs"
+    );
+    let channels_of = |v: &service::sync::view::JobView| {
+        let mut ids: Vec<String> = v.channels.iter().map(|c| c.channel_id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(channels_of(&views[0]), sorted(second_channels));
+    assert_eq!(channels_of(&views[1]), sorted(first_channels));
+    for (view, job) in views.iter().zip([second, first]) {
+        let single = service::sync::view::job_view(db, job).await.unwrap();
+        assert_eq!(channels_of(view), channels_of(&single));
+        assert_eq!(view.progress.channels_total, single.progress.channels_total);
+        assert!(view.channels.iter().all(|c| !c.name.is_empty()));
+    }
+}

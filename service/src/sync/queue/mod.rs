@@ -14,7 +14,7 @@ pub mod storage;
 
 pub use storage::{
     add_counts, claim_item, claim_job, claim_next, create_items, enqueue, find_active, finish,
-    finish_item, get, has_job_since, heartbeat_items, history, items, job_counts,
+    finish_item, get, has_job_since, heartbeat_items, history, items, items_of_jobs, job_counts,
     jobs_needing_help, release, renew_lease, request_cancel, retry, set_channels_total,
     should_stop,
 };

@@ -658,8 +658,17 @@ pub async fn items<C: ConnectionTrait>(
     db: &C,
     job_id: &str,
 ) -> Result<Vec<channel_sync_jobs::Model>> {
+    items_of_jobs(db, &[job_id]).await
+}
+
+/// The channel items of the jobs `job_ids` (at most a page of jobs), in creation order, in
+/// one query.
+pub async fn items_of_jobs<C: ConnectionTrait>(
+    db: &C,
+    job_ids: &[&str],
+) -> Result<Vec<channel_sync_jobs::Model>> {
     Ok(channel_sync_jobs::Entity::find()
-        .filter(channel_sync_jobs::Column::ParentJobId.eq(job_id))
+        .filter(channel_sync_jobs::Column::ParentJobId.is_in(job_ids.iter().copied()))
         .order_by_asc(channel_sync_jobs::Column::CreatedAt)
         .order_by_asc(channel_sync_jobs::Column::Id)
         .all(db)
