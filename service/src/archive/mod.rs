@@ -7,6 +7,7 @@
 //! a whole channel, and no list costs one query per item.
 
 pub mod ids;
+pub mod pages;
 pub mod query;
 pub mod sqlite_reads;
 pub mod tenant_cache;
