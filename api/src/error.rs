@@ -83,6 +83,15 @@ pub enum ApiError {
     },
 }
 
+impl From<site::Error> for ApiError {
+    fn from(e: site::Error) -> Self {
+        match e {
+            site::Error::Service(e) => ApiError::Service(e),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl ApiError {
     /// A validation error on one input field (`path` may be empty for a path parameter).
     pub fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {

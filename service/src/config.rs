@@ -47,6 +47,7 @@ pub const VARIABLES: &[&str] = &[
     "LOG_FORMAT",
     "EXPORT_DIR",
     "READ_API_RATE_LIMIT",
+    "SITE_BASE_URL",
 ];
 
 /// Log output format (`LOG_FORMAT`).
@@ -189,6 +190,16 @@ pub struct Config {
         default_value_t = 1000, value_parser = Var::new(parse_number::<u32>)
     )]
     pub read_api_rate_limit: u32,
+    /// Public origin of the archive website (`https://host[/path]`), for canonical URLs,
+    /// sitemaps and Open Graph: a tenant's site is then `<origin>/archive/<slug>/`. With
+    /// `{tenant}` in it (`https://{tenant}.example.org`), it is each tenant's own root, and a
+    /// request whose host matches is served that tenant's site at `/`. Unset: URLs follow the
+    /// request's Host header.
+    #[arg(
+        long, env = "SITE_BASE_URL", global = true,
+        value_parser = Var::new(parse_site_base_url)
+    )]
+    pub site_base_url: Option<String>,
 }
 
 impl Default for Config {
@@ -210,6 +221,7 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             export_dir: PathBuf::from(DEFAULT_EXPORT_DIR),
             read_api_rate_limit: 1000,
+            site_base_url: None,
         }
     }
 }
@@ -235,6 +247,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("export_dir", &self.export_dir)
             .field("read_api_rate_limit", &self.read_api_rate_limit)
+            .field("site_base_url", &self.site_base_url)
             .finish()
     }
 }
@@ -430,6 +443,29 @@ fn parse_database_url(url: &str) -> std::result::Result<String, String> {
             "unsupported scheme `{scheme}`: expected sqlite://... or mysql://... (MariaDB, MySQL, TiDB)"
         )),
     }
+}
+
+/// `SITE_BASE_URL`: an absolute http(s) URL without query or fragment, at most one `{tenant}`
+/// (in the host or the path); kept without a trailing `/`.
+fn parse_site_base_url(value: &str) -> std::result::Result<String, String> {
+    let trimmed = value.trim().trim_end_matches('/');
+    if trimmed.matches("{tenant}").count() > 1 {
+        return Err("`{tenant}` may appear once".to_owned());
+    }
+    // Parse with a placeholder that is valid in a host and a path alike.
+    let probe = trimmed.replace("{tenant}", "tenant-placeholder");
+    let url = url::Url::parse(&probe).map_err(|e| format!("`{value}` is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "`{value}` must be an http:// or https:// URL with a host"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(format!(
+            "`{value}` must have no query, fragment or credentials"
+        ));
+    }
+    Ok(trimmed.to_owned())
 }
 
 fn parse_number<T>(value: &str) -> std::result::Result<T, String>
@@ -677,5 +713,45 @@ mod tests {
         for secret in ["hunter2", "topsecret", "bottoken", "pepper"] {
             assert!(!shown.contains(secret), "{secret} leaked in {shown}");
         }
+    }
+
+    #[test]
+    fn site_base_url_accepts_origins_and_one_tenant_placeholder() {
+        for (given, kept) in [
+            (
+                "https://archive.example.org/",
+                "https://archive.example.org",
+            ),
+            (
+                "http://127.0.0.1:8080/community",
+                "http://127.0.0.1:8080/community",
+            ),
+            (
+                "https://{tenant}.example.org",
+                "https://{tenant}.example.org",
+            ),
+            (
+                "https://example.org/{tenant}/",
+                "https://example.org/{tenant}",
+            ),
+        ] {
+            assert_eq!(parse_site_base_url(given).as_deref(), Ok(kept), "{given}");
+        }
+        for bad in [
+            "example.org",
+            "ftp://example.org",
+            "https://example.org/?x=1",
+            "https://example.org/#top",
+            "https://user:pw@example.org",
+            "https://{tenant}.{tenant}.org",
+            "javascript:alert(1)",
+        ] {
+            assert!(parse_site_base_url(bad).is_err(), "{bad}");
+        }
+        let c = Config::from_map([("SITE_BASE_URL", "https://x.org/")]);
+        assert_eq!(
+            c.ok().and_then(|c| c.site_base_url).as_deref(),
+            Some("https://x.org")
+        );
     }
 }

@@ -11,6 +11,7 @@ use service::Config;
 
 pub mod demo;
 pub mod export;
+pub mod site;
 pub mod sync;
 pub mod tenant;
 
@@ -61,6 +62,46 @@ pub enum Command {
     /// Try Verta without Discord: sync a generated guild from a built-in fake Discord into
     /// ./verta-demo.db, then serve it (one JSON line on stdout) until Ctrl-C.
     Demo(demo::DemoArgs),
+    /// The archive website.
+    #[command(subcommand)]
+    Site(SiteCommand),
+}
+
+/// `verta site ...`
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Write a tenant's archive website as static files (the pages `serve` shows live under
+    /// /archive/<slug>/); print a JSON summary.
+    Build(SiteBuildArgs),
+}
+
+/// `verta site build ...`
+#[derive(Debug, Args)]
+pub struct SiteBuildArgs {
+    /// Tenant id or slug.
+    #[arg(long)]
+    pub tenant: String,
+    /// Output directory (the site's root). A rebuild rewrites only changed files and removes
+    /// pages that no longer exist.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// Public URL the site will be served from (e.g. https://archive.example.org/): makes
+    /// canonical URLs absolute and enables the sitemap.
+    #[arg(long = "base-url", value_parser = parse_base_url)]
+    pub base_url: Option<String>,
+}
+
+fn parse_base_url(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("`{value}` is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "`{value}` must be an http:// or https:// URL with a host"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{value}` must have no query or fragment"));
+    }
+    Ok(url.to_string())
 }
 
 /// `verta tenant ...`
@@ -134,6 +175,9 @@ pub enum CliError {
     /// A domain error (validation, not found, conflict, database, ...).
     #[error(transparent)]
     Service(#[from] service::Error),
+    /// Rendering or writing the website failed.
+    #[error(transparent)]
+    Site(#[from] ::site::Error),
     /// Writing the result failed.
     #[error("cannot write the result: {0}")]
     Io(#[from] std::io::Error),
@@ -191,6 +235,7 @@ pub async fn dispatch(command: Command, config: Config) -> Result<ExitCode, CliE
         Command::Sync(command) => sync::run(command, config).await,
         Command::Export(args) => export::run(args, config).await,
         Command::Demo(args) => demo::run(args, config).await,
+        Command::Site(SiteCommand::Build(args)) => site::build(args, config).await,
     }
 }
 

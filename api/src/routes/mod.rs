@@ -19,6 +19,7 @@ pub mod export;
 pub mod health;
 pub mod metrics;
 pub mod root;
+pub mod site;
 pub mod sync;
 pub mod tenants;
 pub mod v1;
@@ -50,6 +51,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(branding::configure)
             .configure(export::configure),
     );
+    // The archive website: its own prefix, and (host-mapped) whatever no route above took.
+    cfg.configure(site::configure);
 }
 
 /// The OpenAPI parts of every route module (merged by [`openapi::document`]).

@@ -1,0 +1,40 @@
+//! `verta site build --tenant <id|slug> --out DIR [--base-url URL]`: the tenant's archive
+//! website as static files (see `site::build`), with a progress bar on stderr and the build
+//! summary as JSON on stdout.
+
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use service::Config;
+use site::build::{self, Progress};
+use site::pages::SiteContext;
+
+use super::{CliError, SiteBuildArgs, open_database, print_json};
+
+/// Runs `verta site build`.
+pub async fn build(args: SiteBuildArgs, config: Config) -> Result<ExitCode, CliError> {
+    let db = open_database(&config).await?;
+    let tenant = service::tenants::get_by_id_or_slug(&db, &args.tenant).await?;
+    let base_url = args
+        .base_url
+        .map(|u| format!("{}/", u.trim_end_matches('/')));
+    let ctx = SiteContext::load(&db, tenant, base_url).await?;
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} building [{bar:40}] {pos}/{len} messages ({per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let logs_above_bar = crate::telemetry::show_progress(&bar);
+    let on_progress = |p: Progress| {
+        bar.set_length(p.total_messages);
+        bar.set_position(p.messages);
+    };
+    let result = build::build(&db, &ctx, &args.out, &on_progress).await;
+    bar.finish_and_clear();
+    drop(logs_above_bar);
+    print_json(&result?)?;
+    Ok(ExitCode::SUCCESS)
+}

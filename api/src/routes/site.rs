@@ -1,0 +1,375 @@
+//! The archive website, live: every ACTIVE tenant's pages rendered from the database by the
+//! `site` crate, next to the API.
+//!
+//! A tenant's site lives under `/archive/<slug>/`, a prefix no API path uses (`/api`, `/health`,
+//! `/metrics`), so the two can never collide. When `SITE_BASE_URL` has `{tenant}` in its host
+//! (`https://{tenant}.example.org`), a request for such a host is that tenant's site at `/`
+//! (API paths keep precedence: they are registered first). Pages carry an `ETag` and
+//! `Last-Modified` from the tenant's last change (a repeat visit costs one small query and a 304),
+//! are compressed, and are sent with a Content-Security-Policy that allows nothing but the
+//! site's own files and its two inline elements.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Compress;
+use actix_web::{HttpRequest, HttpResponse, guard, web};
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use service::Config;
+use service::archive::pages as reads;
+use service::tenants::{self, TenantStatus};
+use sha2::{Digest, Sha256};
+use site::pages::{self, SiteContext};
+use site::paths::Route;
+use site::{assets, avatar, sitemap};
+
+use crate::error::ApiError;
+
+/// The path prefix of every tenant's site.
+pub const PREFIX: &str = "/archive";
+
+/// Registers the site's routes (after the API's).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(PREFIX)
+            .wrap(Compress::default())
+            .service(
+                web::resource("/{slug}")
+                    .route(web::get().to(slug_without_slash))
+                    .route(web::head().to(slug_without_slash)),
+            )
+            .service(
+                web::resource("/{slug}/{tail:.*}")
+                    .route(web::get().to(path_mode))
+                    .route(web::head().to(path_mode)),
+            ),
+    );
+    cfg.service(
+        web::resource("/{tail:.*}")
+            .guard(guard::fn_guard(|ctx| {
+                let config = ctx.app_data::<web::Data<Config>>();
+                let host = ctx
+                    .head()
+                    .headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok());
+                matches!((config, host), (Some(c), Some(h)) if mapped_slug(c, h).is_some())
+            }))
+            .wrap(Compress::default())
+            .route(web::get().to(host_mode))
+            .route(web::head().to(host_mode)),
+    );
+}
+
+/// The tenant slug a host maps to under a `SITE_BASE_URL` with `{tenant}` in its host.
+fn mapped_slug(config: &Config, host: &str) -> Option<String> {
+    let pattern = config.site_base_url.as_deref()?;
+    let rest = pattern.split_once("://")?.1;
+    // Only a pattern without a path maps hosts: a path belongs to a proxy's rewrite.
+    if rest.contains('/') {
+        return None;
+    }
+    let (before, after) = rest.split_once("{tenant}")?;
+    let host = host.to_ascii_lowercase();
+    let slug = host
+        .strip_prefix(&before.to_ascii_lowercase())?
+        .strip_suffix(&after.to_ascii_lowercase())?;
+    let valid = !slug.is_empty()
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    valid.then(|| slug.to_owned())
+}
+
+/// How a request reached a tenant's site.
+struct Mount {
+    slug: String,
+    /// The URL path of the tenant's root (`/archive/<slug>/` or `/`).
+    root_path: String,
+    /// The absolute URL of the tenant's root.
+    base_url: String,
+}
+
+fn request_origin(req: &HttpRequest) -> String {
+    // The Host header as sent (only letters, digits, dots, colons, brackets and dashes are
+    // kept, so it cannot inject markup or break a URL).
+    let host: String = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
+        .collect();
+    format!("http://{host}")
+}
+
+fn base_url(config: &Config, req: &HttpRequest, slug: &str) -> String {
+    match config.site_base_url.as_deref() {
+        Some(pattern) if pattern.contains("{tenant}") => {
+            format!("{}/", pattern.replace("{tenant}", slug))
+        }
+        Some(origin) => format!("{origin}{PREFIX}/{slug}/"),
+        None => format!("{}{PREFIX}/{slug}/", request_origin(req)),
+    }
+}
+
+async fn slug_without_slash(req: HttpRequest, slug: web::Path<String>) -> HttpResponse {
+    let _ = req;
+    HttpResponse::MovedPermanently()
+        .insert_header((header::LOCATION, format!("{PREFIX}/{}/", urlencode(&slug))))
+        .finish()
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+async fn path_mode(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    db: web::Data<DatabaseConnection>,
+    config: web::Data<Config>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, tail) = path.into_inner();
+    let mount = Mount {
+        root_path: format!("{PREFIX}/{}/", urlencode(&slug)),
+        base_url: base_url(&config, &req, &slug),
+        slug,
+    };
+    serve(&req, &db, mount, &tail).await
+}
+
+async fn host_mode(
+    req: HttpRequest,
+    db: web::Data<DatabaseConnection>,
+    config: web::Data<Config>,
+) -> Result<HttpResponse, ApiError> {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let Some(slug) = mapped_slug(&config, host) else {
+        return Ok(plain_not_found());
+    };
+    let tail = req.path().trim_start_matches('/').to_owned();
+    let mount = Mount {
+        root_path: "/".to_owned(),
+        base_url: base_url(&config, &req, &slug),
+        slug,
+    };
+    serve(&req, &db, mount, &tail).await
+}
+
+/// A 404 for a site that does not exist (no tenant to brand it with).
+fn plain_not_found() -> HttpResponse {
+    html_response(404, pages::UNKNOWN_SITE.to_owned())
+}
+
+fn html_response(status: u16, body: String) -> HttpResponse {
+    let status =
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK);
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
+        .body(body)
+}
+
+fn csp(ctx: &SiteContext) -> String {
+    let [style, script] = ctx.inline_texts();
+    format!(
+        "default-src 'none'; img-src 'self' data:; style-src 'self' {}; script-src 'self' {}; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
+        assets::csp_hash(style),
+        assets::csp_hash(script)
+    )
+}
+
+fn immutable(content_type: &'static str, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(body)
+}
+
+fn etag_of(ctx: &SiteContext, tail: &str, changed: Option<DateTime<Utc>>) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        ctx.tenant.id.to_string().as_str(),
+        ctx.base_url.as_deref().unwrap_or_default(),
+        tail,
+        assets::CSS.name.as_str(),
+        assets::JS.name.as_str(),
+        env!("CARGO_PKG_VERSION"),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    if let Some(t) = changed {
+        h.update(t.timestamp_micros().to_be_bytes());
+    }
+    format!("\"{}\"", &hex::encode(h.finalize())[..32])
+}
+
+fn not_modified(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+async fn serve(
+    req: &HttpRequest,
+    db: &DatabaseConnection,
+    mount: Mount,
+    tail: &str,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = match tenants::get_by_slug(db, &mount.slug).await {
+        Ok(t) if t.status == TenantStatus::Active => t,
+        Ok(_) | Err(service::Error::NotFound { .. }) => return Ok(plain_not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(route) = Route::parse(tail) else {
+        let ctx = SiteContext::load(db, tenant, Some(mount.base_url)).await?;
+        return not_found(&ctx, "There is no page at this address.");
+    };
+    match &route {
+        Route::Asset(name) => {
+            return Ok(match assets::by_name(name) {
+                Some(a) => immutable(a.content_type, a.body.as_bytes().to_vec()),
+                None => plain_not_found(),
+            });
+        }
+        Route::Avatar(seed) => {
+            return Ok(if avatar::is_valid_seed(seed) {
+                immutable("image/svg+xml", avatar::svg(seed).into_bytes())
+            } else {
+                plain_not_found()
+            });
+        }
+        _ => {}
+    }
+    let ctx = SiteContext::load(db, tenant, Some(mount.base_url)).await?;
+    let changed = reads::last_change(db, &ctx.tenant.id.to_string()).await?;
+    let etag = etag_of(&ctx, tail, changed);
+    if not_modified(req, &etag) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish());
+    }
+    let redirect = |target: String| {
+        HttpResponse::Found()
+            .insert_header((header::LOCATION, format!("{}{target}", mount.root_path)))
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .finish()
+    };
+    let html: Option<String> = match route {
+        Route::Home => Some(pages::home(db, &ctx).await?),
+        Route::ChannelPage(id, n) => pages::message_page(db, &ctx, &id.to_string(), n).await?,
+        Route::Threads(id, n) => pages::threads_page(db, &ctx, &id.to_string(), n).await?,
+        Route::ChannelRoot(id) => {
+            return match pages::channel_root_target(db, &ctx, &id.to_string()).await? {
+                Some(target) => Ok(redirect(target)),
+                None => not_found(&ctx, "This channel is not in the archive."),
+            };
+        }
+        Route::Message(id) => {
+            return match pages::message_target(db, &ctx, &id.to_string()).await? {
+                Some(target) => Ok(redirect(target)),
+                None => not_found(&ctx, "This message is not in the archive."),
+            };
+        }
+        Route::Robots => {
+            return Ok(HttpResponse::Ok()
+                .content_type("text/plain; charset=utf-8")
+                .body(sitemap::robots(&ctx)));
+        }
+        Route::SitemapIndex => {
+            return xml(sitemap::index(db, &ctx).await?, &ctx);
+        }
+        Route::Sitemap(k) => {
+            return xml(sitemap::chunk(db, &ctx, k).await?, &ctx);
+        }
+        Route::Asset(_) | Route::Avatar(_) => None,
+    };
+    let Some(html) = html else {
+        return not_found(&ctx, "There is no such page in this archive.");
+    };
+    let mut response = html_response(200, html);
+    let headers = response.headers_mut();
+    insert(headers, header::ETAG, &etag);
+    insert(headers, header::CACHE_CONTROL, "public, max-age=60");
+    insert(headers, header::CONTENT_SECURITY_POLICY, &csp(&ctx));
+    if let Some(t) = changed {
+        insert(
+            headers,
+            header::LAST_MODIFIED,
+            &t.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        );
+    }
+    Ok(response)
+}
+
+fn insert(headers: &mut header::HeaderMap, name: header::HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(name, v);
+    }
+}
+
+fn xml(body: Option<String>, ctx: &SiteContext) -> Result<HttpResponse, ApiError> {
+    match body {
+        Some(body) => Ok(HttpResponse::Ok()
+            .content_type("application/xml; charset=utf-8")
+            .body(body)),
+        None => not_found(ctx, "There is no such sitemap."),
+    }
+}
+
+fn not_found(ctx: &SiteContext, what: &str) -> Result<HttpResponse, ApiError> {
+    let mut response = html_response(404, pages::not_found(ctx, "", what)?);
+    insert(
+        response.headers_mut(),
+        header::CONTENT_SECURITY_POLICY,
+        &csp(ctx),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(base: Option<&str>) -> Config {
+        Config {
+            site_base_url: base.map(str::to_owned),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn hosts_map_to_tenants_only_under_a_host_pattern() {
+        let c = config(Some("https://{tenant}.archive.example.org"));
+        assert_eq!(
+            mapped_slug(&c, "dev.archive.example.org").as_deref(),
+            Some("dev")
+        );
+        assert_eq!(
+            mapped_slug(&c, "DEV.Archive.Example.org").as_deref(),
+            Some("dev")
+        );
+        assert_eq!(mapped_slug(&c, "archive.example.org"), None);
+        assert_eq!(mapped_slug(&c, "x.y.archive.example.org"), None);
+        assert_eq!(mapped_slug(&c, "evil.org"), None);
+        assert_eq!(
+            mapped_slug(&config(Some("https://example.org/{tenant}")), "example.org"),
+            None
+        );
+        assert_eq!(
+            mapped_slug(&config(Some("https://example.org")), "example.org"),
+            None
+        );
+        assert_eq!(mapped_slug(&config(None), "example.org"), None);
+    }
+}
