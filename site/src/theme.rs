@@ -2,10 +2,11 @@
 //!
 //! `tenant_branding` holds three `#rrggbb` colours and a logo. The site uses the primary colour
 //! as the header's background (with black or white text, whichever reads better, the colour
-//! itself darkened or lightened until that text reaches WCAG AA), the secondary colour for links
-//! and the accent colour for mentions and highlights. Link and accent colours are text on the
-//! page background, so each gets a light-theme and a dark-theme variant moved towards black or
-//! white until it reaches 4.5:1 against that background.
+//! itself darkened or lightened until that text reaches WCAG AA) and for links, the secondary
+//! colour for secondary text (category headings, badges, the pager) and the accent colour for
+//! mentions and highlights. All but the header are text on the page background, so each gets a
+//! light-theme and a dark-theme variant moved towards black or white until it reaches 4.5:1
+//! against that background.
 
 use std::fmt::Write as _;
 
@@ -121,6 +122,10 @@ pub struct Theme {
     pub link_light: Rgb,
     /// Links, dark theme.
     pub link_dark: Rgb,
+    /// Secondary text, light theme.
+    pub secondary_light: Rgb,
+    /// Secondary text, dark theme.
+    pub secondary_dark: Rgb,
     /// Mentions and highlights, light theme.
     pub accent_light: Rgb,
     /// Mentions and highlights, dark theme.
@@ -139,8 +144,10 @@ impl Theme {
         Self {
             brand,
             on_brand,
-            link_light: readable_on(secondary, LIGHT_BG, AA),
-            link_dark: readable_on(secondary, DARK_BG, AA),
+            link_light: readable_on(primary, LIGHT_BG, AA),
+            link_dark: readable_on(primary, DARK_BG, AA),
+            secondary_light: readable_on(secondary, LIGHT_BG, AA),
+            secondary_dark: readable_on(secondary, DARK_BG, AA),
             accent_light: readable_on(accent, LIGHT_BG, AA),
             accent_dark: readable_on(accent, DARK_BG, AA),
         }
@@ -152,11 +159,13 @@ impl Theme {
         let mut out = String::with_capacity(160);
         let _ = write!(
             out,
-            ":root{{--brand:{};--on-brand:{};--link-l:{};--link-d:{};--accent-l:{};--accent-d:{}}}",
+            ":root{{--brand:{};--on-brand:{};--link-l:{};--link-d:{};--second-l:{};--second-d:{};--accent-l:{};--accent-d:{}}}",
             self.brand.hex(),
             self.on_brand.hex(),
             self.link_light.hex(),
             self.link_dark.hex(),
+            self.secondary_light.hex(),
+            self.secondary_dark.hex(),
             self.accent_light.hex(),
             self.accent_dark.hex()
         );
@@ -216,6 +225,8 @@ mod tests {
                     assert!(t.brand.contrast(t.on_brand) >= AA, "{c} header");
                     assert!(t.link_light.contrast(LIGHT_BG) >= AA, "{c} link light");
                     assert!(t.link_dark.contrast(DARK_BG) >= AA, "{c} link dark");
+                    assert!(t.secondary_light.contrast(LIGHT_BG) >= AA, "{c} secondary light");
+                    assert!(t.secondary_dark.contrast(DARK_BG) >= AA, "{c} secondary dark");
                     assert!(t.accent_light.contrast(LIGHT_BG) >= AA, "{c} accent light");
                     assert!(t.accent_dark.contrast(DARK_BG) >= AA, "{c} accent dark");
                 }

@@ -60,6 +60,8 @@ struct DemoSummary {
     api_url: String,
     /// The Swagger UI.
     docs_url: String,
+    /// The tenant's archive website.
+    site_url: String,
     /// The key the admin routes expect in `X-API-KEY`.
     admin_key: String,
     /// The database the archive was written to (password redacted).
@@ -188,6 +190,7 @@ async fn archive_and_serve(
     let api_url = format!("http://{}:{}", url_host(&config.host), app.port());
     let summary = DemoSummary {
         docs_url: format!("{api_url}{DOCS_PATH}"),
+        site_url: format!("{api_url}{}/{DEMO_SLUG}/", crate::routes::site::PREFIX),
         examples: examples(&api_url, &admin_key, &tenant_id, &channels),
         api_url,
         admin_key,
@@ -286,6 +289,7 @@ fn tour(s: &DemoSummary) {
             "verta demo: \"{}\" is archived ({} messages in {} channels) and served at {}",
             s.tenant.name, s.messages, s.channels, s.api_url
         ),
+        format!("  The archive website: {}", s.site_url),
         "  Public read API (no key; X-Tenant-Slug picks the tenant):".to_owned(),
         format!("    {}", s.examples.channels),
     ];

@@ -19,3 +19,4 @@ mod read_plans;
 mod sync;
 mod tenants;
 mod website;
+mod website_hostile;
