@@ -18,3 +18,4 @@ mod read_api;
 mod read_plans;
 mod sync;
 mod tenants;
+mod trusted_proxies;
