@@ -4,6 +4,7 @@
 //! `service::Error` to HTTP lives in [`error`] only.
 
 pub mod cli;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod middleware;

@@ -22,6 +22,7 @@ use crate::middleware::{self as mw, AdminKey};
 use crate::routes;
 use crate::routes::metrics::{self as metrics, HttpMetrics, QueueGauges};
 use crate::routes::v1::rate_limit::ReadApiLimiter;
+use crate::telemetry::RequestSpan;
 
 /// Largest accepted JSON request body (the original's limit, Express's 100 kB). Larger
 /// bodies are answered with 413.
@@ -156,7 +157,7 @@ pub fn app(
         .default_service(web::to(mw::no_route))
         .wrap(from_fn(mw::finish_response))
         .wrap(from_fn(metrics::record_request))
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<RequestSpan>::new())
 }
 
 /// A bound, not yet running HTTP server (plus the sync worker when enabled).

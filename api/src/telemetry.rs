@@ -6,15 +6,25 @@
 //! line; the default is human-readable. Logs go to stderr: stdout is reserved for the JSON
 //! results of the `verta` commands. While a command draws a progress bar there
 //! ([`show_progress`]), each log line is written above the bar instead of through it. Tests
-//! stay silent unless `TEST_LOG` is set ([`init_for_tests`]).
+//! stay silent unless `TEST_LOG` is set ([`init_for_tests`]). Every HTTP request runs in a
+//! [`RequestSpan`].
 
 use std::io::{self, Write};
 use std::sync::{Once, PoisonError, RwLock};
 
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Version, header};
 use indicatif::ProgressBar;
 use service::config::LogFormat;
+use tracing::Span;
+use tracing::field::Empty;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+
+use crate::client_ip::client_ip;
 
 /// The filter used when `RUST_LOG` is unset or blank: WARN for dependencies, INFO for
 /// Verta's own crates (the binary's and the library crates' targets).
@@ -68,6 +78,78 @@ pub fn init_for_tests() {
             init_with(LogFormat::Pretty, "off", io::sink);
         }
     });
+}
+
+/// The span of every HTTP request (`TracingLogger::<RequestSpan>`): the fields of
+/// tracing-actix-web's default root span (OpenTelemetry's names: method, route, target, user
+/// agent, status, request id, error), except that `http.client_ip` is [`client_ip`]'s address,
+/// the one the rate limits count, rather than whatever `Forwarded` or `X-Forwarded-For` a
+/// client chose to send. Every log line of the request carries these fields.
+#[derive(Debug)]
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let client_ip = client_ip(request.request())
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
+        let user_agent = request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "default".to_owned());
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let target = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("");
+        let connection = request.connection_info();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.flavor = http_flavor(request.version()),
+            http.scheme = %connection.scheme(),
+            http.host = %connection.host(),
+            http.client_ip = %client_ip,
+            http.user_agent = %user_agent,
+            http.target = %target,
+            http.status_code = Empty,
+            otel.name = %format_args!("{} {}", request.method(), route),
+            otel.kind = "server",
+            otel.status_code = Empty,
+            request_id = %request_id,
+            exception.message = Empty,
+            exception.details = Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        // The status and error fields are recorded by name, the same as the default span's.
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+fn http_flavor(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_11 => "1.1",
+        Version::HTTP_2 => "2.0",
+        Version::HTTP_3 => "3.0",
+        _ => "unknown",
+    }
 }
 
 fn stderr_is_terminal() -> bool {
@@ -261,6 +343,71 @@ mod tests {
             events[log + 1..].iter().any(|e| e == "bar 3/10"),
             "the bar is drawn again below the line: {events:?}"
         );
+    }
+
+    /// What the request log shows for a request from `peer` with `X-Forwarded-For: forwarded`
+    /// to an application trusting `proxies`.
+    async fn logged_request(peer: &str, forwarded: &str, proxies: &str) -> String {
+        use actix_web::{App, test, web};
+        use tracing_actix_web::TracingLogger;
+
+        let screen = Screen::default();
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .without_time()
+                .with_writer(screen.clone()),
+        );
+        // The test runtime runs the handler on this thread, where the guard is the default.
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let config = service::Config {
+            trusted_proxies: proxies.parse().unwrap(),
+            ..service::Config::default()
+        };
+        let app = test::init_service(
+            App::new()
+                .app_data(web::Data::new(config))
+                .route(
+                    "/page",
+                    web::get().to(|| async {
+                        tracing::info!("handled");
+                        "ok"
+                    }),
+                )
+                .wrap(TracingLogger::<RequestSpan>::new()),
+        )
+        .await;
+        let request = test::TestRequest::get()
+            .uri("/page")
+            .peer_addr(peer.parse().unwrap())
+            .insert_header(("X-Forwarded-For", forwarded))
+            .insert_header(("User-Agent", "probe/1"))
+            .to_request();
+        let response = test::call_service(&app, request).await;
+        assert!(response.status().is_success());
+        screen.events().join("\n")
+    }
+
+    #[actix_web::test]
+    async fn the_request_log_shows_the_client_address_the_rate_limit_counts() {
+        let direct = logged_request("198.51.100.7:5000", "203.0.113.66", "").await;
+        assert!(direct.contains("http.client_ip=198.51.100.7"), "{direct}");
+        assert!(
+            !direct.contains("203.0.113.66"),
+            "a spoofed address is logged: {direct}"
+        );
+        for field in [
+            "http.method=GET",
+            "http.route=/page",
+            "http.target=/page",
+            "http.user_agent=probe/1",
+            "request_id=",
+        ] {
+            assert!(direct.contains(field), "{field} missing: {direct}");
+        }
+
+        let proxied = logged_request("10.0.0.2:5000", "203.0.113.66", "10.0.0.0/8").await;
+        assert!(proxied.contains("http.client_ip=203.0.113.66"), "{proxied}");
     }
 
     #[test]

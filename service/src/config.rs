@@ -20,6 +20,10 @@ use clap::{Arg, ArgAction, Args, Command, FromArgMatches};
 use crate::discord::DISCORD_GLOBAL_LIMIT;
 use crate::error::{Error, Result};
 
+mod trusted_proxies;
+
+pub use trusted_proxies::TrustedProxies;
+
 /// Default `DATABASE_URL`: an SQLite file in the working directory, created if missing.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://verta.db?mode=rwc";
 /// Default `HOST`.
@@ -47,6 +51,7 @@ pub const VARIABLES: &[&str] = &[
     "LOG_FORMAT",
     "EXPORT_DIR",
     "READ_API_RATE_LIMIT",
+    "TRUSTED_PROXIES",
     "SITE_BASE_URL",
 ];
 
@@ -190,6 +195,17 @@ pub struct Config {
         default_value_t = 1000, value_parser = Var::new(parse_number::<u32>)
     )]
     pub read_api_rate_limit: u32,
+
+    /// Comma-separated addresses and CIDR networks (IPv4 and IPv6) of the reverse proxies and
+    /// CDNs in front of Verta: only from these is the client address in X-Forwarded-For (or
+    /// Forwarded) believed, for per-client rate limits and logs. Unset: forwarded headers are
+    /// ignored and the TCP peer is the client.
+    #[arg(
+        long, env = "TRUSTED_PROXIES", global = true,
+        default_value = "", hide_default_value = true,
+        value_parser = Var::new(parse_trusted_proxies)
+    )]
+    pub trusted_proxies: TrustedProxies,
     /// Public origin of the archive website (`https://host[/path]`), for canonical URLs,
     /// sitemaps and Open Graph: a tenant's site is then `<origin>/archive/<slug>/`. With
     /// `{tenant}` in it (`https://{tenant}.example.org`), it is each tenant's own root, and a
@@ -221,6 +237,7 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             export_dir: PathBuf::from(DEFAULT_EXPORT_DIR),
             read_api_rate_limit: 1000,
+            trusted_proxies: TrustedProxies::none(),
             site_base_url: None,
         }
     }
@@ -247,6 +264,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("export_dir", &self.export_dir)
             .field("read_api_rate_limit", &self.read_api_rate_limit)
+            .field("trusted_proxies", &self.trusted_proxies.to_string())
             .field("site_base_url", &self.site_base_url)
             .finish()
     }
@@ -508,6 +526,10 @@ fn parse_log_format(value: &str) -> std::result::Result<LogFormat, String> {
     }
 }
 
+fn parse_trusted_proxies(value: &str) -> std::result::Result<TrustedProxies, String> {
+    value.parse()
+}
+
 fn parse_proxy(value: &str) -> std::result::Result<String, String> {
     let invalid = |why: &str| format!("expected `host:port` (no scheme), got `{value}`: {why}");
     if value.contains("://") || value.contains('/') {
@@ -580,6 +602,7 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Pretty);
         assert_eq!(c.export_dir, PathBuf::from("./data-export"));
         assert_eq!(c.read_api_rate_limit, 1000);
+        assert!(c.trusted_proxies.is_empty());
         assert!(c.admin_api_key.is_none() && c.anonymization_secret.is_none());
     }
 
@@ -601,6 +624,7 @@ mod tests {
             ("LOG_FORMAT", "JSON"),
             ("EXPORT_DIR", "/tmp/out"),
             ("READ_API_RATE_LIMIT", "0"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::7"),
             ("UNRELATED", "ignored"),
         ])
         .unwrap();
@@ -618,6 +642,7 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.export_dir, PathBuf::from("/tmp/out"));
         assert_eq!(c.read_api_rate_limit, 0);
+        assert_eq!(c.trusted_proxies.to_string(), "10.0.0.0/8,2001:db8::7/128");
     }
 
     #[test]
@@ -645,11 +670,26 @@ mod tests {
             ("DISCORD_API_PROXY", "localhost"),
             ("LOG_FORMAT", "xml"),
             ("READ_API_RATE_LIMIT", "many"),
+            ("TRUSTED_PROXIES", "10.0.0.1,proxy.internal"),
         ];
         for (name, value) in cases {
             let err = Config::from_map([("PORT", "8080"), (name, value)]).unwrap_err();
             assert_eq!(failing_variable(err), name, "{name}={value}");
         }
+    }
+
+    #[test]
+    fn an_invalid_trusted_proxy_is_named_in_the_startup_error() {
+        let err = Config::from_map([("TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.300")]).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("TRUSTED_PROXIES"), "{shown}");
+        assert!(shown.contains("`10.0.0.300`"), "{shown}");
+        // The binary reports clap's rendering of the same error.
+        let err = command()
+            .try_get_matches_from(["config", "--trusted-proxies", "10.0.0.0/8,nope"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid TRUSTED_PROXIES: `nope`"), "{err}");
     }
 
     #[test]

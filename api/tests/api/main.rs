@@ -1,11 +1,13 @@
 //! The API's integration tests: one binary, each test with its own app and database
 //! (`helpers::spawn_app`). Route families add their module here.
 
+mod browser;
 mod helpers;
 
 mod archive_data;
 mod auth;
 mod branding;
+mod browser_harness;
 mod cli;
 mod demo;
 mod details;
@@ -18,5 +20,6 @@ mod read_api;
 mod read_plans;
 mod sync;
 mod tenants;
+mod trusted_proxies;
 mod website;
 mod website_hostile;
