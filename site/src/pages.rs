@@ -1356,9 +1356,10 @@ struct NotFoundTemplate {
     what: String,
 }
 
-/// The not-found page of a tenant's site, for a request at `path` (`what` says what was not
-/// found, in words).
-pub fn not_found(ctx: &SiteContext, path: &str, what: &str) -> Result<String> {
+/// The not-found page of a tenant's site. It may be served at any depth, so its links start
+/// from `root`: the URL path of the tenant's root (`/archive/<slug>/`, or `/`), `what` says what
+/// was not found, in words.
+pub fn not_found(ctx: &SiteContext, root: &str, what: &str) -> Result<String> {
     let head = Head {
         title: format!("Not found · {}", ctx.tenant.name),
         description: format!("This page is not in {}'s archive.", ctx.tenant.name),
@@ -1367,17 +1368,23 @@ pub fn not_found(ctx: &SiteContext, path: &str, what: &str) -> Result<String> {
         og_type: "website",
         json_ld: None,
     };
-    // The page may be served at any depth: its links are absolute from the root when the root
-    // is known, else relative to the requested path.
-    let mut l = layout(ctx, path, head, Vec::new());
-    if let Some(base) = &ctx.base_url {
-        l.root = base.clone();
-    }
+    let mut l = layout(ctx, "", head, Vec::new());
+    l.root = root.to_owned();
     Ok(NotFoundTemplate {
         l,
         what: what.to_owned(),
     }
     .render()?)
+}
+
+/// The URL path of the tenant's root in a static build: the path of its base URL, `/` when
+/// there is none (the site is then expected at the root of its host).
+pub fn static_root_path(ctx: &SiteContext) -> String {
+    ctx.base_url
+        .as_deref()
+        .and_then(|b| url::Url::parse(b).ok())
+        .map(|u| u.path().to_owned())
+        .unwrap_or_else(|| "/".to_owned())
 }
 
 /// The answer for a site that does not exist (an unknown or inactive tenant): a plain page with

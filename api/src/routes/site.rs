@@ -233,7 +233,7 @@ async fn serve(
     };
     let Some(route) = Route::parse(tail) else {
         let ctx = SiteContext::load(db, tenant, Some(mount.base_url)).await?;
-        return not_found(&ctx, "There is no page at this address.");
+        return not_found(&ctx, &mount.root_path, "There is no page at this address.");
     };
     match &route {
         Route::Asset(name) => {
@@ -272,13 +272,13 @@ async fn serve(
         Route::ChannelRoot(id) => {
             return match pages::channel_root_target(db, &ctx, &id.to_string()).await? {
                 Some(target) => Ok(redirect(target)),
-                None => not_found(&ctx, "This channel is not in the archive."),
+                None => not_found(&ctx, &mount.root_path, "This channel is not in the archive."),
             };
         }
         Route::Message(id) => {
             return match pages::message_target(db, &ctx, &id.to_string()).await? {
                 Some(target) => Ok(redirect(target)),
-                None => not_found(&ctx, "This message is not in the archive."),
+                None => not_found(&ctx, &mount.root_path, "This message is not in the archive."),
             };
         }
         Route::Robots => {
@@ -287,15 +287,15 @@ async fn serve(
                 .body(sitemap::robots(&ctx)));
         }
         Route::SitemapIndex => {
-            return xml(sitemap::index(db, &ctx).await?, &ctx);
+            return xml(sitemap::index(db, &ctx).await?, &ctx, &mount.root_path);
         }
         Route::Sitemap(k) => {
-            return xml(sitemap::chunk(db, &ctx, k).await?, &ctx);
+            return xml(sitemap::chunk(db, &ctx, k).await?, &ctx, &mount.root_path);
         }
         Route::Asset(_) | Route::Avatar(_) => None,
     };
     let Some(html) = html else {
-        return not_found(&ctx, "There is no such page in this archive.");
+        return not_found(&ctx, &mount.root_path, "There is no such page in this archive.");
     };
     let mut response = html_response(200, html);
     let headers = response.headers_mut();
@@ -318,17 +318,17 @@ fn insert(headers: &mut header::HeaderMap, name: header::HeaderName, value: &str
     }
 }
 
-fn xml(body: Option<String>, ctx: &SiteContext) -> Result<HttpResponse, ApiError> {
+fn xml(body: Option<String>, ctx: &SiteContext, root: &str) -> Result<HttpResponse, ApiError> {
     match body {
         Some(body) => Ok(HttpResponse::Ok()
             .content_type("application/xml; charset=utf-8")
             .body(body)),
-        None => not_found(ctx, "There is no such sitemap."),
+        None => not_found(ctx, root, "There is no such sitemap."),
     }
 }
 
-fn not_found(ctx: &SiteContext, what: &str) -> Result<HttpResponse, ApiError> {
-    let mut response = html_response(404, pages::not_found(ctx, "", what)?);
+fn not_found(ctx: &SiteContext, root: &str, what: &str) -> Result<HttpResponse, ApiError> {
+    let mut response = html_response(404, pages::not_found(ctx, root, what)?);
     insert(
         response.headers_mut(),
         header::CONTENT_SECURITY_POLICY,

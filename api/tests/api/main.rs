@@ -23,3 +23,4 @@ mod tenants;
 mod trusted_proxies;
 mod website;
 mod website_hostile;
+mod website_browser;

@@ -149,9 +149,13 @@ static LOC: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<loc>([^<]+)</loc>")
 /// Unescape the few entities askama writes in attribute values.
 fn unescape(text: &str) -> String {
     text.replace("&#39;", "'")
+        .replace("&#34;", "\"")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
         .replace("&quot;", "\"")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
+        .replace("&#38;", "&")
         .replace("&amp;", "&")
 }
 

@@ -1,0 +1,198 @@
+//! The archive website in a real browser (Debian's chromium through chromedriver): no console
+//! error and no serious or critical axe-core violation on any page kind, in light and dark;
+//! spoilers that open with the keyboard; the theme toggle (saved, applied before the first
+//! paint on the next page); a permalink's message highlighted; the hostile corpus running no
+//! script at all; screenshots at phone and desktop widths.
+//!
+//! `VERTA_SCREENSHOT_DIR=docs/screenshots cargo test -p api --test api website_browser` writes
+//! the screenshots the README shows; otherwise they go to a temporary directory.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::browser::{Browser, Key};
+use crate::website::{SyncedSite, synced_site};
+use crate::website_hostile::{hostile_pages, hostile_site};
+
+fn screenshot_dir() -> (Option<tempfile::TempDir>, PathBuf) {
+    match std::env::var_os("VERTA_SCREENSHOT_DIR") {
+        Some(dir) => (None, PathBuf::from(dir)),
+        None => {
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().to_path_buf();
+            (Some(tmp), path)
+        }
+    }
+}
+
+/// A thread page and a message page of the synced site (paths under the tenant root), found
+/// through the home page's links.
+async fn sample_paths(site: &SyncedSite) -> (String, String, String) {
+    let db = &site.app.db;
+    let channels = service::archive::list_channels(db, &site.tenant_id).await.unwrap();
+    let text = channels
+        .iter()
+        .filter(|c| c.channel.kind.as_deref() == Some("text"))
+        .max_by_key(|c| c.message_count)
+        .unwrap();
+    let thread = channels
+        .iter()
+        .filter(|c| c.channel.kind.as_deref() == Some("thread") && c.message_count > 1)
+        .max_by_key(|c| c.message_count)
+        .unwrap();
+    let forum = channels
+        .iter()
+        .find(|c| c.channel.kind.as_deref() == Some("forum"))
+        .unwrap();
+    (
+        format!("c/{}/1/", text.channel.id),
+        format!("c/{}/1/", thread.channel.id),
+        format!("c/{}/threads/1/", forum.channel.id),
+    )
+}
+
+async fn assert_clean(browser: &Browser, what: &str) {
+    // A not-found page logs its own 404 status; nothing else may be logged.
+    let errors: Vec<String> = browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|e| !(e.contains("Failed to load resource") && e.contains("404") && what.starts_with("not-found")))
+        .collect();
+    assert!(errors.is_empty(), "{what}: console errors {errors:?}");
+    let serious: Vec<_> = browser
+        .axe()
+        .await
+        .into_iter()
+        .filter(|v| v.is_serious())
+        .collect();
+    assert!(serious.is_empty(), "{what}: axe {serious:#?}");
+}
+
+#[tokio::test]
+async fn every_page_kind_is_clean_in_a_real_browser_light_and_dark_at_phone_and_desktop_widths() {
+    let site = synced_site(900, 21).await;
+    let (text, thread, forum) = sample_paths(&site).await;
+    let (_keep, shots) = screenshot_dir();
+    let browser = Browser::launch().await;
+    for (name, path) in [("home", ""), ("channel", text.as_str()), ("thread", thread.as_str()), ("forum", forum.as_str()), ("not-found", "c/nothing/")] {
+        for scheme in ["light", "dark"] {
+            browser
+                .cdp(
+                    "Emulation.setEmulatedMedia",
+                    json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+                )
+                .await;
+            for (width, height) in [(390, 844), (1280, 800)] {
+                browser.set_viewport(width, height).await;
+                browser.open(&site.url(path)).await;
+                assert_clean(&browser, &format!("{name} {scheme} {width}px")).await;
+                // Nothing sticks out sideways on a phone.
+                let overflow = browser
+                    .eval("return document.documentElement.scrollWidth - window.innerWidth;")
+                    .await;
+                assert!(overflow.as_i64().unwrap_or(0) <= 0, "{name} {width}px scrolls sideways: {overflow}");
+                browser
+                    .screenshot(&shots.join(format!("{name}-{scheme}-{width}.png")), width, height)
+                    .await;
+            }
+        }
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn spoilers_open_with_the_keyboard_and_the_theme_toggle_is_saved_without_a_flash() {
+    let site = synced_site(900, 22).await;
+    let browser = Browser::launch().await;
+    browser.set_viewport(1280, 800).await;
+    // A page with a spoiler: the demo guild's generated text has some.
+    let crawl = crate::website::crawl(&site).await;
+    let with_spoiler = crawl
+        .pages
+        .iter()
+        .find(|(_, html)| html.contains("class=\"spoiler-toggle\""))
+        .map(|(url, _)| url.clone())
+        .expect("a page with a spoiler");
+    browser.open(&with_spoiler).await;
+    let hidden = "const t = document.querySelector('.spoiler-text'); \
+                  return getComputedStyle(t).color;";
+    let before = browser.eval(hidden).await;
+    // Tab until the first spoiler's toggle has focus, then Space opens it.
+    let mut focused = false;
+    for _ in 0..400 {
+        browser.press_key(Key::Tab).await;
+        let on = browser
+            .eval("return document.activeElement && document.activeElement.classList.contains('spoiler-toggle') && document.activeElement === document.querySelector('.spoiler-toggle');")
+            .await;
+        if on == Value::Bool(true) {
+            focused = true;
+            break;
+        }
+    }
+    assert!(focused, "the spoiler is reachable with Tab");
+    browser.press_key(' ').await;
+    let after = browser.eval(hidden).await;
+    assert_ne!(before, after, "Space reveals the spoiler");
+    assert_eq!(before, json!("rgba(0, 0, 0, 0)"), "hidden text is transparent");
+
+    // The theme toggle: dark, saved, and applied by the next page before its script runs.
+    browser
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": "light"}]}),
+        )
+        .await;
+    browser.open(&site.url("")).await;
+    let bg = "return getComputedStyle(document.body).backgroundColor;";
+    assert_eq!(browser.eval(bg).await, json!("rgb(255, 255, 255)"));
+    browser.click("#theme-toggle").await;
+    assert_eq!(browser.eval("return document.documentElement.dataset.theme;").await, json!("dark"));
+    assert_eq!(browser.eval(bg).await, json!("rgb(26, 27, 30)"));
+    assert_eq!(
+        browser.eval("return document.getElementById('theme-toggle').getAttribute('aria-pressed');").await,
+        json!("true")
+    );
+    browser.open(&site.url("")).await;
+    assert_eq!(browser.eval(bg).await, json!("rgb(26, 27, 30)"), "saved across pages");
+    assert_clean(&browser, "home after toggling").await;
+
+    // A permalink lands on its message, highlighted.
+    let target = crawl
+        .messages
+        .iter()
+        .next()
+        .map(|(id, pages)| (id.clone(), pages[0].clone()))
+        .unwrap();
+    browser.open(&format!("{}#m-{}", target.1, target.0)).await;
+    let highlighted = browser
+        .eval(&format!(
+            "const m = document.getElementById('m-{}'); return m.matches(':target') && getComputedStyle(m).backgroundColor !== 'rgba(0, 0, 0, 0)';",
+            target.0
+        ))
+        .await;
+    assert_eq!(highlighted, json!(true));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_hostile_corpus_runs_no_script_in_a_real_browser() {
+    let app = hostile_site().await;
+    let browser = Browser::launch().await;
+    browser.set_viewport(1280, 800).await;
+    for path in hostile_pages(&app).await {
+        browser.open(&app.url(&path)).await;
+        // Interact with everything that could carry a handler: hover and click.
+        browser
+            .eval("document.querySelectorAll('.spoiler-toggle').forEach(t => t.click()); \
+                   document.querySelectorAll('*').forEach(e => e.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))); \
+                   return null;")
+            .await;
+        let pwned = browser.eval("return window.__pwned === undefined && parent.__pwned === undefined;").await;
+        assert_eq!(pwned, json!(true), "{path}: content ran script");
+        let what = if path.ends_with("/page") { "not-found" } else { path.as_str() };
+        assert_clean(&browser, what).await;
+    }
+    browser.close().await;
+}
