@@ -175,7 +175,12 @@ pub async fn build(
     w.page("", &pages::home(db, ctx).await?)?;
     w.write(
         "404.html",
-        pages::not_found(ctx, &pages::static_root_path(ctx), "There is no page at this address.")?.as_bytes(),
+        pages::not_found(
+            ctx,
+            &pages::static_root_path(ctx),
+            "There is no page at this address.",
+        )?
+        .as_bytes(),
     )?;
     w.write("robots.txt", sitemap::robots(ctx).as_bytes())?;
 

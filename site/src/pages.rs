@@ -1395,6 +1395,13 @@ pub const UNKNOWN_SITE: &str = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<me
 <main>\n<h1>Archive not found</h1>\n<p>There is no archive at this address. Check the link, or \
 <a href=\"/\">go to the start page</a>.</p>\n</main>\n</body>\n</html>\n";
 
+/// The answer over the per-client request limit.
+pub const TOO_MANY_REQUESTS: &str = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+<meta name=\"robots\" content=\"noindex\">\n<title>Too many requests</title>\n</head>\n<body>\n\
+<main>\n<h1>Too many requests</h1>\n<p>This archive is read too fast from your address. Please wait a \
+moment and reload the page.</p>\n</main>\n</body>\n</html>\n";
+
 #[derive(Template)]
 #[template(path = "redirect.html")]
 struct RedirectTemplate {

@@ -225,8 +225,14 @@ mod tests {
                     assert!(t.brand.contrast(t.on_brand) >= AA, "{c} header");
                     assert!(t.link_light.contrast(LIGHT_BG) >= AA, "{c} link light");
                     assert!(t.link_dark.contrast(DARK_BG) >= AA, "{c} link dark");
-                    assert!(t.secondary_light.contrast(LIGHT_BG) >= AA, "{c} secondary light");
-                    assert!(t.secondary_dark.contrast(DARK_BG) >= AA, "{c} secondary dark");
+                    assert!(
+                        t.secondary_light.contrast(LIGHT_BG) >= AA,
+                        "{c} secondary light"
+                    );
+                    assert!(
+                        t.secondary_dark.contrast(DARK_BG) >= AA,
+                        "{c} secondary dark"
+                    );
                     assert!(t.accent_light.contrast(LIGHT_BG) >= AA, "{c} accent light");
                     assert!(t.accent_dark.contrast(DARK_BG) >= AA, "{c} accent dark");
                 }

@@ -7,7 +7,8 @@
 //! (API paths keep precedence: they are registered first). Pages carry an `ETag` and
 //! `Last-Modified` from the tenant's last change (a repeat visit costs one small query and a 304),
 //! are compressed, and are sent with a Content-Security-Policy that allows nothing but the
-//! site's own files and its two inline elements.
+//! site's own files and its two inline elements. Pages count against the same per-client
+//! limit as the public read API.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Compress;
@@ -22,7 +23,9 @@ use site::pages::{self, SiteContext};
 use site::paths::Route;
 use site::{assets, avatar, sitemap};
 
+use crate::client_ip::client_ip;
 use crate::error::ApiError;
+use crate::routes::v1::rate_limit::{ReadApiLimiter, retry_after_secs};
 
 /// The path prefix of every tenant's site.
 pub const PREFIX: &str = "/archive";
@@ -251,6 +254,9 @@ async fn serve(
         }
         _ => {}
     }
+    if let Some(limited) = over_limit(req) {
+        return Ok(limited);
+    }
     let ctx = SiteContext::load(db, tenant, Some(mount.base_url)).await?;
     let changed = reads::last_change(db, &ctx.tenant.id.to_string()).await?;
     let etag = etag_of(&ctx, tail, changed);
@@ -272,13 +278,21 @@ async fn serve(
         Route::ChannelRoot(id) => {
             return match pages::channel_root_target(db, &ctx, &id.to_string()).await? {
                 Some(target) => Ok(redirect(target)),
-                None => not_found(&ctx, &mount.root_path, "This channel is not in the archive."),
+                None => not_found(
+                    &ctx,
+                    &mount.root_path,
+                    "This channel is not in the archive.",
+                ),
             };
         }
         Route::Message(id) => {
             return match pages::message_target(db, &ctx, &id.to_string()).await? {
                 Some(target) => Ok(redirect(target)),
-                None => not_found(&ctx, &mount.root_path, "This message is not in the archive."),
+                None => not_found(
+                    &ctx,
+                    &mount.root_path,
+                    "This message is not in the archive.",
+                ),
             };
         }
         Route::Robots => {
@@ -295,7 +309,11 @@ async fn serve(
         Route::Asset(_) | Route::Avatar(_) => None,
     };
     let Some(html) = html else {
-        return not_found(&ctx, &mount.root_path, "There is no such page in this archive.");
+        return not_found(
+            &ctx,
+            &mount.root_path,
+            "There is no such page in this archive.",
+        );
     };
     let mut response = html_response(200, html);
     let headers = response.headers_mut();
@@ -310,6 +328,23 @@ async fn serve(
         );
     }
     Ok(response)
+}
+
+/// The public read limit (`READ_API_RATE_LIMIT` per client, shared with `/api/v1`) on pages,
+/// sitemaps and redirects; assets and avatars are not counted (a page's own requests must not
+/// spend its reader's budget). The client is the one `TRUSTED_PROXIES` lets us believe.
+fn over_limit(req: &HttpRequest) -> Option<HttpResponse> {
+    let limiter = req.app_data::<web::Data<ReadApiLimiter>>()?;
+    let client = client_ip(req)?;
+    let wait = limiter.check(client).err()?;
+    let retry_after = retry_after_secs(wait);
+    let mut response = html_response(429, pages::TOO_MANY_REQUESTS.to_owned());
+    insert(
+        response.headers_mut(),
+        header::RETRY_AFTER,
+        &retry_after.to_string(),
+    );
+    Some(response)
 }
 
 fn insert(headers: &mut header::HeaderMap, name: header::HeaderName, value: &str) {

@@ -152,7 +152,12 @@ async fn demo_syncs_the_fake_guild_serves_it_and_stops_on_sigterm() {
     assert_eq!(site_url, format!("{api}/archive/demo/"));
     let home = client.get(site_url).send().await.unwrap();
     assert_eq!(home.status(), StatusCode::OK);
-    assert!(home.text().await.unwrap().contains("<h1>Verta Demo Guild</h1>"));
+    assert!(
+        home.text()
+            .await
+            .unwrap()
+            .contains("<h1>Verta Demo Guild</h1>")
+    );
 
     let tenants = client
         .get(format!("{api}/api/tenants"))

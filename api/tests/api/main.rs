@@ -22,5 +22,5 @@ mod sync;
 mod tenants;
 mod trusted_proxies;
 mod website;
-mod website_hostile;
 mod website_browser;
+mod website_hostile;

@@ -697,3 +697,68 @@ async fn no_raw_discord_id_or_author_hash_appears_anywhere_in_the_site() {
         }
     }
 }
+
+#[tokio::test]
+async fn pages_share_the_per_client_limit_and_forwarded_addresses_count_only_from_trusted_proxies()
+{
+    for trusted in [false, true] {
+        let app = spawn_app_with(|c| {
+            c.read_api_rate_limit = 3;
+            if trusted {
+                c.trusted_proxies = "127.0.0.1".parse().unwrap();
+            }
+        })
+        .await;
+        service::tenants::create(
+            &app.db,
+            &service::tenants::CreateTenant {
+                name: Some("Limited".into()),
+                slug: Some("limited".into()),
+                platform: Some("discord".into()),
+                platform_id: Some("1".into()),
+                status: None,
+            },
+        )
+        .await
+        .unwrap();
+        let home = app.url("/archive/limited/");
+        let css = Regex::new(r#"_assets/site\.[0-9a-f]+\.css"#).unwrap();
+        let mut statuses = Vec::new();
+        for i in 0..5 {
+            let response = app
+                .client
+                .get(&home)
+                .header("x-forwarded-for", format!("203.0.113.{i}"))
+                .send()
+                .await
+                .unwrap();
+            statuses.push(response.status());
+            if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                assert!(response.headers().contains_key("retry-after"));
+                assert!(response.text().await.unwrap().contains("Too many requests"));
+            } else {
+                // The page's own stylesheet is never counted.
+                let html = response.text().await.unwrap();
+                let asset = css.find(&html).unwrap().as_str().to_owned();
+                let r = app
+                    .client
+                    .get(app.url(&format!("/archive/limited/{asset}")))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::OK);
+            }
+        }
+        if trusted {
+            // Five clients behind a trusted proxy: each within its own limit.
+            assert!(
+                statuses.iter().all(|s| *s == StatusCode::OK),
+                "{statuses:?}"
+            );
+        } else {
+            // A spoofed header changes nothing: one client, limited after three pages.
+            assert_eq!(&statuses[..3], &[StatusCode::OK; 3]);
+            assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+        }
+    }
+}

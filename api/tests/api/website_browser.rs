@@ -30,7 +30,9 @@ fn screenshot_dir() -> (Option<tempfile::TempDir>, PathBuf) {
 /// through the home page's links.
 async fn sample_paths(site: &SyncedSite) -> (String, String, String) {
     let db = &site.app.db;
-    let channels = service::archive::list_channels(db, &site.tenant_id).await.unwrap();
+    let channels = service::archive::list_channels(db, &site.tenant_id)
+        .await
+        .unwrap();
     let text = channels
         .iter()
         .filter(|c| c.channel.kind.as_deref() == Some("text"))
@@ -58,7 +60,11 @@ async fn assert_clean(browser: &Browser, what: &str) {
         .console_errors()
         .await
         .into_iter()
-        .filter(|e| !(e.contains("Failed to load resource") && e.contains("404") && what.starts_with("not-found")))
+        .filter(|e| {
+            !(e.contains("Failed to load resource")
+                && e.contains("404")
+                && what.starts_with("not-found"))
+        })
         .collect();
     assert!(errors.is_empty(), "{what}: console errors {errors:?}");
     let serious: Vec<_> = browser
@@ -76,7 +82,13 @@ async fn every_page_kind_is_clean_in_a_real_browser_light_and_dark_at_phone_and_
     let (text, thread, forum) = sample_paths(&site).await;
     let (_keep, shots) = screenshot_dir();
     let browser = Browser::launch().await;
-    for (name, path) in [("home", ""), ("channel", text.as_str()), ("thread", thread.as_str()), ("forum", forum.as_str()), ("not-found", "c/nothing/")] {
+    for (name, path) in [
+        ("home", ""),
+        ("channel", text.as_str()),
+        ("thread", thread.as_str()),
+        ("forum", forum.as_str()),
+        ("not-found", "c/nothing/"),
+    ] {
         for scheme in ["light", "dark"] {
             browser
                 .cdp(
@@ -92,9 +104,16 @@ async fn every_page_kind_is_clean_in_a_real_browser_light_and_dark_at_phone_and_
                 let overflow = browser
                     .eval("return document.documentElement.scrollWidth - window.innerWidth;")
                     .await;
-                assert!(overflow.as_i64().unwrap_or(0) <= 0, "{name} {width}px scrolls sideways: {overflow}");
+                assert!(
+                    overflow.as_i64().unwrap_or(0) <= 0,
+                    "{name} {width}px scrolls sideways: {overflow}"
+                );
                 browser
-                    .screenshot(&shots.join(format!("{name}-{scheme}-{width}.png")), width, height)
+                    .screenshot(
+                        &shots.join(format!("{name}-{scheme}-{width}.png")),
+                        width,
+                        height,
+                    )
                     .await;
             }
         }
@@ -135,7 +154,11 @@ async fn spoilers_open_with_the_keyboard_and_the_theme_toggle_is_saved_without_a
     browser.press_key(' ').await;
     let after = browser.eval(hidden).await;
     assert_ne!(before, after, "Space reveals the spoiler");
-    assert_eq!(before, json!("rgba(0, 0, 0, 0)"), "hidden text is transparent");
+    assert_eq!(
+        before,
+        json!("rgba(0, 0, 0, 0)"),
+        "hidden text is transparent"
+    );
 
     // The theme toggle: dark, saved, and applied by the next page before its script runs.
     browser
@@ -148,14 +171,25 @@ async fn spoilers_open_with_the_keyboard_and_the_theme_toggle_is_saved_without_a
     let bg = "return getComputedStyle(document.body).backgroundColor;";
     assert_eq!(browser.eval(bg).await, json!("rgb(255, 255, 255)"));
     browser.click("#theme-toggle").await;
-    assert_eq!(browser.eval("return document.documentElement.dataset.theme;").await, json!("dark"));
+    assert_eq!(
+        browser
+            .eval("return document.documentElement.dataset.theme;")
+            .await,
+        json!("dark")
+    );
     assert_eq!(browser.eval(bg).await, json!("rgb(26, 27, 30)"));
     assert_eq!(
-        browser.eval("return document.getElementById('theme-toggle').getAttribute('aria-pressed');").await,
+        browser
+            .eval("return document.getElementById('theme-toggle').getAttribute('aria-pressed');")
+            .await,
         json!("true")
     );
     browser.open(&site.url("")).await;
-    assert_eq!(browser.eval(bg).await, json!("rgb(26, 27, 30)"), "saved across pages");
+    assert_eq!(
+        browser.eval(bg).await,
+        json!("rgb(26, 27, 30)"),
+        "saved across pages"
+    );
     assert_clean(&browser, "home after toggling").await;
 
     // A permalink lands on its message, highlighted.
@@ -189,9 +223,15 @@ async fn the_hostile_corpus_runs_no_script_in_a_real_browser() {
                    document.querySelectorAll('*').forEach(e => e.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))); \
                    return null;")
             .await;
-        let pwned = browser.eval("return window.__pwned === undefined && parent.__pwned === undefined;").await;
+        let pwned = browser
+            .eval("return window.__pwned === undefined && parent.__pwned === undefined;")
+            .await;
         assert_eq!(pwned, json!(true), "{path}: content ran script");
-        let what = if path.ends_with("/page") { "not-found" } else { path.as_str() };
+        let what = if path.ends_with("/page") {
+            "not-found"
+        } else {
+            path.as_str()
+        };
         assert_clean(&browser, what).await;
     }
     browser.close().await;

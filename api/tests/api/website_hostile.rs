@@ -112,7 +112,10 @@ pub async fn write_hostile_archive(db: &DatabaseConnection) {
     )
     .await
     .expect("channels");
-    let start = Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).single().expect("a date");
+    let start = Utc
+        .with_ymd_and_hms(2024, 3, 1, 12, 0, 0)
+        .single()
+        .expect("a date");
     let author = "a".repeat(64);
     let mut messages = Vec::new();
     let mut attachments = Vec::new();
@@ -125,11 +128,21 @@ pub async fn write_hostile_archive(db: &DatabaseConnection) {
             let at = start + Duration::seconds(i as i64);
             let m = MessageRow {
                 channel_id: repo::ids::channel(tid, channel),
-                platform_message_id: format!("{}", 1_100_000_000_000_000_000u64 + salt * 1000 + i as u64),
+                platform_message_id: format!(
+                    "{}",
+                    1_100_000_000_000_000_000u64 + salt * 1000 + i as u64
+                ),
                 anonymized_author_id: author.clone(),
                 content: text.clone(),
-                reply_to_id: (i > 0).then(|| format!("{}", 1_100_000_000_000_000_000u64 + salt * 1000 + i as u64 - 1)),
-                metadata: Some(serde_json::json!({"editedAt": "\"><script>window.__pwned=27</script>"})),
+                reply_to_id: (i > 0).then(|| {
+                    format!(
+                        "{}",
+                        1_100_000_000_000_000_000u64 + salt * 1000 + i as u64 - 1
+                    )
+                }),
+                metadata: Some(
+                    serde_json::json!({"editedAt": "\"><script>window.__pwned=27</script>"}),
+                ),
                 platform_created_at: at,
             };
             if i % 4 == 0 {
@@ -155,9 +168,15 @@ pub async fn write_hostile_archive(db: &DatabaseConnection) {
             messages.push(m);
         }
     }
-    repo::messages::upsert(db, &messages).await.expect("messages");
-    repo::attachments::upsert(db, &attachments).await.expect("attachments");
-    repo::reactions::upsert(db, &reactions).await.expect("reactions");
+    repo::messages::upsert(db, &messages)
+        .await
+        .expect("messages");
+    repo::attachments::upsert(db, &attachments)
+        .await
+        .expect("attachments");
+    repo::reactions::upsert(db, &reactions)
+        .await
+        .expect("reactions");
 }
 
 /// An app serving the hostile archive.
@@ -192,7 +211,11 @@ fn attributes(html: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for t in tag.captures_iter(html) {
         for a in attr.captures_iter(&t[1]) {
-            let value = a.get(2).or(a.get(3)).or(a.get(4)).map_or("", |m| m.as_str());
+            let value = a
+                .get(2)
+                .or(a.get(3))
+                .or(a.get(4))
+                .map_or("", |m| m.as_str());
             out.push((a[1].to_ascii_lowercase(), value.to_owned()));
         }
     }
@@ -206,29 +229,63 @@ async fn hostile_content_never_becomes_markup_script_or_a_dangerous_url() {
     let ld = Regex::new(r#"(?s)<script type="application/ld\+json">(.*?)</script>"#).unwrap();
     for path in hostile_pages(&app).await {
         let response = app.client.get(app.url(&path)).send().await.unwrap();
-        let expected = if path.ends_with("/page") { StatusCode::NOT_FOUND } else { StatusCode::OK };
+        let expected = if path.ends_with("/page") {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
         assert_eq!(response.status(), expected, "{path}");
         let html = response.text().await.unwrap();
         let scripts = script.find_iter(&html).count();
         let json_ld = ld.captures(&html).map(|c| c[1].to_owned());
         // Ours: the theme boot, the deferred script, and JSON-LD on a thread's first page.
-        assert_eq!(scripts, 2 + usize::from(json_ld.is_some()), "{path}: {html}");
+        assert_eq!(
+            scripts,
+            2 + usize::from(json_ld.is_some()),
+            "{path}: {html}"
+        );
         let attrs = attributes(&html);
-        let handlers: Vec<&String> = attrs.iter().map(|(n, _)| n).filter(|n| n.starts_with("on")).collect();
-        assert!(handlers.is_empty(), "{path}: event handler attributes {handlers:?}");
+        let handlers: Vec<&String> = attrs
+            .iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.starts_with("on"))
+            .collect();
+        assert!(
+            handlers.is_empty(),
+            "{path}: event handler attributes {handlers:?}"
+        );
         // Every URL is ours (relative, or the configured origin) or a vetted data: image.
-        for (name, value) in attrs.iter().filter(|(n, _)| matches!(n.as_str(), "href" | "src" | "action" | "content" | "srcdoc")) {
+        for (name, value) in attrs
+            .iter()
+            .filter(|(n, _)| matches!(n.as_str(), "href" | "src" | "action" | "content" | "srcdoc"))
+        {
             let v = value.to_ascii_lowercase();
-            let v: String = v.chars().filter(|c| !c.is_whitespace() && !c.is_control()).collect();
-            assert!(!v.starts_with("javascript:") && !v.starts_with("vbscript:") && !v.starts_with("data:text"), "{path}: {name}={value}");
+            let v: String = v
+                .chars()
+                .filter(|c| !c.is_whitespace() && !c.is_control())
+                .collect();
+            assert!(
+                !v.starts_with("javascript:")
+                    && !v.starts_with("vbscript:")
+                    && !v.starts_with("data:text"),
+                "{path}: {name}={value}"
+            );
             if name != "content" {
                 assert!(
-                    !v.contains(':') || v.starts_with("https://archive.example.org/") || v.starts_with("data:image/svg+xml,") || v.starts_with("http:") || v.starts_with("https:") || v.starts_with("mailto:"),
+                    !v.contains(':')
+                        || v.starts_with("https://archive.example.org/")
+                        || v.starts_with("data:image/svg+xml,")
+                        || v.starts_with("http:")
+                        || v.starts_with("https:")
+                        || v.starts_with("mailto:"),
                     "{path}: {name}={value}"
                 );
             }
         }
-        assert!(!html.contains("<iframe") && !html.contains("<svg onload"), "{path}");
+        assert!(
+            !html.contains("<iframe") && !html.contains("<svg onload"),
+            "{path}"
+        );
         if let Some(ld) = json_ld {
             let value: serde_json::Value = serde_json::from_str(&ld).expect("JSON-LD parses");
             assert_eq!(value["@type"], "DiscussionForumPosting");
