@@ -138,11 +138,7 @@ fn xorshift(mut value: i32) -> i32 {
 /// `hashSeed`: JavaScript's `(h << 5) - h + c | 0` per UTF-16 code unit, i.e. wrapping i32.
 fn hash_units(units: impl Iterator<Item = u16>) -> i32 {
     units.fold(0i32, |hash, unit| {
-        xorshift(
-            (hash << 5)
-                .wrapping_sub(hash)
-                .wrapping_add(i32::from(unit)),
-        )
+        xorshift((hash << 5).wrapping_sub(hash).wrapping_add(i32::from(unit)))
     })
 }
 
@@ -207,7 +203,8 @@ impl Prng {
     /// exact rather than rely on it.
     fn shuffled_background_first(&mut self) -> Option<&'static str> {
         let mut inner = Prng::from_hash(hash_decimal(self.next()));
-        let mut slots: [Option<&'static str>; BACKGROUND_COLORS.len() + 1] = [None; 6];
+        let mut slots: [Option<&'static str>; BACKGROUND_COLORS.len() + 1] =
+            [None; BACKGROUND_COLORS.len() + 1];
         for (slot, color) in slots.iter_mut().zip(BACKGROUND_COLORS) {
             *slot = Some(color);
         }
@@ -224,8 +221,8 @@ impl Prng {
 
 /// The full SVG document of the avatar for `seed`: DiceBear 9 "shapes" at 128 × 128 with the
 /// original's background palette, identical to what DiceBear returns for the same seed. Any
-/// string is accepted (the site passes 16-hex seeds, see [`seed_for`]); it never panics and
-/// takes about a microsecond, but is meant to be cached (see [`etag`]).
+/// string is accepted (the site passes 16-hex seeds, see [`seed_for`]); it never panics, and
+/// allocates only the returned string. Responses are meant to be cached (see [`etag`]).
 pub fn svg(seed: &str) -> String {
     render(seed_hash(seed))
 }
@@ -300,8 +297,9 @@ fn render(hash: i32) -> String {
         }
     });
 
-    // The core: background type (one draw over ["solid"]), background colours (two shuffles,
-    // the first one's result unused), background rotation (unused by a solid background).
+    // The core: background type (one draw over ["solid"]) and background colours (two
+    // shuffles, the first one's result unused). Its last draw, the background rotation, only
+    // matters to gradients and is left out.
     prng.pick(1);
     prng.shuffled_background_first();
     let background = prng.shuffled_background_first().unwrap_or(UNDEFINED_COLOR);
@@ -374,7 +372,11 @@ mod tests {
     #[test]
     fn decimal_hash_matches_hashing_the_text() {
         for value in [0, 7, -7, 10, -10, 123_456_789, i32::MIN, i32::MAX] {
-            assert_eq!(hash_decimal(value), seed_hash(&value.to_string()), "{value}");
+            assert_eq!(
+                hash_decimal(value),
+                seed_hash(&value.to_string()),
+                "{value}"
+            );
         }
     }
 

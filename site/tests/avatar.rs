@@ -33,7 +33,10 @@ fn output_equals_dicebear_byte_for_byte_for_every_golden_seed() {
             mismatches.push(file.clone());
         }
     }
-    assert!(mismatches.is_empty(), "differs from DiceBear: {mismatches:?}");
+    assert!(
+        mismatches.is_empty(),
+        "differs from DiceBear: {mismatches:?}"
+    );
 }
 
 #[test]
@@ -52,7 +55,11 @@ fn golden_seeds_cover_the_edge_cases() {
         .iter()
         .map(|(file, _)| std::fs::read_to_string(data_dir().join(file)).expect("golden svg"))
         .collect();
-    assert!(files.iter().any(|svg| svg.contains(r#"fill="transparent""#)));
+    assert!(
+        files
+            .iter()
+            .any(|svg| svg.contains(r#"fill="transparent""#))
+    );
     for group in ["1.2 -10 -10", ".8 10 10", ".4 30 30"] {
         let empty = format!(r#"{group})"></g>"#);
         assert!(files.iter().any(|svg| svg.contains(&empty)), "{group}");
@@ -79,7 +86,10 @@ fn etags_are_quoted_and_differ_exactly_when_documents_differ() {
     let seeds: Vec<String> = golden().into_iter().map(|(_, seed)| seed).collect();
     for a in &seeds {
         let tag = avatar::etag(a);
-        assert!(tag.starts_with('"') && tag.ends_with('"') && tag.is_ascii(), "{tag}");
+        assert!(
+            tag.starts_with('"') && tag.ends_with('"') && tag.is_ascii(),
+            "{tag}"
+        );
         for b in &seeds {
             assert_eq!(
                 avatar::etag(a) == avatar::etag(b),
