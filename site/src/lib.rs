@@ -6,13 +6,15 @@
 //! stylesheet and the one script.
 
 pub mod assets;
+pub mod avatar;
 pub mod build;
 pub mod pages;
 pub mod paths;
+pub mod pseudonym;
 mod shim;
 pub mod sitemap;
 pub mod theme;
-pub use shim::{avatar, markdown, pseudonym};
+pub use shim::markdown;
 
 /// What can go wrong rendering the site.
 #[derive(Debug, thiserror::Error)]

@@ -36,27 +36,3 @@ pub mod markdown {
         false
     }
 }
-pub mod avatar {
-    pub fn svg(seed: &str) -> String {
-        format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 100 100\"><title>{}</title><rect width=\"100\" height=\"100\" fill=\"#b6e3f4\"/></svg>",
-            seed.len()
-        )
-    }
-    pub fn seed_for(h: &str) -> &str {
-        h.get(..16).unwrap_or(h)
-    }
-    pub fn is_valid_seed(s: &str) -> bool {
-        s.len() == 16
-            && s.bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-    }
-}
-pub mod pseudonym {
-    pub fn name(h: &str) -> String {
-        format!("User {}", h.len())
-    }
-    pub fn tag(h: &str) -> String {
-        h.get(..4).unwrap_or("").to_owned()
-    }
-}
