@@ -45,6 +45,21 @@ fn unicode_emoji_len(text: &str) -> Option<usize> {
         return Some(end);
     }
     let keycap_base = first.is_ascii_digit() || first == '#' || first == '*';
+    // Symbols Discord leaves as text unless asked for the emoji form (DCE's ignored list).
+    let text_default = matches!(
+        first,
+        '\u{00A9}'
+            | '\u{00AE}'
+            | '\u{2122}'
+            | '\u{2640}'
+            | '\u{2642}'
+            | '\u{2695}'
+            | '\u{267E}'
+            | '\u{26A7}'
+    );
+    if text_default && !text[first.len_utf8()..].starts_with('\u{FE0F}') {
+        return None;
+    }
     if !keycap_base && !is_pictograph(first) {
         return None;
     }
