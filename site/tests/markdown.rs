@@ -588,10 +588,10 @@ fn check_structure(html: &str) -> Result<(), String> {
         if name == "li" && !matches!(open.last().map(String::as_str), Some("ul" | "ol")) {
             return Err("<li> outside a list".to_owned());
         }
-        if let Some(list) = open.last().filter(|o| ["ul", "ol"].contains(&o.as_str())) {
-            if name != "li" {
-                return Err(format!("<{name}> directly inside <{list}>"));
-            }
+        if let Some(list) = open.last().filter(|o| ["ul", "ol"].contains(&o.as_str()))
+            && name != "li"
+        {
+            return Err(format!("<{name}> directly inside <{list}>"));
         }
         if !VOID.contains(&name.as_str()) {
             open.push(name);

@@ -36,11 +36,11 @@ fn unicode_emoji_len(text: &str) -> Option<usize> {
     let (_, first) = chars.next()?;
     let mut end = first.len_utf8();
     if is_regional_indicator(first) {
-        if let Some(&(i, c)) = chars.peek() {
-            if is_regional_indicator(c) {
-                chars.next();
-                end = i + c.len_utf8();
-            }
+        if let Some(&(i, c)) = chars.peek()
+            && is_regional_indicator(c)
+        {
+            chars.next();
+            end = i + c.len_utf8();
         }
         return Some(end);
     }
