@@ -618,6 +618,20 @@ fn every_fixture_is_well_formed() {
 }
 
 #[test]
+fn a_message_mixing_blocks_and_text_reads_as_discord_shows_it() {
+    let input = "# Release\nWe shipped **v2**:\n- faster\n- ||secret|| feature\n> thanks to <@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa>\n```sh\ncargo run\n```\n-# posted <t:1480350000:R>";
+    let want = concat!(
+        "<h3 class=\"md-h1\">Release</h3>",
+        "We shipped <strong>v2</strong>:",
+        "<ul><li>faster</li><li>{S}secret</span></label> feature</li></ul>",
+        "<blockquote>thanks to <span class=\"mention\">@Brave Otter</span></blockquote>",
+        "<pre><code class=\"language-sh\">cargo run</code></pre>",
+        "<small class=\"md-subtext\">posted <time class=\"md-time\" datetime=\"2016-11-28T16:20:00Z\" data-style=\"R\">November 28, 2016 4:20 PM UTC</time></small>",
+    );
+    assert_eq!(html(input), expected(want));
+}
+
+#[test]
 fn structure_checker_rejects_misnested_html() {
     assert!(check_structure("<strong><pre>x</pre></strong>").is_err());
     assert!(check_structure("<a href=\"x\"><label>y</label></a>").is_err());
@@ -960,6 +974,10 @@ fn adversarial_input_renders_in_bounded_time() {
         "_a ".repeat(30_000),
         "||a".repeat(30_000),
         "[a](".repeat(25_000),
+        format!("{})", "[a](".repeat(25_000)),
+        "[a](https://example.com/(".repeat(5_000),
+        "<https://a.example/>>".repeat(10_000),
+        format!("https://a.example/{}", ")".repeat(4_000)).repeat(20),
         "[".repeat(100_000),
         "<t:".repeat(30_000),
         "<@".repeat(50_000),

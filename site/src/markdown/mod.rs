@@ -10,12 +10,14 @@ mod emoji;
 mod html;
 mod parse;
 mod plain;
+mod sanitize;
 
 use chrono::{DateTime, Utc};
 
 pub use emoji::is_emoji_only;
-pub use html::{sanitize, to_html, to_html_unsanitized};
+pub use html::{to_html, to_html_unsanitized};
 pub use plain::{to_plain, truncate};
+pub use sanitize::sanitize;
 
 /// What mentions resolve to; implemented by the page renderer.
 pub trait Resolver {

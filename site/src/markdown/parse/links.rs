@@ -51,25 +51,27 @@ pub(super) fn has_snowflake(text: &str) -> bool {
 
 pub(super) fn hidden_link<'a>(src: &'a str, pos: usize) -> Option<(usize, Action<'a>)> {
     let rest = &src[pos + 1..];
-    if !(rest.starts_with("http://") || rest.starts_with("https://")) {
+    let scheme_end = if rest.starts_with("https://") {
+        8
+    } else if rest.starts_with("http://") {
+        7
+    } else {
+        return None;
+    };
+    // Discord's rule: the URL runs to the first `>`, without whitespace.
+    let gt = rest
+        .bytes()
+        .take(MAX_URL_BYTES)
+        .position(|b| b == b'>' || b.is_ascii_whitespace())?;
+    if rest.as_bytes()[gt] != b'>' || gt <= scheme_end {
         return None;
     }
-    let run = rest.find(char::is_whitespace).unwrap_or(rest.len());
-    if run > MAX_URL_BYTES {
+    let url = &rest[..gt];
+    if url.contains(char::is_whitespace) {
         return None;
     }
-    let scheme_end = rest.find("://")? + 3;
-    // The last `>` of the run whose URL does not end in punctuation (DCE's greedy match).
-    let mut stop = run;
-    while let Some(gt) = rest[..stop].rfind('>') {
-        let url = &rest[..gt];
-        if gt > scheme_end && !url.ends_with(['.', ',', ':', ';', '"', '\'']) {
-            let target = classify_url(url)?;
-            return Some((pos + 1 + gt + 1, Action::AutoLink { target, text: url }));
-        }
-        stop = gt;
-    }
-    None
+    let target = classify_url(url)?;
+    Some((pos + 1 + gt + 1, Action::AutoLink { target, text: url }))
 }
 
 pub(super) fn masked_link<'a>(
@@ -92,25 +94,22 @@ pub(super) fn masked_link<'a>(
     if middle > newline {
         return None;
     }
-    // The URL runs to the `)` that balances the opening one, on the same line.
+    // The URL runs to the first `)`, or to the next one when the URL holds a `(` (one nested
+    // pair, as in Wikipedia's `Rust_(language)`), on the same line.
     let url_start = middle + 2;
-    let mut depth = 0usize;
-    let mut close = None;
-    for (i, b) in src[url_start..newline].bytes().enumerate() {
-        match b {
-            b'(' => depth += 1,
-            b')' if depth == 0 => {
-                close = Some(url_start + i);
-                break;
-            }
-            b')' => depth -= 1,
-            _ => {}
-        }
-        if i > MAX_URL_BYTES {
-            return None;
-        }
+    let next_paren = |from: usize| src[from..].find(')').map(|i| from + i);
+    let first = memos.paren.find(url_start, next_paren)?;
+    if first > newline || first - url_start > MAX_URL_BYTES {
+        return None;
     }
-    let close = close?;
+    let mut close = first;
+    if src[url_start..first].contains('(')
+        && let Some(second) = memos.outer_paren.find(first + 1, next_paren)
+        && second <= newline
+        && second - url_start <= MAX_URL_BYTES
+    {
+        close = second;
+    }
     let mut url = src[url_start..close].trim();
     if let Some(inner) = url.strip_prefix('<').and_then(|u| u.strip_suffix('>')) {
         url = inner;
@@ -153,19 +152,21 @@ pub(super) fn auto_link<'a>(
     if run_end - pos > MAX_URL_BYTES {
         return None;
     }
-    let mut url = &src[pos..run_end];
-    loop {
-        let trimmed = url.trim_end_matches(['.', ',', ':', ';', '"', '\'', ']']);
-        let trimmed = match trimmed.strip_suffix(')') {
+    let run = &src[pos..run_end];
+    let (opened, mut closed) = (run.matches('(').count(), run.matches(')').count());
+    let mut end = run.len();
+    while end > 0 {
+        match run.as_bytes()[end - 1] {
+            b'.' | b',' | b':' | b';' | b'"' | b'\'' | b']' => end -= 1,
             // A closing parenthesis stays when it balances one inside the URL (Wikipedia).
-            Some(head) if head.matches('(').count() <= head.matches(')').count() => head,
-            _ => trimmed,
-        };
-        if trimmed.len() == url.len() {
-            break;
+            b')' if opened < closed => {
+                end -= 1;
+                closed -= 1;
+            }
+            _ => break,
         }
-        url = trimmed;
     }
+    let url = &run[..end];
     if url.len() < scheme + 2 {
         return None;
     }

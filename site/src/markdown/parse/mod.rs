@@ -179,6 +179,8 @@ struct Memos {
     spoiler: Memo,
     code_block: Memo,
     link_middle: Memo,
+    paren: Memo,
+    outer_paren: Memo,
     newline: Memo,
     url_end: Memo,
 }
