@@ -91,6 +91,12 @@ const FIXTURES: &[(&str, &str, &str)] = &[
         "_a_b",
     ),
     ("underline", "__u__", "<u>u</u>"),
+    ("underline inside a word", "a__init__b", "a<u>init</u>b"),
+    (
+        "strike with nested bold",
+        "~~a **b**~~",
+        "<s>a <strong>b</strong></s>",
+    ),
     ("strike", "~~s~~", "<s>s</s>"),
     ("bold italic", "***bi***", "<em><strong>bi</strong></em>"),
     ("underline italic", "___ui___", "<em><u>ui</u></em>"),
@@ -324,6 +330,19 @@ const FIXTURES: &[(&str, &str, &str)] = &[
     ("escaped underscore", "\\_a\\_", "_a_"),
     ("escaped backslash", "\\\\", "\\"),
     ("backslash before a letter stays", "\\a", "\\a"),
+    (
+        "escaped heading marker",
+        "\\# not a heading",
+        "# not a heading",
+    ),
+    (
+        "escaped quote marker",
+        "\\> not a quote",
+        "&gt; not a quote",
+    ),
+    ("escaped list marker", "\\- not a list", "- not a list"),
+    ("escaped backticks", "\\`not code\\`", "`not code`"),
+    ("backslash before a newline stays", "a\\\nb", "a\\<br>b"),
     ("shrug keeps its underscores", "¯\\_(ツ)_/¯", "¯\\_(ツ)_/¯"),
     // Mentions
     (
@@ -428,6 +447,26 @@ const FIXTURES: &[(&str, &str, &str)] = &[
         "guild navigation customize",
         "<id:customize>",
         "<span class=\"mention\">Channels &amp; Roles</span>",
+    ),
+    (
+        "guild navigation guide",
+        "<id:guide>",
+        "<span class=\"mention\">Server Guide</span>",
+    ),
+    (
+        "unknown guild navigation is text",
+        "<id:nowhere>",
+        "&lt;id:nowhere&gt;",
+    ),
+    (
+        "masked link to a public discord channel links to its page",
+        "[here](https://discord.com/channels/999999999999999999/111111111111111111)",
+        "<a href=\"/c/general/\" {R}>here</a>",
+    ),
+    (
+        "masked link to a private discord channel is text",
+        "[here](https://discord.com/channels/999999999999999999/222222222222222222)",
+        "here",
     ),
     // Timestamps
     (
@@ -746,6 +785,13 @@ const HOSTILE_INPUTS: &[&str] = &[
     "[click](vbscript:msgbox(1))",
     "[click](<javascript:alert(1)>)",
     "javascript:alert(1)",
+    "[click]( javascript:alert(1))",
+    "[click](\njavascript:alert(1))",
+    "[click](java\u{0}script:alert(1))",
+    "[click](%6a%61vascript:alert(1))",
+    "[click](https:javascript:alert(1))",
+    "[click](//evil.example/)",
+    "[<@123456789012345678>](javascript:alert(1))",
     "<javascript:alert(1)>",
     "[x](https://example.com/\"onmouseover=\"alert(1))",
     "https://example.com/\"onmouseover=\"alert(1)",
