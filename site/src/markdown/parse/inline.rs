@@ -4,6 +4,7 @@ use super::scan::{byte, delimited, is_word, next_char, prev_char};
 use super::tokens::token;
 use super::{Action, Container, Memo, Memos, Only};
 
+/// `¯\\_(ツ)_/¯` as text, so its underscores start no emphasis.
 pub(super) fn shrug(src: &str, pos: usize) -> Option<(usize, Action<'_>)> {
     const SHRUG: &str = "¯\\_(ツ)_/¯";
     src[pos..].starts_with(SHRUG).then(|| {
@@ -14,6 +15,7 @@ pub(super) fn shrug(src: &str, pos: usize) -> Option<(usize, Action<'_>)> {
     })
 }
 
+/// `\\` before a character that is not a letter, digit or whitespace: that character as text.
 pub(super) fn escape(src: &str, pos: usize) -> Option<(usize, Action<'_>)> {
     let c = next_char(src, pos + 1)?;
     if c.is_ascii_alphanumeric() || c.is_whitespace() {
@@ -27,19 +29,19 @@ pub(super) fn escape(src: &str, pos: usize) -> Option<(usize, Action<'_>)> {
     Some((end, Action::Text(&src[pos + 1..end])))
 }
 
+/// `marker content marker`, the content parsed as inline markup; `ok` tests a closing marker.
 pub(super) fn wrap<'a>(
     src: &'a str,
     pos: usize,
-    open_len: usize,
-    close: &str,
+    marker: &str,
     memo: &mut Memo,
     container: Container,
     ok: impl Fn(usize) -> bool,
 ) -> Option<(usize, Action<'a>)> {
-    if !src[pos..].starts_with(&close[..open_len.min(close.len())]) {
+    if !src[pos..].starts_with(marker) {
         return None;
     }
-    let (inner, end) = delimited(src, pos, open_len, close, memo, ok)?;
+    let (inner, end) = delimited(src, pos, marker.len(), marker, memo, ok)?;
     Some((
         end,
         Action::Wrap {
@@ -50,6 +52,7 @@ pub(super) fn wrap<'a>(
     ))
 }
 
+/// `***x***`: italic around bold (DCE parses the inside with the bold rule alone).
 pub(super) fn italic_bold<'a>(
     src: &'a str,
     pos: usize,
@@ -71,12 +74,14 @@ pub(super) fn italic_bold<'a>(
     ))
 }
 
+/// `**x**`, closed by exactly two asterisks.
 pub(super) fn bold<'a>(src: &'a str, pos: usize, memos: &mut Memos) -> Option<(usize, Action<'a>)> {
-    wrap(src, pos, 2, "**", &mut memos.bold, Container::Bold, |at| {
+    wrap(src, pos, "**", &mut memos.bold, Container::Bold, |at| {
         byte(src, at + 2) != Some(b'*')
     })
 }
 
+/// `*x*`: no whitespace after the opener, none (nor `*`) before the closer.
 pub(super) fn italic<'a>(
     src: &'a str,
     pos: usize,
@@ -87,20 +92,13 @@ pub(super) fn italic<'a>(
     if next_char(src, pos + 1).is_none_or(char::is_whitespace) {
         return None;
     }
-    wrap(
-        src,
-        pos,
-        1,
-        "*",
-        &mut memos.italic,
-        Container::Italic,
-        |at| {
-            byte(src, at + 1) != Some(b'*')
-                && prev_char(src, at).is_some_and(|c| !c.is_whitespace() && c != '*')
-        },
-    )
+    wrap(src, pos, "*", &mut memos.italic, Container::Italic, |at| {
+        byte(src, at + 1) != Some(b'*')
+            && prev_char(src, at).is_some_and(|c| !c.is_whitespace() && c != '*')
+    })
 }
 
+/// `___x___`: italic around underline.
 pub(super) fn italic_underline<'a>(
     src: &'a str,
     pos: usize,
@@ -122,6 +120,7 @@ pub(super) fn italic_underline<'a>(
     ))
 }
 
+/// `__x__`, closed by exactly two underscores.
 pub(super) fn underline<'a>(
     src: &'a str,
     pos: usize,
@@ -130,7 +129,6 @@ pub(super) fn underline<'a>(
     wrap(
         src,
         pos,
-        2,
         "__",
         &mut memos.underline,
         Container::Underline,
@@ -138,6 +136,7 @@ pub(super) fn underline<'a>(
     )
 }
 
+/// `_x_` at word boundaries.
 pub(super) fn italic_alt<'a>(
     src: &'a str,
     pos: usize,
@@ -150,7 +149,6 @@ pub(super) fn italic_alt<'a>(
     wrap(
         src,
         pos,
-        1,
         "_",
         &mut memos.italic_alt,
         Container::Italic,
@@ -158,6 +156,8 @@ pub(super) fn italic_alt<'a>(
     )
 }
 
+/// ```` ```lang\\ncode``` ````: the language is the whole first line when it is made of
+/// `[A-Za-z0-9_+#.-]`; blank lines around the code are dropped.
 pub(super) fn code_block<'a>(
     src: &'a str,
     pos: usize,
@@ -201,6 +201,7 @@ pub(super) fn code_block<'a>(
     ))
 }
 
+/// `` `x` `` or ``` ``x`` ```: code without backticks inside.
 pub(super) fn inline_code(src: &str, pos: usize) -> Option<(usize, Action<'_>)> {
     // One or two backticks, matched by the same number after a run without backticks.
     for ticks in [2, 1] {

@@ -6,6 +6,7 @@ use std::ops::Range;
 use super::Action;
 use super::scan::{byte, line_end};
 
+/// `>>> ` (the rest of the message) or consecutive `> ` lines, the markers removed.
 pub(super) fn quote(src: &str, pos: usize) -> Option<(usize, Action<'_>)> {
     if let Some(rest) = src[pos..].strip_prefix(">>>") {
         let ws = rest.chars().next().filter(|c| c.is_whitespace())?;
@@ -36,6 +37,7 @@ pub(super) fn quote(src: &str, pos: usize) -> Option<(usize, Action<'_>)> {
     Some((end, Action::QuoteLines(lines)))
 }
 
+/// `# `, `## `, `### ` and a non-blank line.
 pub(super) fn heading(src: &str, pos: usize) -> Option<(usize, Action<'_>)> {
     let hashes = src[pos..].bytes().take_while(|&b| b == b'#').count();
     if !(1..=3).contains(&hashes) {
@@ -45,6 +47,7 @@ pub(super) fn heading(src: &str, pos: usize) -> Option<(usize, Action<'_>)> {
     Some((end, Action::Heading(hashes as u8, content)))
 }
 
+/// `-# ` and a non-blank line.
 pub(super) fn subtext(src: &str, pos: usize) -> Option<(usize, Action<'_>)> {
     if !src[pos..].starts_with("-#") {
         return None;
@@ -67,6 +70,7 @@ pub(super) fn line_content(src: &str, at: usize) -> Option<(Range<usize>, usize)
     Some((content, (stop + 1).min(src.len())))
 }
 
+/// A list item's first line: its indentation, its kind and number, its content.
 pub(super) struct ListLine {
     indent: usize,
     ordered: bool,
@@ -74,6 +78,9 @@ pub(super) struct ListLine {
     content: Range<usize>,
 }
 
+/// `- `, `* ` or `1. ` after optional indentation, then a non-blank line.
+/// Items of one kind at one indentation; deeper-indented lines belong to the item above, so
+/// nested lists come from parsing an item's content again.
 pub(super) fn list_line(src: &str, at: usize) -> Option<ListLine> {
     let bytes = src.as_bytes();
     let indent = src[at..]
@@ -102,6 +109,7 @@ pub(super) fn list_line(src: &str, at: usize) -> Option<ListLine> {
     })
 }
 
+/// The number of leading spaces and tabs.
 pub(super) fn indent_of(line: &str) -> usize {
     line.bytes()
         .take_while(|&b| b == b' ' || b == b'\t')

@@ -49,6 +49,7 @@ pub(super) fn has_snowflake(text: &str) -> bool {
         .any(|run| run.len() >= 15)
 }
 
+/// `<https://url>`: a link without an embed.
 pub(super) fn hidden_link<'a>(src: &'a str, pos: usize) -> Option<(usize, Action<'a>)> {
     let rest = &src[pos + 1..];
     let scheme_end = if rest.starts_with("https://") {
@@ -74,6 +75,7 @@ pub(super) fn hidden_link<'a>(src: &'a str, pos: usize) -> Option<(usize, Action
     Some((pos + 1 + gt + 1, Action::AutoLink { target, text: url }))
 }
 
+/// `[text](url)` on one line; the text is parsed as inline markup without links.
 pub(super) fn masked_link<'a>(
     src: &'a str,
     pos: usize,
@@ -127,6 +129,7 @@ pub(super) fn masked_link<'a>(
     ))
 }
 
+/// A bare http(s) URL, without trailing punctuation.
 pub(super) fn auto_link<'a>(
     src: &'a str,
     pos: usize,

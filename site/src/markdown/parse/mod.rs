@@ -370,19 +370,12 @@ fn match_at<'a>(
         b'_' => italic_underline(src, pos, memos)
             .or_else(|| underline(src, pos, memos))
             .or_else(|| italic_alt(src, pos, memos)),
-        b'~' => wrap(
-            src,
-            pos,
-            2,
-            "~~",
-            &mut memos.strike,
-            Container::Strike,
-            |_| true,
-        ),
+        b'~' => wrap(src, pos, "~~", &mut memos.strike, Container::Strike, |_| {
+            true
+        }),
         b'|' => wrap(
             src,
             pos,
-            2,
             "||",
             &mut memos.spoiler,
             Container::Spoiler,

@@ -14,18 +14,22 @@ pub(super) fn char_len(lead: u8) -> usize {
     }
 }
 
+/// The byte at `at`, if any.
 pub(super) fn byte(src: &str, at: usize) -> Option<u8> {
     src.as_bytes().get(at).copied()
 }
 
+/// The character that ends before `at`.
 pub(super) fn prev_char(src: &str, at: usize) -> Option<char> {
     src.get(..at).and_then(|head| head.chars().next_back())
 }
 
+/// The character that starts at `at`.
 pub(super) fn next_char(src: &str, at: usize) -> Option<char> {
     src.get(at..).and_then(|tail| tail.chars().next())
 }
 
+/// A regex `\\w` character.
 pub(super) fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }

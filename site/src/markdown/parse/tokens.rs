@@ -4,6 +4,7 @@
 use super::scan::{byte, is_word, next_char};
 use super::{Action, Atom};
 
+/// `@everyone` and `@here`.
 pub(super) fn everyone(src: &str, pos: usize) -> Option<(usize, Action<'_>)> {
     let rest = &src[pos..];
     if rest.starts_with("@everyone") {
@@ -100,6 +101,8 @@ pub(crate) fn token(src: &str, pos: usize) -> Option<(usize, Atom<'_>)> {
     ))
 }
 
+/// After `<t:`: seconds, optionally `:style`, then `>`. An unknown style or a number out of
+/// range is Discord's "Invalid date", not text.
 pub(super) fn timestamp(src: &str, at: usize) -> Option<(usize, Atom<'_>)> {
     let sign = usize::from(byte(src, at) == Some(b'-'));
     let digits = src[at + sign..]
@@ -126,6 +129,7 @@ pub(super) fn timestamp(src: &str, at: usize) -> Option<(usize, Atom<'_>)> {
     Some((end + 1, Atom::Time(secs.map(|s| (s, style)))))
 }
 
+/// After `</`: the command's name (and subcommand words), `:`, its id, `>`.
 pub(super) fn command(src: &str, at: usize) -> Option<(usize, Atom<'_>)> {
     // `</name sub group:id>`: up to three words of command-name characters.
     let colon = at + src.get(at..(at + 100).min(src.len()))?.find(':')?;
