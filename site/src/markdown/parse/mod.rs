@@ -151,6 +151,10 @@ struct Memo {
 
 impl Memo {
     fn find(&mut self, from: usize, search: impl FnOnce(usize) -> Option<usize>) -> Option<usize> {
+        #[cfg(test)]
+        if tests::MEMO_OFF.with(std::cell::Cell::get) {
+            return search(from);
+        }
         if let Some(start) = self.searched_from
             && from >= start
         {
@@ -399,5 +403,116 @@ fn match_at<'a>(
         b'[' if !ctx.link => masked_link(src, pos, memos),
         b'h' if !ctx.link => auto_link(src, pos, memos),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::{Atom, Container, Sink, parse};
+
+    thread_local! {
+        /// Makes every closing-marker search start afresh, to compare against the memo.
+        pub(super) static MEMO_OFF: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Records every event as a line.
+    #[derive(Default)]
+    struct Events(Vec<String>);
+
+    impl Sink for Events {
+        fn text(&mut self, text: &str) {
+            self.0.push(format!("text {text:?}"));
+        }
+        fn open(&mut self, container: Container) {
+            self.0.push(format!("open {container:?}"));
+        }
+        fn close(&mut self) {
+            self.0.push("close".to_owned());
+        }
+        fn inline_code(&mut self, code: &str) {
+            self.0.push(format!("code {code:?}"));
+        }
+        fn code_block(&mut self, lang: &str, code: &str) {
+            self.0.push(format!("block {lang:?} {code:?}"));
+        }
+        fn atom(&mut self, atom: Atom<'_>) {
+            self.0.push(format!("atom {atom:?}"));
+        }
+    }
+
+    fn events(src: &str, memo_off: bool) -> Vec<String> {
+        MEMO_OFF.with(|off| off.set(memo_off));
+        let mut sink = Events::default();
+        parse(src, &mut sink);
+        MEMO_OFF.with(|off| off.set(false));
+        sink.0
+    }
+
+    #[test]
+    fn remembered_searches_parse_exactly_like_fresh_ones() {
+        const PIECES: &[&str] = &[
+            "*",
+            "**",
+            "***",
+            "_",
+            "__",
+            "___",
+            "~~",
+            "||",
+            "`",
+            "```",
+            "\n",
+            " ",
+            "a",
+            "b ",
+            "[",
+            "](",
+            ")",
+            "(",
+            "https://x.example/",
+            "<",
+            ">",
+            "\\",
+            "é",
+            "> ",
+            "- ",
+            "# ",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..5_000 {
+            let len = (next() % 30) as usize;
+            let src: String = (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            assert_eq!(events(&src, false), events(&src, true), "{src:?}");
+        }
+    }
+
+    #[test]
+    fn bold_inside_italic_inside_a_list_item_nests_in_order() {
+        assert_eq!(
+            events("- *a **b** c*", false),
+            [
+                "open List { ordered: false, start: 1 }",
+                "open Item",
+                "open Italic",
+                "text \"a \"",
+                "open Bold",
+                "text \"b\"",
+                "close",
+                "text \" c\"",
+                "close",
+                "close",
+                "close",
+            ]
+        );
     }
 }
