@@ -58,7 +58,18 @@ const REL: &str = "rel=\"nofollow ugc noopener\"";
 /// opening markup and `{R}` for the links' rel attribute.
 const FIXTURES: &[(&str, &str, &str)] = &[
     // Text
+    ("empty message", "", ""),
     ("plain text", "hello world", "hello world"),
+    (
+        "query string ampersands are escaped in href and text",
+        "https://example.com/?a=1&b=2",
+        "<a href=\"https://example.com/?a=1&amp;b=2\" {R}>https://example.com/?a=1&amp;b=2</a>",
+    ),
+    (
+        "international domain names are punycoded in href only",
+        "https://bücher.example/",
+        "<a href=\"https://xn--bcher-kva.example/\" {R}>https://bücher.example/</a>",
+    ),
     (
         "text is escaped",
         "a < b & c > d",

@@ -1,10 +1,16 @@
 //! Discord-flavoured markdown to safe HTML and to plain text.
 //!
-//! One scanner ([`parse`]) applies Discord's rules in DiscordChatExporter's ordered,
-//! first-match way and reports to a sink: [`html`] writes escaped HTML (then cleaned again by
-//! an ammonia builder that allows exactly what it writes), [`plain`] writes text for meta
-//! descriptions, reply previews and JSON-LD. Mentions resolve through a [`Resolver`] supplied
-//! by the page renderer; no raw Discord id and no author hash ever reaches the output.
+//! One scanner applies Discord's rules in DiscordChatExporter's ordered, first-match way and
+//! reports to a sink: one writes escaped HTML ([`to_html`], then cleaned again by an ammonia
+//! builder that allows exactly what it writes, [`sanitize`]), the other plain text for meta
+//! descriptions, reply previews and JSON-LD ([`to_plain`]). Mentions resolve through a
+//! [`Resolver`] supplied by the page renderer; no raw Discord id and no author hash ever
+//! reaches the output.
+//!
+//! The caller wraps the fragment (a `<div>`), adding the class `jumbo` when
+//! [`is_emoji_only`] holds. The page's CSS reveals a spoiler with
+//! `.spoiler-toggle:checked + .spoiler-text`; the checkbox must stay focusable (visually
+//! hidden, not `display: none`) so that spoilers work with the keyboard.
 
 mod emoji;
 mod html;
