@@ -21,7 +21,7 @@ impl Resolver for TestResolver {
     fn user(&self, pseudonym_hash: &str) -> UserRef {
         let name = match pseudonym_hash {
             OTTER => "Brave Otter".to_owned(),
-            HOSTILE => format!("<script>alert(1)</script>\"'&{}", "x".repeat(1000)),
+            HOSTILE => format!("<script>alert(1)</script>\"'&\u{1}{}", "x".repeat(1000)),
             _ => "Quiet Heron".to_owned(),
         };
         UserRef { name }

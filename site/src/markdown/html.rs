@@ -15,7 +15,7 @@
 
 use super::parse::{self, Atom, CodePiece, Container, LinkTarget, Sink};
 use super::sanitize::{REL, sanitize};
-use super::{AtomKind, Resolver, atom_view, normalise};
+use super::{AtomKind, Resolver, atom_view, forbidden, normalise};
 
 const SPOILER_OPEN: &str = "<label class=\"spoiler\"><input type=\"checkbox\" class=\"spoiler-toggle\" aria-label=\"Reveal spoiler\"><span class=\"spoiler-text\">";
 
@@ -44,6 +44,7 @@ fn escape_text(out: &mut String, text: &str) {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\u{A0}' => out.push_str("&nbsp;"),
+            c if forbidden(c) => out.push(char::REPLACEMENT_CHARACTER),
             c => out.push(c),
         }
     }
@@ -56,6 +57,7 @@ fn escape_attr(out: &mut String, value: &str) {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\u{A0}' => out.push_str("&nbsp;"),
+            c if forbidden(c) => out.push(char::REPLACEMENT_CHARACTER),
             c => out.push(c),
         }
     }

@@ -154,16 +154,32 @@ fn time_text(secs: i64, style: char) -> Option<(String, String, char)> {
     ))
 }
 
-/// Replaces what HTML parsing would change or drop (`\r`, NUL), so that every output is what a
+/// Replaces what HTML parsing would change or drop (`\r`, NUL) and what HTML forbids in text
+/// (other control characters, noncharacters), so that every output is valid and is what a
 /// browser and ammonia read back.
 fn normalise(content: &str) -> std::borrow::Cow<'_, str> {
-    if content.contains(['\r', '\0']) {
-        content
-            .replace("\r\n", "\n")
-            .replace('\r', "\n")
-            .replace('\0', "\u{FFFD}")
-            .into()
-    } else {
-        content.into()
+    if !content.contains(forbidden) {
+        return content.into();
     }
+    content
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .map(|c| {
+            if forbidden(c) {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// Characters HTML does not allow in a document: controls other than newline and tab, and
+/// noncharacters.
+fn forbidden(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || ('\u{FDD0}'..='\u{FDEF}').contains(&c)
+        || (c as u32 & 0xFFFE) == 0xFFFE
 }

@@ -11,7 +11,7 @@ pub(super) fn classify_url(raw: &str) -> Option<LinkTarget> {
     }
     let url = url::Url::parse(raw).ok()?;
     match url.scheme() {
-        "mailto" => return Some(LinkTarget::Web(url.into())),
+        "mailto" => return Some(LinkTarget::Web(strict_href(&url))),
         "http" | "https" => {}
         _ => return None,
     }
@@ -39,7 +39,38 @@ pub(super) fn classify_url(raw: &str) -> Option<LinkTarget> {
             return Some(LinkTarget::Discord);
         }
     }
-    Some(LinkTarget::Web(url.into()))
+    Some(LinkTarget::Web(strict_href(&url)))
+}
+
+/// The URL as the `url` crate serialises it, with the characters it leaves bare in the path,
+/// query and fragment (`[`, `]`, `|`, a second `#`, a `%` that starts no escape...)
+/// percent-encoded: browsers accept them, but a valid URL string (which the HTML validator
+/// checks) does not.
+fn strict_href(url: &url::Url) -> String {
+    let mut out = url[..url::Position::BeforePath].to_owned();
+    let rest = &url[url::Position::BeforePath..];
+    let bytes = rest.as_bytes();
+    let mut in_fragment = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        let keep = match b {
+            b'#' if !in_fragment => {
+                in_fragment = true;
+                true
+            }
+            b'%' => {
+                bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+            }
+            b if b.is_ascii_alphanumeric() => true,
+            _ => b"-._~!$&'()*+,;=:@/?".contains(&b),
+        };
+        if keep {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Whether `text` holds a run of digits as long as a Discord id (17 to 20 digits today; 15
