@@ -59,6 +59,18 @@ const REL: &str = "rel=\"nofollow ugc noopener\"";
 const FIXTURES: &[(&str, &str, &str)] = &[
     // Text
     ("empty message", "", ""),
+    (
+        "control characters are replaced",
+        "a\u{1}b\u{7F}c\u{FFFF}",
+        "a\u{FFFD}b\u{FFFD}c\u{FFFD}",
+    ),
+    ("carriage returns are newlines", "a\r\nb\rc", "a<br>b<br>c"),
+    ("non-breaking space is an entity", "a\u{A0}b", "a&nbsp;b"),
+    (
+        "characters a valid URL may not hold are percent-encoded in href",
+        "https://example.com/a|b[c]#x#y",
+        "<a href=\"https://example.com/a%7Cb%5Bc%5D#x%23y\" {R}>https://example.com/a|b[c]#x#y</a>",
+    ),
     ("plain text", "hello world", "hello world"),
     (
         "query string ampersands are escaped in href and text",

@@ -24,7 +24,14 @@ const SPOILER_OPEN: &str = "<label class=\"spoiler\"><input type=\"checkbox\" cl
 /// then passed through an ammonia builder allowing exactly the tags, attributes, classes and
 /// URL schemes the renderer writes.
 pub fn to_html(content: &str, resolver: &dyn Resolver) -> String {
-    sanitize(&to_html_unsanitized(content, resolver))
+    let html = to_html_unsanitized(content, resolver);
+    // Without a `<` there is no element to clean, and the escaping already matches what
+    // ammonia would write back: most messages are plain text, and parsing them is the
+    // costly part of a page.
+    if !html.contains('<') {
+        return html;
+    }
+    sanitize(&html)
 }
 
 /// The renderer's own output, before ammonia. [`to_html`] is what pages use; this is public so
