@@ -1,4 +1,4 @@
-//! The HTML sink, and the ammonia builder behind it.
+//! The HTML sink: escaped HTML, valid inside a `<div>`, for the ammonia builder to confirm.
 //!
 //! Block elements (`pre`, `blockquote`, headings, lists) must never sit inside phrasing ones,
 //! and a spoiler (a `label` with a checkbox, interactive) must never sit inside an `a`. The
