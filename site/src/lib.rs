@@ -2,19 +2,19 @@
 //! `verta serve` and written as static files by `verta site build`, from one renderer.
 //!
 //! [`paths`] is the URL space, [`pages`] loads and renders each page (askama templates under
-//! `templates/`), [`theme`] turns branding into readable colours, [`assets`] holds the one
-//! stylesheet and the one script.
+//! `templates/`), [`markdown`] renders Discord's markdown, [`avatar`] and [`pseudonym`] show an
+//! author without revealing them, [`theme`] turns branding into readable colours, [`sitemap`]
+//! and [`build`] publish, [`assets`] holds the one stylesheet and the one script.
 
 pub mod assets;
 pub mod avatar;
 pub mod build;
+pub mod markdown;
 pub mod pages;
 pub mod paths;
 pub mod pseudonym;
-mod shim;
 pub mod sitemap;
 pub mod theme;
-pub use shim::markdown;
 
 /// What can go wrong rendering the site.
 #[derive(Debug, thiserror::Error)]
