@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, Key};
@@ -126,7 +127,32 @@ async fn spoilers_open_with_the_keyboard_and_the_theme_toggle_is_saved_without_a
     let site = synced_site(900, 22).await;
     let browser = Browser::launch().await;
     browser.set_viewport(1280, 800).await;
-    // A page with a spoiler: the demo guild's generated text has some.
+    // A message with a spoiler, after the newest of a channel: it is on the channel's last page.
+    let (text, _, _) = sample_paths(&site).await;
+    let channel_id = text
+        .trim_start_matches("c/")
+        .trim_end_matches("/1/")
+        .to_owned();
+    let newest = entity::messages::Entity::find()
+        .filter(entity::messages::Column::ChannelId.eq(channel_id.as_str()))
+        .all(&site.app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .max_by_key(|m| m.platform_created_at)
+        .unwrap();
+    let spoiler = service::repo::messages::MessageRow {
+        channel_id: channel_id.parse().unwrap(),
+        platform_message_id: "9".repeat(19),
+        anonymized_author_id: newest.anonymized_author_id.clone(),
+        content: "The ending: ||the butler did it|| (spoiler)".to_owned(),
+        reply_to_id: None,
+        metadata: None,
+        platform_created_at: newest.platform_created_at + chrono::Duration::minutes(1),
+    };
+    service::repo::messages::upsert(&site.app.db, &[spoiler])
+        .await
+        .unwrap();
     let crawl = crate::website::crawl(&site).await;
     let with_spoiler = crawl
         .pages
@@ -152,6 +178,10 @@ async fn spoilers_open_with_the_keyboard_and_the_theme_toggle_is_saved_without_a
     }
     assert!(focused, "the spoiler is reachable with Tab");
     browser.press_key(' ').await;
+    let checked = browser
+        .eval("return document.querySelector('.spoiler-toggle').checked;")
+        .await;
+    assert_eq!(checked, json!(true), "Space checks the spoiler's toggle");
     let after = browser.eval(hidden).await;
     assert_ne!(before, after, "Space reveals the spoiler");
     assert_eq!(
