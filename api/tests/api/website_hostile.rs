@@ -122,7 +122,8 @@ pub async fn write_hostile_archive(db: &DatabaseConnection) {
     let mut reactions = Vec::new();
     let mut texts: Vec<String> = PAYLOADS.iter().map(|p| (*p).to_owned()).collect();
     texts.push(deep());
-    texts.push("x".repeat(100_000));
+    // Within MySQL's TEXT (65,535 bytes); Discord itself allows 4,000 characters.
+    texts.push("x".repeat(60_000));
     for (channel, salt) in [("5001", 1u64), ("5003", 2u64)] {
         for (i, text) in texts.iter().enumerate() {
             let at = start + Duration::seconds(i as i64);
