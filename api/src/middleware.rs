@@ -155,7 +155,13 @@ fn add_request_id<B>(response: &mut ServiceResponse<B>, request_id: Option<Reque
 pub async fn no_route(req: HttpRequest) -> HttpResponse {
     let method = req.method().to_string();
     let path = req.path().to_owned();
-    let err = if req.resource_map().has_resource(&path) {
+    // The archive website's host-mapped catch-all matches every path but answers only for
+    // mapped hosts: it makes no path "known".
+    let known = req
+        .resource_map()
+        .match_pattern(&path)
+        .is_some_and(|p| p != crate::routes::site::HOST_CATCH_ALL);
+    let err = if known {
         ApiError::MethodNotAllowed { method, path }
     } else {
         ApiError::RouteNotFound { method, path }

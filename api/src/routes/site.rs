@@ -30,6 +30,9 @@ use crate::routes::v1::rate_limit::{ReadApiLimiter, retry_after_secs};
 /// The path prefix of every tenant's site.
 pub const PREFIX: &str = "/archive";
 
+/// The pattern of the host-mapped site's catch-all resource.
+pub const HOST_CATCH_ALL: &str = "/{tail:.*}";
+
 /// Registers the site's routes (after the API's).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -47,7 +50,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ),
     );
     cfg.service(
-        web::resource("/{tail:.*}")
+        web::resource("/robots.txt")
+            .route(web::get().to(host_robots))
+            .route(web::head().to(host_robots)),
+    );
+    cfg.service(
+        web::resource(HOST_CATCH_ALL)
             .guard(guard::fn_guard(|ctx| {
                 let config = ctx.app_data::<web::Data<Config>>();
                 let host = ctx
@@ -162,6 +170,33 @@ async fn host_mode(
         slug,
     };
     serve(&req, &db, mount, &tail).await
+}
+
+/// `/robots.txt` of the whole host: a mapped tenant host gets its tenant's; otherwise every
+/// ACTIVE tenant's sitemap is named (crawlers read robots.txt only at a host's root).
+async fn host_robots(
+    req: HttpRequest,
+    db: web::Data<DatabaseConnection>,
+    config: web::Data<Config>,
+) -> Result<HttpResponse, ApiError> {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if mapped_slug(&config, host).is_some() {
+        return host_mode(req, db, config).await;
+    }
+    let mut body = String::from("User-agent: *\nAllow: /\n");
+    for tenant in tenants::all(db.get_ref()).await? {
+        if tenant.status == TenantStatus::Active {
+            let base = base_url(&config, &req, &tenant.slug);
+            body.push_str(&format!("Sitemap: {base}{}\n", Route::SitemapIndex.path()));
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(body))
 }
 
 /// A 404 for a site that does not exist (no tenant to brand it with).

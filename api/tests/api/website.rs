@@ -762,3 +762,69 @@ async fn pages_share_the_per_client_limit_and_forwarded_addresses_count_only_fro
         }
     }
 }
+
+#[tokio::test]
+async fn a_host_pattern_serves_each_tenant_at_the_root_of_its_own_host() {
+    let app = spawn_app_with(|c| {
+        c.site_base_url = Some("https://{tenant}.archive.test".to_owned());
+    })
+    .await;
+    service::tenants::create(
+        &app.db,
+        &service::tenants::CreateTenant {
+            name: Some("Own Host".into()),
+            slug: Some("own".into()),
+            platform: Some("discord".into()),
+            platform_id: Some("2".into()),
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
+    let get = |path: &str, host: &str| app.client.get(app.url(path)).header("host", host).send();
+    let home = get("/", "own.archive.test").await.unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    let html = home.text().await.unwrap();
+    assert!(html.contains("<h1>Own Host</h1>"));
+    assert!(
+        html.contains(r#"<link rel="canonical" href="https://own.archive.test/">"#),
+        "{html}"
+    );
+    let robots = get("/robots.txt", "own.archive.test")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        robots.contains("Sitemap: https://own.archive.test/sitemap.xml"),
+        "{robots}"
+    );
+    // The path form still works, with the same canonical URL.
+    let path_form = get("/archive/own/", "anything.test")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(path_form.contains(r#"<link rel="canonical" href="https://own.archive.test/">"#));
+    // API paths win on every host; unknown tenants and other hosts get no site.
+    let health = get("/health", "own.archive.test").await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(
+        health.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("json")
+    );
+    let unknown = get("/", "nobody.archive.test").await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let other = get("/", "example.org").await.unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    assert!(
+        other.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("json")
+    );
+}
