@@ -56,9 +56,16 @@ async fn openapi_document_describes_every_registered_route() {
 
     let doc = serde_json::to_value(api::routes::document()).unwrap();
     let documented: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
-    // The API docs themselves are not operations of the API.
-    let exempt =
-        |p: &str| p == "/api/openapi.json" || p == "/api/docs" || p.starts_with("/api/docs/");
+    // The API docs themselves are not operations of the API, nor are the archive website's
+    // HTML pages (`/archive/...`, the host's robots.txt, a mapped host's catch-all).
+    let exempt = |p: &str| {
+        p == "/api/openapi.json"
+            || p == "/api/docs"
+            || p.starts_with("/api/docs/")
+            || p.starts_with(api::routes::site::PREFIX)
+            || p == "/robots.txt"
+            || p == api::routes::site::HOST_CATCH_ALL
+    };
     assert!(
         registered.contains("/api/tenants"),
         "resource map not understood: {registered:?}"
