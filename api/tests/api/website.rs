@@ -701,6 +701,7 @@ async fn no_raw_discord_id_or_author_hash_appears_anywhere_in_the_site() {
 #[tokio::test]
 async fn pages_share_the_per_client_limit_and_forwarded_addresses_count_only_from_trusted_proxies()
 {
+    let css = Regex::new(r#"_assets/site\.[0-9a-f]+\.css"#).unwrap();
     for trusted in [false, true] {
         let app = spawn_app_with(|c| {
             c.read_api_rate_limit = 3;
@@ -722,7 +723,6 @@ async fn pages_share_the_per_client_limit_and_forwarded_addresses_count_only_fro
         .await
         .unwrap();
         let home = app.url("/archive/limited/");
-        let css = Regex::new(r#"_assets/site\.[0-9a-f]+\.css"#).unwrap();
         let mut statuses = Vec::new();
         for i in 0..5 {
             let response = app
