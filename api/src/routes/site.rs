@@ -100,14 +100,22 @@ struct Mount {
     base_url: String,
 }
 
+/// The request's Host header ("" when absent or not text).
+fn request_host(req: &HttpRequest) -> &str {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+}
+
 fn request_origin(req: &HttpRequest) -> String {
     // The Host header as sent (only letters, digits, dots, colons, brackets and dashes are
     // kept, so it cannot inject markup or break a URL).
-    let host: String = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost")
+    let host = match request_host(req) {
+        "" => "localhost",
+        h => h,
+    };
+    let host: String = host
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
         .collect();
@@ -155,11 +163,7 @@ async fn host_mode(
     db: web::Data<DatabaseConnection>,
     config: web::Data<Config>,
 ) -> Result<HttpResponse, ApiError> {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
+    let host = request_host(&req);
     let Some(slug) = mapped_slug(&config, host) else {
         return Ok(plain_not_found());
     };
@@ -179,11 +183,7 @@ async fn host_robots(
     db: web::Data<DatabaseConnection>,
     config: web::Data<Config>,
 ) -> Result<HttpResponse, ApiError> {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
+    let host = request_host(&req);
     if mapped_slug(&config, host).is_some() {
         return host_mode(req, db, config).await;
     }
