@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: every test on SQLite, then every test on a throwaway MariaDB
 # (utf8mb4_bin), then the entity drift check and the API fuzzing. Works on a fresh Debian
-# machine: installs MariaDB when missing (apt-get), starts it on loopback with its own datadir,
+# machine: installs chromium, chromedriver and axe-core for the browser tests when missing
+# (scripts/browser-tools.sh) and MariaDB (apt-get), starts it on loopback with its own datadir,
 # socket and port, and stops and deletes it at exit, also on failure.
 #
 #   bash scripts/test.sh                 # all legs
@@ -74,6 +75,16 @@ self_contained() {
         return 1
     fi
     echo "no tracked file refers to a path outside the repository"
+}
+
+# The real-browser tests' chromium, chromedriver and axe-core (exports VERTA_CHROMIUM,
+# VERTA_CHROMEDRIVER, VERTA_AXE_JS).
+# shellcheck source=scripts/browser-tools.sh
+source scripts/browser-tools.sh
+banner "Setting up the browser test tools"
+browser_tools_install || {
+    echo "cannot install the browser test tools (chromium, chromedriver, axe-core): see the messages above" >&2
+    exit 1
 }
 
 # shellcheck source=scripts/mariadb.sh
