@@ -320,20 +320,24 @@ async fn check_page(client: &reqwest::Client, url: &str) -> Result<f64, AnyError
 }
 
 /// Renders pages of the channel in a loop, one at a time, without HTTP: the whole live page
-/// (`site::pages::message_page`), then its reads alone, so that stderr shows how a page's time
-/// splits between queries and rendering.
+/// (`site::pages::message_page`), then each read it makes, alone, and the render, so that
+/// stderr shows where a page's time goes (each figure is the mean of `ROUNDS` calls).
 async fn profile_render(
     db: &DatabaseConnection,
     slug: &str,
     channel: Uuid,
     pages: u64,
 ) -> Result<(), AnyError> {
+    use sea_orm::{ColumnTrait, Condition};
+    use service::archive::pages as reads;
     use service::archive::query::{self, Direction};
-    const ROUNDS: u64 = 200;
+    const ROUNDS: u32 = 200;
     let tenant = service::tenants::get_by_slug(db, slug).await?;
+    let tenant_id = tenant.id.to_string();
     let ctx = site::pages::SiteContext::load(db, tenant, None).await?;
     let id = channel.to_string();
-    let page = |k: u64| 1 + (k * 7919) % pages;
+    let page = |k: u32| 1 + (u64::from(k) * 7919) % pages;
+    let ms = |d: Duration| (d / ROUNDS).as_secs_f64() * 1000.0;
 
     let started = Instant::now();
     for k in 0..ROUNDS {
@@ -341,40 +345,62 @@ async fn profile_render(
             .await?
             .ok_or("no such page")?;
     }
-    let whole = started.elapsed() / ROUNDS as u32;
+    let whole = ms(started.elapsed());
 
-    let (mut facts_t, mut rows_t, mut details_t, mut render_t) = Default::default();
+    // [request: tenant + branding + last change, channel row, message count, thread count,
+    //  position (OFFSET), rows, details, render]
+    let mut t = [Duration::ZERO; 8];
     for k in 0..ROUNDS {
         let n = page(k);
-        let t = Instant::now();
-        let facts = site::pages::channel_facts(db, &ctx, &id)
-            .await?
-            .ok_or("no such channel")?;
-        facts_t += t.elapsed();
-        let t = Instant::now();
+        let mut clock = Instant::now();
+        let mut lap = |i: usize, t: &mut [Duration; 8]| {
+            t[i] += clock.elapsed();
+            clock = Instant::now();
+        };
+        let tenant = service::tenants::get_by_slug(db, slug).await?;
+        site::pages::SiteContext::load(db, tenant, None).await?;
+        reads::last_change(db, &tenant_id).await?;
+        lap(0, &mut t);
+        let row = service::archive::channel_row(db, &tenant_id, &id).await?;
+        lap(1, &mut t);
+        query::channel_stats(
+            db,
+            Condition::all().add(entity::channels::Column::Id.eq(id.as_str())),
+        )
+        .await?;
+        lap(2, &mut t);
+        reads::thread_count(db, &tenant_id, &row.platform_channel_id).await?;
+        lap(3, &mut t);
         let start = if n == 1 {
             None
         } else {
-            service::archive::pages::position_at(db, &id, (n - 1) * 100 - 1).await?
+            reads::position_at(db, &id, (n - 1) * 100 - 1).await?
         };
+        lap(4, &mut t);
         let rows = query::messages_from(db, &id, start.as_ref(), Direction::Newer, 100).await?;
-        rows_t += t.elapsed();
-        let t = Instant::now();
+        lap(5, &mut t);
         let views = query::with_details(db, rows).await?;
-        details_t += t.elapsed();
-        let t = Instant::now();
+        lap(6, &mut t);
+        let facts = site::pages::channel_facts(db, &ctx, &id)
+            .await?
+            .ok_or("no such channel")?;
+        clock = Instant::now();
         site::pages::render_message_page(db, &ctx, &facts, n, &views).await?;
-        render_t += t.elapsed();
+        t[7] += clock.elapsed();
     }
-    let per = |d: Duration| (d / ROUNDS as u32).as_secs_f64() * 1000.0;
     eprintln!(
-        "site-live: one page, sequential, no HTTP: {:.2} ms = channel facts {:.2} + position and rows {:.2} \
-         + details {:.2} + render (its own reads: names, reply targets; markdown; template) {:.2}",
-        whole.as_secs_f64() * 1000.0,
-        per(facts_t),
-        per(rows_t),
-        per(details_t),
-        per(render_t)
+        "site-live: one page, sequential, no HTTP: message_page {whole:.2} ms; its parts: \
+         request (tenant, branding, last change) {:.2}, channel row {:.2}, message count {:.2}, \
+         thread count {:.2}, page start (OFFSET) {:.2}, 100 rows {:.2}, details {:.2}, \
+         render (its reads for names and reply targets, markdown, template) {:.2}",
+        ms(t[0]),
+        ms(t[1]),
+        ms(t[2]),
+        ms(t[3]),
+        ms(t[4]),
+        ms(t[5]),
+        ms(t[6]),
+        ms(t[7])
     );
     Ok(())
 }
@@ -687,10 +713,11 @@ async fn lighthouse(args: &LighthouseArgs, url: &str) -> Result<Vec<String>, Any
                 _ => continue,
             }
             eprintln!(
-                "site-lighthouse: {url}: {category}: {id} ({}) score {} {}",
+                "site-lighthouse: {url}: {category}: {id} ({}) score {} {} {}",
                 audit["title"].as_str().unwrap_or_default(),
                 audit["score"],
-                audit["displayValue"].as_str().unwrap_or_default()
+                audit["displayValue"].as_str().unwrap_or_default(),
+                audit["explanation"].as_str().unwrap_or_default()
             );
             for item in audit["details"]["items"]
                 .as_array()
@@ -707,6 +734,8 @@ async fn lighthouse(args: &LighthouseArgs, url: &str) -> Result<Vec<String>, Any
                     );
                 } else if let Some(u) = item["url"].as_str() {
                     eprintln!("    {u}");
+                } else {
+                    eprintln!("    {item}");
                 }
             }
         }
