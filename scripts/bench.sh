@@ -9,18 +9,30 @@
 # Each measurement prints one `BENCH <name> backend=<sqlite|mariadb> key=value ...` line on
 # stdout; progress goes to stderr. Exit status 1 when any benchmark failed.
 #
+# `site` stands for the website's three: site-live and site-build on each backend, and
+# site-lighthouse once, on SQLite (Chromium and Lighthouse installed by
+# scripts/browser-tools.sh when missing); site-build runs the release `verta` binary, so the
+# `api` package is built too.
+#
 # Environment: BENCH_BACKENDS="sqlite mariadb" (default both) selects the backends;
 # VERTA_MARIADB_BUFFER_POOL / VERTA_MARIADB_LOG_FILE (default 2G / 1G here) size the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL=(upsert sync export read-api)
+ALL=(upsert sync export read-api site)
+# What each name runs, and on which backends ("all" = every selected backend).
+expand() {
+    case "$1" in
+        site) echo "site-live:all site-build:all site-lighthouse:sqlite" ;;
+        *) echo "$1:all" ;;
+    esac
+}
 names=()
 extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) names+=("$1"); shift ;;
     esac
 done
@@ -33,9 +45,24 @@ for n in "${names[@]}"; do
 done
 read -r -a backends <<<"${BENCH_BACKENDS:-sqlite mariadb}"
 
-echo "bench.sh: building verta-bench (release)" >&2
-cargo build --release -p bench >&2
-bin="${CARGO_TARGET_DIR:-target}/release/verta-bench"
+runs=()
+for n in "${names[@]}"; do
+    read -r -a parts <<<"$(expand "$n")"
+    runs+=("${parts[@]}")
+done
+packages=(-p bench)
+case " ${runs[*]} " in *" site-build:"*) packages+=(-p api) ;; esac
+echo "bench.sh: building ${packages[*]} (release)" >&2
+cargo build --release "${packages[@]}" >&2
+target="${CARGO_TARGET_DIR:-target}"
+bin="$target/release/verta-bench"
+case " ${runs[*]} " in
+    *" site-lighthouse:"*)
+        # shellcheck source=scripts/browser-tools.sh
+        source scripts/browser-tools.sh
+        browser_tools_install lighthouse
+        ;;
+esac
 
 need_mariadb=0
 for b in "${backends[@]}"; do [ "$b" = mariadb ] && need_mariadb=1; done
@@ -51,14 +78,19 @@ if [ $need_mariadb -eq 1 ]; then
 fi
 
 failed=()
-for name in "${names[@]}"; do
+for run in "${runs[@]}"; do
+    name="${run%%:*}"
+    only="${run#*:}"
     if ! "$bin" "$name" --help >/dev/null 2>&1; then
         echo "bench.sh: '$name' is not built into verta-bench yet: skipped" >&2
         continue
     fi
+    own=()
+    [ "$name" = site-build ] && own=(--verta "$target/release/verta")
     for backend in "${backends[@]}"; do
+        [ "$only" = all ] || [ "$only" = "$backend" ] || continue
         echo "bench.sh: $name on $backend" >&2
-        if ! "$bin" "$name" --backend "$backend" ${extra[@]+"${extra[@]}"}; then
+        if ! "$bin" "$name" --backend "$backend" ${own[@]+"${own[@]}"} ${extra[@]+"${extra[@]}"}; then
             failed+=("$name/$backend")
         fi
     done

@@ -1,7 +1,7 @@
 //! A generated archive for the export and read-api benchmarks, written through the service
 //! repositories in batches (flat memory whatever the size): one tenant, `channels` text
 //! channels sharing `messages` messages round-robin, every 10th message with two reactions,
-//! every 20th with an attachment, several messages per second.
+//! every 20th with an attachment, several messages per second; [`add_threads`] adds threads.
 
 use chrono::{Duration, TimeZone, Utc};
 use sea_orm::{DatabaseConnection, TransactionTrait};
@@ -101,4 +101,64 @@ pub async fn generate(
         slug: tenant.slug,
         channels: channel_ids,
     })
+}
+
+/// Adds `per_channel` public threads under each of `parents` (channel row ids of `slug`'s
+/// tenant, as [`generate`] returns them), each with `messages_each` messages from the same
+/// authors, so that threads indexes and thread pages have something to show. Returns the
+/// messages written.
+pub async fn add_threads(
+    db: &DatabaseConnection,
+    slug: &str,
+    parents: &[Uuid],
+    per_channel: usize,
+    messages_each: usize,
+) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    use service::repo::channels::{self, ChannelKind, ChannelRow};
+    let tenant = service::tenants::get_by_slug(db, slug).await?;
+    // Parents were created with platform ids counting up from 5,000 (see `generate`).
+    let mut rows = Vec::new();
+    for (p, _) in parents.iter().enumerate() {
+        for t in 0..per_channel {
+            rows.push(ChannelRow {
+                tenant_id: tenant.id,
+                platform_channel_id: (9_000_000 + p * 1_000 + t).to_string(),
+                name: format!("thread {t} of channel-{p}"),
+                kind: ChannelKind::Thread,
+                parent_channel_id: Some((5_000 + p).to_string()),
+                metadata: None,
+            });
+        }
+    }
+    channels::upsert(db, &rows).await?;
+    let start = Utc
+        .with_ymd_and_hms(2023, 6, 1, 0, 0, 0)
+        .single()
+        .ok_or("bad start date")?;
+    let users: Vec<String> = (0..50).map(|u| format!("{:064x}", u * 7919 + 1)).collect();
+    let mut written = 0;
+    for (k, thread) in rows.iter().enumerate() {
+        let mut msgs = Vec::with_capacity(messages_each);
+        for i in 0..messages_each {
+            let at = start + Duration::seconds((k * messages_each + i) as i64 * 7);
+            let ms = (at.timestamp_millis() - 1_420_070_400_000) as u64;
+            msgs.push(MessageRow {
+                channel_id: thread.id(),
+                platform_message_id: ((ms << 22) | ((k * messages_each + i) as u64 & 0x3f_ffff))
+                    .to_string(),
+                anonymized_author_id: users[(k + i) % users.len()].clone(),
+                content: format!("reply {i} in this thread: a short answer to the question above"),
+                reply_to_id: None,
+                metadata: None,
+                platform_created_at: at,
+            });
+        }
+        for chunk in msgs.chunks(BATCH) {
+            let tx = db.begin().await?;
+            messages::upsert(&tx, chunk).await?;
+            tx.commit().await?;
+        }
+        written += msgs.len();
+    }
+    Ok(written)
 }

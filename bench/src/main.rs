@@ -19,6 +19,7 @@ mod archive_gen;
 mod common;
 mod export;
 mod read_api;
+mod site;
 mod sync;
 mod upsert;
 
@@ -48,6 +49,17 @@ enum Bench {
     /// The read API's 100-message page under concurrent clients on loopback.
     #[command(name = "read-api")]
     ReadApi(read_api::Args),
+    /// The website's 100-message pages under concurrent clients, against the read API in
+    /// the same run.
+    #[command(name = "site-live")]
+    SiteLive(site::LiveArgs),
+    /// `verta site build` (release binary, child process) of a generated tenant at two sizes,
+    /// then an unchanged rebuild.
+    #[command(name = "site-build")]
+    SiteBuild(site::BuildArgs),
+    /// Lighthouse scores of the website's home, channel and thread pages (demo guild).
+    #[command(name = "site-lighthouse")]
+    SiteLighthouse(site::LighthouseArgs),
     /// One export in this fresh process (used by `export` to measure peak memory).
     #[command(name = "export-child", hide = true)]
     ExportChild(export::ChildArgs),
@@ -71,6 +83,9 @@ fn main() -> std::process::ExitCode {
             Bench::Sync(args) => sync::run(args).await,
             Bench::Export(args) => export::run(args).await,
             Bench::ReadApi(args) => read_api::run(args).await,
+            Bench::SiteLive(args) => site::run_live(args).await,
+            Bench::SiteBuild(args) => site::run_build(args).await,
+            Bench::SiteLighthouse(args) => site::run_lighthouse(args).await,
             Bench::ExportChild(args) => export::run_child(args).await,
         }
     });

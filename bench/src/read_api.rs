@@ -131,7 +131,7 @@ async fn start_app(
 
 /// Every page's `before` cursor, walking the whole channel (so that requests spread over
 /// it), except those with fewer than 100 messages behind them.
-async fn full_page_cursors(
+pub(crate) async fn full_page_cursors(
     client: &reqwest::Client,
     base: &str,
     slug: &str,
