@@ -11,5 +11,6 @@ pub mod middleware;
 pub mod openapi;
 pub mod params;
 pub mod routes;
+pub mod site_cache;
 pub mod startup;
 pub mod telemetry;

@@ -22,6 +22,7 @@ use crate::middleware::{self as mw, AdminKey};
 use crate::routes;
 use crate::routes::metrics::{self as metrics, HttpMetrics, QueueGauges};
 use crate::routes::v1::rate_limit::ReadApiLimiter;
+use crate::site_cache::SiteCache;
 use crate::telemetry::RequestSpan;
 
 /// Largest accepted JSON request body (the original's limit, Express's 100 kB). Larger
@@ -84,6 +85,8 @@ pub struct AppState {
     /// What serves message pages (direct SQLite connections on an SQLite file), one for all
     /// workers.
     pub message_reader: web::Data<MessageReader>,
+    /// The archive website's rendered pages (`SITE_CACHE_SECS`), one for all workers.
+    pub site_cache: web::Data<SiteCache>,
 }
 
 impl AppState {
@@ -105,6 +108,9 @@ impl AppState {
             read_limiter: web::Data::new(ReadApiLimiter::new(config.read_api_rate_limit)),
             export_jobs: web::Data::new(ExportJobs::default()),
             tenant_cache: web::Data::new(TenantCache::default()),
+            site_cache: web::Data::new(SiteCache::new(std::time::Duration::from_secs(
+                config.site_cache_secs,
+            ))),
             config: web::Data::new(config),
             admin_key,
             registry,
@@ -153,6 +159,7 @@ pub fn app(
         .app_data(state.export_jobs.clone())
         .app_data(state.tenant_cache.clone())
         .app_data(state.message_reader.clone())
+        .app_data(state.site_cache.clone())
         .configure(routes::configure)
         .default_service(web::to(mw::no_route))
         .wrap(from_fn(mw::finish_response))

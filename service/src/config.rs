@@ -53,6 +53,7 @@ pub const VARIABLES: &[&str] = &[
     "READ_API_RATE_LIMIT",
     "TRUSTED_PROXIES",
     "SITE_BASE_URL",
+    "SITE_CACHE_SECS",
 ];
 
 /// Log output format (`LOG_FORMAT`).
@@ -216,6 +217,13 @@ pub struct Config {
         value_parser = Var::new(parse_site_base_url)
     )]
     pub site_base_url: Option<String>,
+    /// Seconds a rendered page of the archive website is served from memory before it is
+    /// rendered again (pages change only when a sync writes); 0 renders every request.
+    #[arg(
+        long, env = "SITE_CACHE_SECS", global = true,
+        default_value_t = 10, value_parser = Var::new(parse_number::<u64>)
+    )]
+    pub site_cache_secs: u64,
 }
 
 impl Default for Config {
@@ -239,6 +247,7 @@ impl Default for Config {
             read_api_rate_limit: 1000,
             trusted_proxies: TrustedProxies::none(),
             site_base_url: None,
+            site_cache_secs: 10,
         }
     }
 }
@@ -266,6 +275,7 @@ impl fmt::Debug for Config {
             .field("read_api_rate_limit", &self.read_api_rate_limit)
             .field("trusted_proxies", &self.trusted_proxies.to_string())
             .field("site_base_url", &self.site_base_url)
+            .field("site_cache_secs", &self.site_cache_secs)
             .finish()
     }
 }

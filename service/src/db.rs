@@ -48,7 +48,10 @@ pub async fn connect_url(url: &str) -> Result<DatabaseConnection> {
     connect_with_pool(url, 14).await
 }
 
-async fn connect_with_pool(url: &str, max_connections: u32) -> Result<DatabaseConnection> {
+/// Open a pool of at most `max_connections` to `url` (at least two on a file database). For a
+/// command that reads one thing at a time, such as the static website build: each SQLite
+/// connection keeps its own page cache, so a small pool keeps memory small.
+pub async fn connect_with_pool(url: &str, max_connections: u32) -> Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(30))

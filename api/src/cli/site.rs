@@ -9,11 +9,14 @@ use service::Config;
 use site::build::{self, Progress};
 use site::pages::SiteContext;
 
-use super::{CliError, SiteBuildArgs, open_database, print_json};
+use super::{CliError, SiteBuildArgs, print_json};
 
 /// Runs `verta site build`.
 pub async fn build(args: SiteBuildArgs, config: Config) -> Result<ExitCode, CliError> {
-    let db = open_database(&config).await?;
+    // The build reads one page at a time: a small pool (each SQLite connection has its own
+    // page cache) keeps its memory flat whatever the archive's size.
+    let db = service::db::connect_with_pool(&config.database_url, 2).await?;
+    service::db::migrate(&db).await?;
     let tenant = service::tenants::get_by_id_or_slug(&db, &args.tenant).await?;
     let base_url = args
         .base_url

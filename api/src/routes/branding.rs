@@ -9,6 +9,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::error::ApiError;
 use crate::extract::{TenantIdParam, ValidJson};
+use crate::site_cache::SiteCache;
 
 /// A tenant's branding.
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,10 +94,13 @@ pub async fn get(
 )]
 pub async fn put(
     db: web::Data<DatabaseConnection>,
+    site_cache: web::Data<SiteCache>,
     id: TenantIdParam,
     body: ValidJson<BrandingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let branding = branding::upsert(db.get_ref(), id.0, &body.0).await?;
+    // The website shows the new logo and colours at once.
+    site_cache.invalidate_all();
     Ok(HttpResponse::Ok().json(branding))
 }
 

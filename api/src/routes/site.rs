@@ -13,19 +13,20 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Compress;
 use actix_web::{HttpRequest, HttpResponse, guard, web};
-use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use service::Config;
 use service::archive::pages as reads;
 use service::tenants::{self, TenantStatus};
-use sha2::{Digest, Sha256};
 use site::pages::{self, SiteContext};
 use site::paths::Route;
 use site::{assets, avatar, sitemap};
 
+use std::sync::Arc;
+
 use crate::client_ip::client_ip;
 use crate::error::ApiError;
 use crate::routes::v1::rate_limit::{ReadApiLimiter, retry_after_secs};
+use crate::site_cache::{Answer, SiteCache};
 
 /// The path prefix of every tenant's site.
 pub const PREFIX: &str = "/archive";
@@ -218,7 +219,7 @@ fn csp(ctx: &SiteContext) -> String {
     let [style, script] = ctx.inline_texts();
     format!(
         "default-src 'none'; img-src 'self' data:; style-src 'self' {}; script-src 'self' {}; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
+         connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
         assets::csp_hash(style),
         assets::csp_hash(script)
     )
@@ -230,25 +231,6 @@ fn immutable(content_type: &'static str, body: Vec<u8>) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(body)
-}
-
-fn etag_of(ctx: &SiteContext, tail: &str, changed: Option<DateTime<Utc>>) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        ctx.tenant.id.to_string().as_str(),
-        ctx.base_url.as_deref().unwrap_or_default(),
-        tail,
-        assets::CSS.name.as_str(),
-        assets::JS.name.as_str(),
-        env!("CARGO_PKG_VERSION"),
-    ] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    if let Some(t) = changed {
-        h.update(t.timestamp_micros().to_be_bytes());
-    }
-    format!("\"{}\"", &hex::encode(h.finalize())[..32])
 }
 
 fn not_modified(req: &HttpRequest, etag: &str) -> bool {
@@ -264,23 +246,16 @@ async fn serve(
     mount: Mount,
     tail: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = match tenants::get_by_slug(db, &mount.slug).await {
-        Ok(t) if t.status == TenantStatus::Active => t,
-        Ok(_) | Err(service::Error::NotFound { .. }) => return Ok(plain_not_found()),
-        Err(e) => return Err(e.into()),
-    };
-    let Some(route) = Route::parse(tail) else {
-        let ctx = SiteContext::load(db, tenant, Some(mount.base_url)).await?;
-        return not_found(&ctx, &mount.root_path, "There is no page at this address.");
-    };
+    let route = Route::parse(tail);
+    // The same bytes for every tenant and every reader: no database, no limit.
     match &route {
-        Route::Asset(name) => {
+        Some(Route::Asset(name)) => {
             return Ok(match assets::by_name(name) {
                 Some(a) => immutable(a.content_type, a.body.as_bytes().to_vec()),
                 None => plain_not_found(),
             });
         }
-        Route::Avatar(seed) => {
+        Some(Route::Avatar(seed)) => {
             return Ok(if avatar::is_valid_seed(seed) {
                 immutable("image/svg+xml", avatar::svg(seed).into_bytes())
             } else {
@@ -292,77 +267,144 @@ async fn serve(
     if let Some(limited) = over_limit(req) {
         return Ok(limited);
     }
-    let ctx = SiteContext::load(db, tenant, Some(mount.base_url)).await?;
-    let changed = reads::last_change(db, &ctx.tenant.id.to_string()).await?;
-    let etag = etag_of(&ctx, tail, changed);
-    if not_modified(req, &etag) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag))
-            .finish());
+    let cache = req.app_data::<web::Data<SiteCache>>();
+    if let Some(answer) = cache.and_then(|c| c.answer(&mount.base_url, tail)) {
+        return Ok(respond(req, &answer));
     }
-    let redirect = |target: String| {
-        HttpResponse::Found()
-            .insert_header((header::LOCATION, format!("{}{target}", mount.root_path)))
-            .insert_header((header::CACHE_CONTROL, "no-cache"))
-            .finish()
+    let ctx = match cache.and_then(|c| c.context(&mount.base_url)) {
+        Some(ctx) => ctx,
+        None => {
+            let tenant = match tenants::get_by_slug(db, &mount.slug).await {
+                Ok(t) if t.status == TenantStatus::Active => t,
+                Ok(_) | Err(service::Error::NotFound { .. }) => return Ok(plain_not_found()),
+                Err(e) => return Err(e.into()),
+            };
+            let ctx = Arc::new(SiteContext::load(db, tenant, Some(mount.base_url.clone())).await?);
+            if let Some(c) = cache {
+                c.keep_context(&mount.base_url, ctx.clone());
+            }
+            ctx
+        }
     };
-    let html: Option<String> = match route {
-        Route::Home => Some(pages::home(db, &ctx).await?),
-        Route::ChannelPage(id, n) => pages::message_page(db, &ctx, &id.to_string(), n).await?,
-        Route::Threads(id, n) => pages::threads_page(db, &ctx, &id.to_string(), n).await?,
-        Route::ChannelRoot(id) => {
-            return match pages::channel_root_target(db, &ctx, &id.to_string()).await? {
+    let answer = Arc::new(render(db, &ctx, &mount, route).await?);
+    if let Some(c) = cache {
+        c.keep_answer(&mount.base_url, tail, answer.clone());
+    }
+    Ok(respond(req, &answer))
+}
+
+/// Render the answer for `route` (`None`: no page lives at the path).
+async fn render(
+    db: &DatabaseConnection,
+    ctx: &SiteContext,
+    mount: &Mount,
+    route: Option<Route>,
+) -> Result<Answer, ApiError> {
+    const HTML: &str = "text/html; charset=utf-8";
+    let not_found = |what: &str| -> Result<Answer, ApiError> {
+        let mut answer = Answer::new(
+            404,
+            HTML,
+            pages::not_found(ctx, &mount.root_path, what)?,
+            None,
+        );
+        answer.csp = Some(csp(ctx));
+        Ok(answer)
+    };
+    let redirect = |target: String| {
+        Answer::new(
+            302,
+            "",
+            String::new(),
+            Some(format!("{}{target}", mount.root_path)),
+        )
+    };
+    let html = match route {
+        None => return not_found("There is no page at this address."),
+        Some(Route::Home) => Some(pages::home(db, ctx).await?),
+        Some(Route::ChannelPage(id, n)) => pages::message_page(db, ctx, &id.to_string(), n).await?,
+        Some(Route::Threads(id, n)) => pages::threads_page(db, ctx, &id.to_string(), n).await?,
+        Some(Route::ChannelRoot(id)) => {
+            return match pages::channel_root_target(db, ctx, &id.to_string()).await? {
                 Some(target) => Ok(redirect(target)),
-                None => not_found(
-                    &ctx,
-                    &mount.root_path,
-                    "This channel is not in the archive.",
-                ),
+                None => not_found("This channel is not in the archive."),
             };
         }
-        Route::Message(id) => {
-            return match pages::message_target(db, &ctx, &id.to_string()).await? {
+        Some(Route::Message(id)) => {
+            return match pages::message_target(db, ctx, &id.to_string()).await? {
                 Some(target) => Ok(redirect(target)),
-                None => not_found(
-                    &ctx,
-                    &mount.root_path,
-                    "This message is not in the archive.",
-                ),
+                None => not_found("This message is not in the archive."),
             };
         }
-        Route::Robots => {
-            return Ok(HttpResponse::Ok()
-                .content_type("text/plain; charset=utf-8")
-                .body(sitemap::robots(&ctx)));
+        Some(Route::Robots) => {
+            return Ok(Answer::new(
+                200,
+                "text/plain; charset=utf-8",
+                sitemap::robots(ctx),
+                None,
+            ));
         }
-        Route::SitemapIndex => {
-            return xml(sitemap::index(db, &ctx).await?, &ctx, &mount.root_path);
+        Some(Route::SitemapIndex) => {
+            return match sitemap::index(db, ctx).await? {
+                Some(xml) => Ok(Answer::new(200, XML, xml, None)),
+                None => not_found("There is no such sitemap."),
+            };
         }
-        Route::Sitemap(k) => {
-            return xml(sitemap::chunk(db, &ctx, k).await?, &ctx, &mount.root_path);
+        Some(Route::Sitemap(k)) => {
+            return match sitemap::chunk(db, ctx, k).await? {
+                Some(xml) => Ok(Answer::new(200, XML, xml, None)),
+                None => not_found("There is no such sitemap."),
+            };
         }
-        Route::Asset(_) | Route::Avatar(_) => None,
+        Some(Route::Asset(_)) | Some(Route::Avatar(_)) => None,
     };
     let Some(html) = html else {
-        return not_found(
-            &ctx,
-            &mount.root_path,
-            "There is no such page in this archive.",
-        );
+        return not_found("There is no such page in this archive.");
     };
-    let mut response = html_response(200, html);
-    let headers = response.headers_mut();
-    insert(headers, header::ETAG, &etag);
-    insert(headers, header::CACHE_CONTROL, "public, max-age=60");
-    insert(headers, header::CONTENT_SECURITY_POLICY, &csp(&ctx));
-    if let Some(t) = changed {
-        insert(
-            headers,
-            header::LAST_MODIFIED,
-            &t.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
-        );
+    let mut answer = Answer::new(200, HTML, html, None);
+    answer.csp = Some(csp(ctx));
+    answer.last_modified = reads::last_change(db, &ctx.tenant.id.to_string())
+        .await?
+        .map(|t| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string());
+    Ok(answer)
+}
+
+const XML: &str = "application/xml; charset=utf-8";
+
+/// The response for a rendered answer: 304 when the client holds these bytes.
+fn respond(req: &HttpRequest, answer: &Answer) -> HttpResponse {
+    if answer.status == 200 && not_modified(req, &answer.etag) {
+        return HttpResponse::NotModified()
+            .insert_header((header::ETAG, answer.etag.clone()))
+            .finish();
     }
-    Ok(response)
+    let status = actix_web::http::StatusCode::from_u16(answer.status)
+        .unwrap_or(actix_web::http::StatusCode::OK);
+    let mut response = HttpResponse::build(status);
+    response
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "strict-origin-when-cross-origin"));
+    if let Some(location) = &answer.location {
+        return response
+            .insert_header((header::LOCATION, location.clone()))
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .finish();
+    }
+    response.content_type(answer.content_type);
+    if answer.status == 200 {
+        response
+            .insert_header((header::ETAG, answer.etag.clone()))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=60"));
+    }
+    let mut response = response.body(answer.body.clone());
+    let headers = response.headers_mut();
+    if let Some(csp) = &answer.csp {
+        insert(headers, header::CONTENT_SECURITY_POLICY, csp);
+    }
+    if let Some(t) = &answer.last_modified {
+        insert(headers, header::LAST_MODIFIED, t);
+    }
+    response
 }
 
 /// The public read limit (`READ_API_RATE_LIMIT` per client, shared with `/api/v1`) on pages,
@@ -386,25 +428,6 @@ fn insert(headers: &mut header::HeaderMap, name: header::HeaderName, value: &str
     if let Ok(v) = HeaderValue::from_str(value) {
         headers.insert(name, v);
     }
-}
-
-fn xml(body: Option<String>, ctx: &SiteContext, root: &str) -> Result<HttpResponse, ApiError> {
-    match body {
-        Some(body) => Ok(HttpResponse::Ok()
-            .content_type("application/xml; charset=utf-8")
-            .body(body)),
-        None => not_found(ctx, root, "There is no such sitemap."),
-    }
-}
-
-fn not_found(ctx: &SiteContext, root: &str, what: &str) -> Result<HttpResponse, ApiError> {
-    let mut response = html_response(404, pages::not_found(ctx, root, what)?);
-    insert(
-        response.headers_mut(),
-        header::CONTENT_SECURITY_POLICY,
-        &csp(ctx),
-    );
-    Ok(response)
 }
 
 #[cfg(test)]

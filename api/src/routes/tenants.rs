@@ -17,6 +17,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::error::ApiError;
 use crate::extract::{TenantIdParam, ValidJson};
 use crate::params::TenantListQuery;
+use crate::site_cache::SiteCache;
 
 /// A tenant (exactly these eight fields).
 #[derive(Debug, Serialize, ToSchema)]
@@ -204,6 +205,7 @@ pub async fn create(
 pub async fn update(
     db: web::Data<DatabaseConnection>,
     cache: web::Data<TenantCache>,
+    site_cache: web::Data<SiteCache>,
     id: TenantIdParam,
     body: ValidJson<UpdateTenant>,
 ) -> Result<HttpResponse, ApiError> {
@@ -213,8 +215,9 @@ pub async fn update(
         ));
     }
     let tenant = tenants::update(db.get_ref(), id.0, &body.0).await?;
-    // The read API must not serve the old slug or fields from its cache.
+    // The read API and the website must not serve the old slug or fields from their caches.
     cache.invalidate_all();
+    site_cache.invalidate_all();
     Ok(HttpResponse::Ok().json(tenant))
 }
 
@@ -232,10 +235,12 @@ pub async fn update(
 pub async fn delete(
     db: web::Data<DatabaseConnection>,
     cache: web::Data<TenantCache>,
+    site_cache: web::Data<SiteCache>,
     id: TenantIdParam,
 ) -> Result<HttpResponse, ApiError> {
     tenants::delete(db.get_ref(), id.0).await?;
     cache.invalidate_all();
+    site_cache.invalidate_all();
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -828,3 +828,75 @@ async fn a_host_pattern_serves_each_tenant_at_the_root_of_its_own_host() {
             .contains("json")
     );
 }
+
+#[tokio::test]
+async fn cached_pages_are_revalidated_by_etag_and_dropped_when_the_branding_changes() {
+    let app = spawn_app_with(|c| c.site_cache_secs = 600).await;
+    let tenant = service::tenants::create(
+        &app.db,
+        &service::tenants::CreateTenant {
+            name: Some("Cached".into()),
+            slug: Some("cached".into()),
+            platform: Some("discord".into()),
+            platform_id: Some("3".into()),
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
+    let home = app.url("/archive/cached/");
+    let first = app.client.get(&home).send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let first = first.text().await.unwrap();
+    let again = app.client.get(&home).send().await.unwrap();
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+    assert_eq!(
+        again.text().await.unwrap(),
+        first,
+        "the same bytes from the cache"
+    );
+    let revalidated = app
+        .client
+        .get(&home)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+    // A branding change through the admin API shows at once.
+    let put = app
+        .put_json(
+            &format!("/api/tenants/{}/branding", tenant.id),
+            &serde_json::json!({"primaryColor": "#7c3aed"}),
+        )
+        .await;
+    assert_eq!(put.status(), StatusCode::OK);
+    let after = app
+        .client
+        .get(&home)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::OK, "new colours, new bytes");
+    assert_ne!(after.headers()["etag"].to_str().unwrap(), etag);
+    assert!(after.text().await.unwrap().contains("--brand:#7c3aed"));
+    // So does a rename.
+    let patch = app
+        .patch_json(
+            &format!("/api/tenants/{}", tenant.id),
+            &serde_json::json!({"name": "Renamed"}),
+        )
+        .await;
+    assert_eq!(patch.status(), StatusCode::OK);
+    let renamed = app
+        .client
+        .get(&home)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(renamed.contains("<h1>Renamed</h1>"));
+}

@@ -244,7 +244,8 @@ pub async fn thread_count(
 }
 
 /// The `platform_created_at` of the last message of every page of `channel_id`, `page_size`
-/// messages a page, oldest page first: one walk of the channel's index range.
+/// messages a page, oldest page first: one walk of the channel's index range, streamed (no
+/// window that needs the whole channel at once), plus one seek for the last page's end.
 pub async fn page_end_times(
     db: &impl ConnectionTrait,
     channel_id: &str,
@@ -255,10 +256,9 @@ pub async fn page_end_times(
     let sql = format!(
         "SELECT at FROM ( \
            SELECT platform_created_at AS at, \
-             ROW_NUMBER() OVER (ORDER BY platform_created_at, platform_message_id) AS rn, \
-             COUNT(*) OVER () AS total \
+             ROW_NUMBER() OVER (ORDER BY platform_created_at, platform_message_id) AS rn \
            FROM messages{} WHERE channel_id = ? \
-         ) numbered WHERE rn % {page_size} = 0 OR rn = total ORDER BY rn",
+         ) numbered WHERE rn % {page_size} = 0 ORDER BY rn",
         force_index(backend)
     );
     let rows = db
@@ -268,9 +268,30 @@ pub async fn page_end_times(
             [channel_id.into()],
         ))
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
+    let mut out = Vec::with_capacity(rows.len() + 1);
     for row in rows {
         out.push(row.try_get("", "at")?);
+    }
+    // A last page that is not full ends at the channel's newest message.
+    let newest = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT COUNT(*) AS n, MAX(platform_created_at) AS at FROM messages{} \
+                 WHERE channel_id = ?",
+                force_index(backend)
+            ),
+            [channel_id.into()],
+        ))
+        .await?;
+    if let Some(row) = newest {
+        let n: i64 = row.try_get("", "n")?;
+        let at: Option<DateTime<Utc>> = row.try_get("", "at")?;
+        if let Some(at) = at
+            && u64::try_from(n).unwrap_or(0) % page_size != 0
+        {
+            out.push(at);
+        }
     }
     Ok(out)
 }
