@@ -4,11 +4,13 @@
 //!   and run, the JSON read API (as `read-api` measures it) and the site's 100-message pages
 //!   (`/archive/<slug>/c/<channel>/<n>/`, random full pages over the channel), 64 keep-alive
 //!   clients each, 2 s warm-up, `--seconds` measured; only 200s count (anything else fails
-//!   the run). `ratio` = site pages/s ÷ API pages/s. Before the load, one page is fetched to
-//!   check its size (`page_kb`), and the live page is rendered in a loop without HTTP, split
-//!   into its parts, to show on stderr where a page's time goes.
+//!   the run). `ratio` = site pages/s ÷ API pages/s, the site served as deployed (its page
+//!   cache on, `SITE_CACHE_SECS` default); then the same pages from a second app that renders
+//!   every request (`SITE_CACHE_SECS=0`: `uncached_rps`, `uncached_p99_ms`). Before the load,
+//!   one page is fetched to check its size (`page_kb`), and the live page is rendered in a loop
+//!   without HTTP, split into its parts, to show on stderr where a page's time goes.
 //!   `BENCH site-live backend=<b> clients=<c> rps=.. p50_ms=.. p99_ms=.. api_rps=.. ratio=..
-//!   page_kb=..`
+//!   uncached_rps=.. uncached_p99_ms=.. page_kb=..`
 //! - `site-build`: `verta site build` (the release binary, as a child process) of a generated
 //!   tenant at two sizes, then a rebuild of the bigger one where nothing changed. The child's
 //!   peak RSS is read from `/proc/<pid>/status` (`VmHWM`, polled while it runs).
@@ -271,7 +273,28 @@ pub async fn run_live(args: LiveArgs) -> BenchResult {
     );
     let site = load(
         &client,
-        Arc::new(page_urls),
+        Arc::new(page_urls.clone()),
+        &archive.slug,
+        args.clients,
+        args.seconds,
+        Walk::Random,
+    )
+    .await?;
+    // The same pages from an app that renders every request (`SITE_CACHE_SECS=0`): what a
+    // page costs when nobody has asked for it in the last seconds.
+    let uncached_origin = start_app(Config {
+        site_cache_secs: 0,
+        ..app_config(&bench_db.url)
+    })
+    .await?;
+    let uncached_urls: Vec<String> = page_urls
+        .iter()
+        .map(|u| u.replacen(&origin, &uncached_origin, 1))
+        .collect();
+    eprintln!("site-live: site without the page cache, {} clients", args.clients);
+    let uncached = load(
+        &client,
+        Arc::new(uncached_urls),
         &archive.slug,
         args.clients,
         args.seconds,
@@ -294,6 +317,11 @@ pub async fn run_live(args: LiveArgs) -> BenchResult {
             ),
             ("api_rps", format!("{:.0}", api.rps)),
             ("ratio", format!("{:.2}", site.rps / api.rps.max(1e-9))),
+            ("uncached_rps", format!("{:.0}", uncached.rps)),
+            (
+                "uncached_p99_ms",
+                format!("{:.2}", percentile(&uncached.latencies, 0.99)),
+            ),
             ("page_kb", format!("{page_kb:.1}")),
         ],
     );
