@@ -291,7 +291,10 @@ pub async fn run_live(args: LiveArgs) -> BenchResult {
         .iter()
         .map(|u| u.replacen(&origin, &uncached_origin, 1))
         .collect();
-    eprintln!("site-live: site without the page cache, {} clients", args.clients);
+    eprintln!(
+        "site-live: site without the page cache, {} clients",
+        args.clients
+    );
     let uncached = load(
         &client,
         Arc::new(uncached_urls),

@@ -900,3 +900,78 @@ async fn cached_pages_are_revalidated_by_etag_and_dropped_when_the_branding_chan
         .unwrap();
     assert!(renamed.contains("<h1>Renamed</h1>"));
 }
+
+#[tokio::test]
+async fn verta_site_build_writes_the_site_and_prints_a_summary_and_names_bad_input() {
+    let site = synced_site(300, 16).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("site");
+    let run = |args: Vec<String>| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_verta"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DATABASE_URL", site.app.config.database_url.clone())
+            .output()
+            .expect("the verta binary runs")
+    };
+    let args = |extra: &[&str]| -> Vec<String> {
+        ["site", "build", "--tenant", SLUG, "--out"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain([out.to_string_lossy().into_owned()])
+            .chain(extra.iter().map(|s| (*s).to_owned()))
+            .collect()
+    };
+    let output = run(args(&[
+        "--base-url",
+        "https://archive.example.org/archive/demo",
+    ]));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON summary");
+    assert_eq!(summary["tenant"], SLUG);
+    assert!(summary["pages"].as_u64().unwrap() > 5);
+    assert_eq!(summary["written"], summary["files"]);
+    assert!(summary["bytes"].as_u64().unwrap() > 10_000);
+    assert!(summary["seconds"].is_number());
+    assert!(out.join("index.html").is_file());
+    assert!(out.join("sitemap.xml").is_file());
+    let home = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        home.contains(r#"<link rel="canonical" href="https://archive.example.org/archive/demo/">"#)
+    );
+    // Again: nothing to write.
+    let again = run(args(&[
+        "--base-url",
+        "https://archive.example.org/archive/demo",
+    ]));
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again["written"], 0);
+    // Bad input is named, with a non-zero exit and nothing on stdout.
+    for (extra, needle) in [
+        (vec!["--base-url", "ftp://x"], "base-url"),
+        (vec!["--base-url", "not a url"], "base-url"),
+    ] {
+        let output = run(args(&extra));
+        assert!(!output.status.success());
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(needle),
+            "{extra:?}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+    let unknown = run(vec![
+        "site".into(),
+        "build".into(),
+        "--tenant".into(),
+        "nobody".into(),
+        "--out".into(),
+        out.to_string_lossy().into_owned(),
+    ]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody"));
+}
