@@ -133,8 +133,7 @@ fn base_url(config: &Config, req: &HttpRequest, slug: &str) -> String {
     }
 }
 
-async fn slug_without_slash(req: HttpRequest, slug: web::Path<String>) -> HttpResponse {
-    let _ = req;
+async fn slug_without_slash(slug: web::Path<String>) -> HttpResponse {
     HttpResponse::MovedPermanently()
         .insert_header((header::LOCATION, format!("{PREFIX}/{}/", urlencode(&slug))))
         .finish()
