@@ -146,7 +146,7 @@ pub struct Layout {
 }
 
 /// The favicon: a small brand-neutral mark, inline so no page requests `/favicon.ico`.
-pub const ICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='4' fill='%235865f2'/%3E%3Cpath d='M4 5h8M4 8h8M4 11h5' stroke='white' stroke-width='1.5'/%3E%3C/svg%3E";
+pub const ICON: &str = "data:image/svg+xml,%3Csvg%20xmlns='http://www.w3.org/2000/svg'%20viewBox='0%200%2016%2016'%3E%3Crect%20width='16'%20height='16'%20rx='4'%20fill='%235865f2'/%3E%3Cpath%20d='M4%205h8M4%208h8M4%2011h5'%20stroke='white'%20stroke-width='1.5'/%3E%3C/svg%3E";
 
 fn layout(
     ctx: &SiteContext,
