@@ -442,6 +442,20 @@ fn metadata_str<'a>(m: &'a MessageView, key: &str) -> Option<&'a str> {
     m.metadata.as_ref()?.get(key)?.as_str()
 }
 
+/// What a Discord system message without text says, by its message type (Discord's
+/// `MessageType`); `None` for ordinary messages.
+fn system_event(m: &MessageView) -> Option<&'static str> {
+    let kind = m.metadata.as_ref()?.get("type")?.as_u64()?;
+    Some(match kind {
+        6 => "pinned a message to this channel.",
+        7 => "joined the server.",
+        8 => "boosted the server.",
+        9..=11 => "boosted the server to a new level.",
+        18 => "started a thread.",
+        _ => return None,
+    })
+}
+
 fn metadata_bool(m: &MessageView, key: &str) -> bool {
     archive::view::metadata_flag(m.metadata.as_ref(), key)
 }
@@ -561,6 +575,10 @@ fn message_items(
             });
         let html = if deleted {
             String::new()
+        } else if m.content.trim().is_empty()
+            && let Some(event) = system_event(m)
+        {
+            format!("<em class=\"system\">{event}</em>")
         } else {
             markdown::to_html(&m.content, resolver)
         };
@@ -1458,5 +1476,101 @@ pub async fn message_target(
 impl From<askama::Error> for Error {
     fn from(e: askama::Error) -> Self {
         Error::Render(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(content: &str, metadata: serde_json::Value) -> MessageView {
+        let at = chrono::DateTime::<Utc>::default();
+        MessageView {
+            id: "m".into(),
+            channel_id: "c".into(),
+            platform_message_id: "1".into(),
+            anonymized_author_id: "a".repeat(64),
+            content: content.into(),
+            reply_to_id: None,
+            metadata: Some(metadata),
+            platform_created_at: at,
+            created_at: at,
+            updated_at: at,
+            reactions: Vec::new(),
+            attachments: Vec::new(),
+            reaction_counts: None,
+        }
+    }
+
+    #[test]
+    fn system_messages_without_text_say_what_happened() {
+        let join = message("", serde_json::json!({"type": 7}));
+        assert_eq!(system_event(&join), Some("joined the server."));
+        let pin = message("", serde_json::json!({"type": 6}));
+        assert_eq!(
+            system_event(&pin),
+            Some("pinned a message to this channel.")
+        );
+        assert_eq!(
+            system_event(&message("", serde_json::json!({"type": 0}))),
+            None
+        );
+        assert_eq!(system_event(&message("", serde_json::json!({}))), None);
+    }
+
+    #[test]
+    fn numbers_sizes_and_custom_emoji_read_well() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(size_text(512), "512 B");
+        assert_eq!(size_text(2048), "2.0 KB");
+        assert_eq!(size_text(-5), "-5 B");
+        assert_eq!(
+            custom_emoji_name("<:party:123456789012345678>"),
+            Some("party")
+        );
+        assert_eq!(
+            custom_emoji_name("<a:dance:123456789012345678>"),
+            Some("dance")
+        );
+        assert_eq!(custom_emoji_name("👍"), None);
+    }
+
+    #[test]
+    fn the_pager_links_the_ends_and_the_neighbours_with_gaps_between() {
+        let p = pager(10, 20, |n| format!("{n}/"), false).expect("a pager");
+        let numbers: Vec<Option<u64>> = p
+            .items
+            .iter()
+            .map(|i| i.as_ref().map(|(n, ..)| *n))
+            .collect();
+        assert_eq!(
+            numbers,
+            vec![
+                Some(1),
+                None,
+                Some(8),
+                Some(9),
+                Some(10),
+                Some(11),
+                Some(12),
+                None,
+                Some(20)
+            ]
+        );
+        assert_eq!(p.prev.as_deref(), Some("9/"));
+        assert_eq!(p.next.as_deref(), Some("11/"));
+        assert!(pager(1, 1, |n| n.to_string(), false).is_none());
+        let first = pager(1, 3, |n| n.to_string(), true).expect("a pager");
+        assert!(first.prev.is_none());
+        assert_eq!(first.prev_label, "Newer");
+    }
+
+    #[test]
+    fn json_ld_cannot_close_its_script_element() {
+        let text = json_ld(&serde_json::json!({"text": "</script><script>alert(1)</script><!--"}));
+        assert!(!text.contains('<'));
+        let back: serde_json::Value = serde_json::from_str(&text).expect("still JSON");
+        assert_eq!(back["text"], "</script><script>alert(1)</script><!--");
     }
 }
