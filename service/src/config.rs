@@ -189,8 +189,8 @@ pub struct Config {
     )]
     pub export_dir: PathBuf,
 
-    /// Requests per minute per client IP on the public read API (/api/v1); 0 turns the
-    /// limit off.
+    /// Requests per minute per client IP on the public read API (/api/v1) and the archive
+    /// website's pages, one budget for both; 0 turns the limit off.
     #[arg(
         long, env = "READ_API_RATE_LIMIT", global = true,
         default_value_t = 1000, value_parser = Var::new(parse_number::<u32>)
