@@ -11,10 +11,9 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait};
+use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
-use entity::channels;
 use service::archive::{self, query::Direction, query::Position};
 
 use crate::pages::{self, ChannelFacts, SiteContext};
@@ -152,13 +151,7 @@ pub async fn build(
             ..Summary::default()
         },
     };
-    let tenant_id = ctx.tenant.id.to_string();
-    let rows = archive::channel_rows(db, &tenant_id).await?;
-    let stats = archive::query::channel_stats(
-        db,
-        Condition::all().add(channels::Column::TenantId.eq(tenant_id.as_str())),
-    )
-    .await?;
+    let (rows, stats) = pages::tenant_channels(db, ctx).await?;
     let total_messages: u64 = stats.values().map(|s| s.message_count).sum();
     let mut done = 0u64;
     progress(Progress {

@@ -88,6 +88,23 @@ impl SiteContext {
     }
 }
 
+/// Every channel of the tenant (oldest row first) and the message count and last activity of
+/// each non-empty one: two queries, whatever the archive's size.
+pub async fn tenant_channels(
+    db: &impl ConnectionTrait,
+    ctx: &SiteContext,
+) -> Result<(Vec<channels::Model>, HashMap<String, ChannelStats>)> {
+    use sea_orm::{ColumnTrait, Condition};
+    let tenant_id = ctx.tenant_id();
+    let rows = archive::channel_rows(db, &tenant_id).await?;
+    let stats = archive::query::channel_stats(
+        db,
+        Condition::all().add(channels::Column::TenantId.eq(tenant_id.as_str())),
+    )
+    .await?;
+    Ok((rows, stats))
+}
+
 /// A rendered answer for one route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rendered {
@@ -1225,14 +1242,7 @@ fn discord_type(c: &channels::Model) -> Option<i64> {
 
 /// The home page: logo, name, and the channel directory by category in Discord's order.
 pub async fn home(db: &impl ConnectionTrait, ctx: &SiteContext) -> Result<String> {
-    use sea_orm::{ColumnTrait, Condition};
-    let tenant_id = ctx.tenant_id();
-    let rows = archive::channel_rows(db, &tenant_id).await?;
-    let stats = archive::query::channel_stats(
-        db,
-        Condition::all().add(channels::Column::TenantId.eq(tenant_id.as_str())),
-    )
-    .await?;
+    let (rows, stats) = tenant_channels(db, ctx).await?;
     let root = "./";
     // Threads per parent (platform id): count and newest activity.
     let mut threads: HashMap<&str, (u64, Option<DateTime<Utc>>)> = HashMap::new();

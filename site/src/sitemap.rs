@@ -9,10 +9,9 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait};
+use sea_orm::ConnectionTrait;
 
-use entity::channels;
-use service::archive::{self, pages as reads};
+use service::archive::pages as reads;
 
 use crate::Result;
 use crate::pages::{SiteContext, pages_for};
@@ -23,13 +22,7 @@ pub const CHUNK: u64 = 50_000;
 
 /// The message channels of a tenant in sitemap order, with their message counts.
 async fn plan(db: &impl ConnectionTrait, ctx: &SiteContext) -> Result<Vec<(String, u64)>> {
-    let tenant_id = ctx.tenant.id.to_string();
-    let rows = archive::channel_rows(db, &tenant_id).await?;
-    let stats = archive::query::channel_stats(
-        db,
-        Condition::all().add(channels::Column::TenantId.eq(tenant_id.as_str())),
-    )
-    .await?;
+    let (rows, stats) = crate::pages::tenant_channels(db, ctx).await?;
     Ok(rows
         .into_iter()
         .filter(|c| !matches!(c.r#type.as_deref(), Some("category") | Some("forum")))

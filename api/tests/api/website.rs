@@ -698,6 +698,27 @@ async fn no_raw_discord_id_or_author_hash_appears_anywhere_in_the_site() {
     }
 }
 
+/// A Discord tenant with nothing archived.
+async fn empty_tenant(
+    db: &sea_orm::DatabaseConnection,
+    name: &str,
+    slug: &str,
+    guild: &str,
+) -> service::tenants::Tenant {
+    service::tenants::create(
+        db,
+        &service::tenants::CreateTenant {
+            name: Some(name.to_owned()),
+            slug: Some(slug.to_owned()),
+            platform: Some("discord".into()),
+            platform_id: Some(guild.to_owned()),
+            status: None,
+        },
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn pages_share_the_per_client_limit_and_forwarded_addresses_count_only_from_trusted_proxies()
 {
@@ -710,18 +731,7 @@ async fn pages_share_the_per_client_limit_and_forwarded_addresses_count_only_fro
             }
         })
         .await;
-        service::tenants::create(
-            &app.db,
-            &service::tenants::CreateTenant {
-                name: Some("Limited".into()),
-                slug: Some("limited".into()),
-                platform: Some("discord".into()),
-                platform_id: Some("1".into()),
-                status: None,
-            },
-        )
-        .await
-        .unwrap();
+        empty_tenant(&app.db, "Limited", "limited", "1").await;
         let home = app.url("/archive/limited/");
         let mut statuses = Vec::new();
         for i in 0..5 {
@@ -769,18 +779,7 @@ async fn a_host_pattern_serves_each_tenant_at_the_root_of_its_own_host() {
         c.site_base_url = Some("https://{tenant}.archive.test".to_owned());
     })
     .await;
-    service::tenants::create(
-        &app.db,
-        &service::tenants::CreateTenant {
-            name: Some("Own Host".into()),
-            slug: Some("own".into()),
-            platform: Some("discord".into()),
-            platform_id: Some("2".into()),
-            status: None,
-        },
-    )
-    .await
-    .unwrap();
+    empty_tenant(&app.db, "Own Host", "own", "2").await;
     let get = |path: &str, host: &str| app.client.get(app.url(path)).header("host", host).send();
     let home = get("/", "own.archive.test").await.unwrap();
     assert_eq!(home.status(), StatusCode::OK);
@@ -832,18 +831,7 @@ async fn a_host_pattern_serves_each_tenant_at_the_root_of_its_own_host() {
 #[tokio::test]
 async fn cached_pages_are_revalidated_by_etag_and_dropped_when_the_branding_changes() {
     let app = spawn_app_with(|c| c.site_cache_secs = 600).await;
-    let tenant = service::tenants::create(
-        &app.db,
-        &service::tenants::CreateTenant {
-            name: Some("Cached".into()),
-            slug: Some("cached".into()),
-            platform: Some("discord".into()),
-            platform_id: Some("3".into()),
-            status: None,
-        },
-    )
-    .await
-    .unwrap();
+    let tenant = empty_tenant(&app.db, "Cached", "cached", "3").await;
     let home = app.url("/archive/cached/");
     let first = app.client.get(&home).send().await.unwrap();
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
