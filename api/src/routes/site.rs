@@ -4,11 +4,13 @@
 //! A tenant's site lives under `/archive/<slug>/`, a prefix no API path uses (`/api`, `/health`,
 //! `/metrics`), so the two can never collide. When `SITE_BASE_URL` has `{tenant}` in its host
 //! (`https://{tenant}.example.org`), a request for such a host is that tenant's site at `/`
-//! (API paths keep precedence: they are registered first). Pages carry an `ETag` and
-//! `Last-Modified` from the tenant's last change (a repeat visit costs one small query and a 304),
-//! are compressed, and are sent with a Content-Security-Policy that allows nothing but the
-//! site's own files and its two inline elements. Pages count against the same per-client
-//! limit as the public read API.
+//! (API paths keep precedence: they are registered first). A rendered answer is kept in the
+//! [`SiteCache`] for `SITE_CACHE_SECS` and carries the `ETag` of its bytes (a 304 when the
+//! reader holds them) and the tenant's last change as `Last-Modified`; pages are compressed and
+//! sent with a Content-Security-Policy that allows nothing but the site's own files and its two
+//! inline elements. Pages count against the same per-client limit as the public read API.
+
+use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Compress;
@@ -20,8 +22,6 @@ use service::tenants::{self, TenantStatus};
 use site::pages::{self, SiteContext};
 use site::paths::Route;
 use site::{assets, avatar, sitemap};
-
-use std::sync::Arc;
 
 use crate::client_ip::client_ip;
 use crate::error::ApiError;
