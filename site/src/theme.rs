@@ -99,14 +99,19 @@ pub fn readable_on(color: Rgb, bg: Rgb, ratio: f64) -> Rgb {
     color.mix(target, hi)
 }
 
+/// Contrast with white above which a fill keeps white text (the fill darkened to AA) rather than
+/// taking black text: saturated brand colours such as `#3b82f6` (3.7:1) read as themselves with
+/// white text on a slightly deeper shade, where black text would look like an error.
+const WHITE_TEXT_FROM: f64 = 3.0;
+
 /// A background colour and the text colour to write on it, both adjusted so the pair reaches
-/// AA: black or white text, whichever contrasts more, and the background moved away from the
-/// text when even that falls short (mid-tones such as `#777777` reach about 4.48:1 at best).
+/// AA: white text when the fill is dark or mid-toned (the fill darkened just enough), else black
+/// text (the fill lightened when even black falls short).
 pub fn fill_and_text(fill: Rgb) -> (Rgb, Rgb) {
-    let text = if fill.contrast(BLACK) >= fill.contrast(WHITE) {
-        BLACK
-    } else {
+    let text = if fill.contrast(WHITE) >= WHITE_TEXT_FROM {
         WHITE
+    } else {
+        BLACK
     };
     (readable_on(fill, text, AA), text)
 }
@@ -238,6 +243,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn brand_colours_keep_white_text_and_light_ones_take_black() {
+        let (fill, text) = fill_and_text(DEFAULT_PRIMARY);
+        assert_eq!(text, WHITE);
+        assert!(
+            fill.contrast(WHITE) >= AA && fill != DEFAULT_PRIMARY,
+            "{fill:?}"
+        );
+        assert_eq!(
+            fill_and_text(Rgb(0xff, 0xff, 0x00)),
+            (Rgb(0xff, 0xff, 0x00), BLACK)
+        );
+        assert_eq!(
+            fill_and_text(Rgb(0x1e, 0x3a, 0x8a)),
+            (Rgb(0x1e, 0x3a, 0x8a), WHITE)
+        );
     }
 
     #[test]
