@@ -535,9 +535,33 @@ pub fn map_message(message: &Message) -> PlatformMessage {
     }
 }
 
+/// The channel ids mentioned in message content (`<#123>`), in order of appearance: what the
+/// sync records in a message's metadata and what the website resolves to links.
+pub fn channel_mentions(content: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = content;
+    while let Some(start) = rest.find("<#") {
+        rest = &rest[start + 2..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if !digits.is_empty() && rest[digits.len()..].starts_with('>') {
+            out.push(digits);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_mentions_are_extracted_from_content() {
+        assert_eq!(
+            channel_mentions("see <#123> and <#45>, not <#x> or <@6>"),
+            vec!["123", "45"]
+        );
+        assert!(channel_mentions("plain").is_empty());
+    }
 
     #[test]
     fn emoji_strings_follow_discord_mention_syntax() {

@@ -265,20 +265,10 @@ impl Resolver for PageResolver {
     }
 }
 
-/// Platform ids of the channels mentioned in `texts` (`<#digits>`).
+/// Platform ids of the channels mentioned in `texts`, each once.
 fn mentioned_channels<'a>(texts: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut out = HashSet::new();
-    for text in texts {
-        let mut rest = text;
-        while let Some(at) = rest.find("<#") {
-            rest = &rest[at + 2..];
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            if !digits.is_empty() && rest[digits.len()..].starts_with('>') {
-                out.insert(digits);
-            }
-        }
-    }
-    out.into_iter().collect()
+    let ids: HashSet<String> = texts.flat_map(service::discord::channel_mentions).collect();
+    ids.into_iter().collect()
 }
 
 /// The path a channel's link goes to: threads index for forums, newest page otherwise.
@@ -421,35 +411,17 @@ pub struct DayGroup {
     pub messages: Vec<MessageItem>,
 }
 
-fn custom_emoji_name(emoji: &str) -> Option<&str> {
-    // `<:name:id>` or `<a:name:id>`: show the name only (the id is a Discord id).
-    let inner = emoji.strip_prefix('<')?.strip_suffix('>')?;
-    let inner = inner
-        .strip_prefix("a:")
-        .or_else(|| inner.strip_prefix(':'))?;
-    inner.split(':').next()
-}
-
-fn reaction_pills(m: &MessageView) -> Vec<ReactionPill> {
-    let mut counts: Vec<(String, u64)> = Vec::new();
-    for r in &m.reactions {
-        match counts.iter_mut().find(|(e, _)| *e == r.emoji) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((r.emoji.clone(), 1)),
-        }
-    }
-    counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-    counts
+/// A message's reactions as pills, most used first. A custom emoji (`<:name:id>`) shows as
+/// `:name:`, as the markdown shows it: its id is a Discord id, and its image another origin.
+fn reaction_pills(m: &MessageView, resolver: &PageResolver) -> Vec<ReactionPill> {
+    m.counted_reactions()
         .into_iter()
-        .map(|(emoji, count)| {
-            let shown = match custom_emoji_name(&emoji) {
-                Some(name) => format!(":{name}:"),
-                None => emoji,
-            };
+        .map(|c| {
+            let shown = markdown::to_plain(&c.emoji, resolver);
             ReactionPill {
-                label: format!("{shown}: {}", plural(count, "reaction", "reactions")),
+                label: format!("{shown}: {}", plural(c.count, "reaction", "reactions")),
                 emoji: shown,
-                count,
+                count: c.count,
             }
         })
         .collect()
@@ -628,7 +600,7 @@ fn message_items(
                     })
                     .collect()
             },
-            reactions: reaction_pills(m),
+            reactions: reaction_pills(m, resolver),
             starts_group,
         };
         if let Some(day) = days.last_mut() {
@@ -1535,15 +1507,39 @@ mod tests {
         assert_eq!(size_text(512), "512 B");
         assert_eq!(size_text(2048), "2.0 KB");
         assert_eq!(size_text(-5), "-5 B");
+    }
+
+    #[test]
+    fn reactions_are_counted_most_used_first_and_custom_emoji_show_their_name() {
+        let mut m = message("hi", serde_json::json!({}));
+        let reaction = |emoji: &str, user: &str| service::archive::view::ReactionView {
+            id: format!("{emoji}{user}"),
+            message_id: "m".into(),
+            emoji: emoji.into(),
+            anonymized_user_id: user.into(),
+            created_at: chrono::DateTime::<Utc>::default(),
+        };
+        m.reactions = vec![
+            reaction("👍", "a"),
+            reaction("<:party:123456789012345678>", "a"),
+            reaction("<a:dance:123456789012345678>", "b"),
+            reaction("<:party:123456789012345678>", "b"),
+        ];
+        let resolver = PageResolver {
+            channels: HashMap::new(),
+        };
+        let pills: Vec<(String, u64)> = reaction_pills(&m, &resolver)
+            .into_iter()
+            .map(|p| (p.emoji, p.count))
+            .collect();
         assert_eq!(
-            custom_emoji_name("<:party:123456789012345678>"),
-            Some("party")
+            pills,
+            vec![
+                (":party:".into(), 2),
+                ("👍".into(), 1),
+                (":dance:".into(), 1)
+            ]
         );
-        assert_eq!(
-            custom_emoji_name("<a:dance:123456789012345678>"),
-            Some("dance")
-        );
-        assert_eq!(custom_emoji_name("👍"), None);
     }
 
     #[test]

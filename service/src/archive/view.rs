@@ -376,6 +376,13 @@ impl MessageView {
 
     /// Fill `reactionCounts` from the raw rows.
     pub fn with_reaction_counts(mut self) -> Self {
+        self.reaction_counts = Some(self.counted_reactions());
+        self
+    }
+
+    /// The reactions aggregated per emoji, most used first; ties keep the order of first
+    /// appearance.
+    pub fn counted_reactions(&self) -> Vec<ReactionCount> {
         let mut counts: Vec<ReactionCount> = Vec::new();
         for r in &self.reactions {
             match counts.iter_mut().find(|c| c.emoji == r.emoji) {
@@ -386,10 +393,9 @@ impl MessageView {
                 }),
             }
         }
-        // Most used first; ties keep the order of first appearance (the sort is stable).
+        // The sort is stable.
         counts.sort_by_key(|c| std::cmp::Reverse(c.count));
-        self.reaction_counts = Some(counts);
-        self
+        counts
     }
 }
 

@@ -102,23 +102,10 @@ fn message_metadata(m: &PlatformMessage, anonymizer: &Anonymizer) -> serde_json:
         "mentions": {
             "users": m.mentions.users.iter().map(|u| anonymizer.user_id(u)).collect::<Vec<_>>(),
             "roles": m.mentions.roles,
-            "channels": channel_mentions(&m.content),
+            "channels": crate::discord::channel_mentions(&m.content),
             "everyone": m.mentions.everyone,
         },
     })
-}
-
-fn channel_mentions(content: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = content;
-    while let Some(start) = rest.find("<#") {
-        rest = &rest[start + 2..];
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        if !digits.is_empty() && rest[digits.len()..].starts_with('>') {
-            out.push(digits);
-        }
-    }
-    out
 }
 
 /// The row of a discovered channel of `tenant`.
@@ -228,15 +215,6 @@ pub fn progress_row(p: &ProgressUpdate<'_>) -> ProgressRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn channel_mentions_are_extracted_from_content() {
-        assert_eq!(
-            channel_mentions("see <#123> and <#45>, not <#x> or <@6>"),
-            vec!["123", "45"]
-        );
-        assert!(channel_mentions("plain").is_empty());
-    }
 
     #[test]
     fn a_row_is_marked_once_and_keeps_its_other_metadata() {
