@@ -178,10 +178,8 @@ pub async fn build(
     w.write("robots.txt", sitemap::robots(ctx).as_bytes())?;
 
     let mut seeds: HashSet<String> = HashSet::new();
-    for channel in &rows {
-        let Some(facts) = pages::channel_facts(db, ctx, &channel.id).await? else {
-            continue;
-        };
+    for facts in pages::all_channel_facts(&rows, &stats) {
+        let channel = &facts.channel;
         if pages::has_threads_index(&facts) {
             let all = pages::thread_list(db, ctx, &facts).await?;
             for n in 1..=pages::threads_pages_for(all.len() as u64) {
@@ -217,10 +215,11 @@ pub async fn build(
             avatar::svg(seed).as_bytes(),
         )?;
     }
-    if let Some(index) = sitemap::index(db, ctx).await? {
+    let plan = sitemap::Plan::from_channels(&rows, &stats);
+    if let Some(index) = sitemap::index(ctx, &plan) {
         w.write(&Route::SitemapIndex.path(), index.as_bytes())?;
-        for k in 1..=sitemap::chunk_count(db, ctx).await? {
-            if let Some(chunk) = sitemap::chunk(db, ctx, k).await? {
+        for k in 1..=plan.chunk_count(ctx.page_size) {
+            if let Some(chunk) = sitemap::chunk(db, ctx, &plan, k).await? {
                 w.write(&Route::Sitemap(k).path(), chunk.as_bytes())?;
             }
         }

@@ -729,6 +729,42 @@ pub async fn channel_facts(
     }))
 }
 
+/// The facts of every channel of the tenant, from its channel rows and their stats (see
+/// [`tenant_channels`]), without another query: what the static build renders from.
+pub fn all_channel_facts(
+    rows: &[channels::Model],
+    stats: &HashMap<String, ChannelStats>,
+) -> Vec<ChannelFacts> {
+    let by_platform_id: HashMap<&str, &channels::Model> = rows
+        .iter()
+        .map(|c| (c.platform_channel_id.as_str(), c))
+        .collect();
+    let mut threads_of: HashMap<&str, u64> = HashMap::new();
+    for t in rows
+        .iter()
+        .filter(|c| c.r#type.as_deref() == Some("thread"))
+    {
+        if let Some(parent) = t.parent_channel_id.as_deref() {
+            *threads_of.entry(parent).or_default() += 1;
+        }
+    }
+    rows.iter()
+        .map(|c| ChannelFacts {
+            parent: c
+                .parent_channel_id
+                .as_deref()
+                .and_then(|p| by_platform_id.get(p))
+                .map(|p| (*p).clone()),
+            message_count: stats.get(&c.id).map(|s| s.message_count).unwrap_or(0),
+            thread_count: threads_of
+                .get(c.platform_channel_id.as_str())
+                .copied()
+                .unwrap_or(0),
+            channel: c.clone(),
+        })
+        .collect()
+}
+
 fn parse_uuid(id: &str) -> uuid::Uuid {
     // Channel ids are UUIDs written by the sync; a malformed one links to the nil channel,
     // which answers 404, rather than failing the page.

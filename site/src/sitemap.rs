@@ -2,16 +2,19 @@
 //!
 //! The sitemap lists the home page and every message page (listing pages are `noindex`), in
 //! chunks of at most [`CHUNK`] URLs under a sitemap index, each URL with the time of the last
-//! message on its page as `lastmod`. A chunk is computed from the database alone (channel counts,
-//! then the page boundaries of just the channels it covers), so the live server can answer any
-//! chunk without building the others, and the static build writes the same bytes.
+//! message on its page as `lastmod`. A chunk is computed from the [`Plan`] (the channels and
+//! their counts) and the page boundaries of just the channels it covers, so the live server can
+//! answer any chunk without building the others, and the static build writes the same bytes.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
+use entity::channels;
 use service::archive::pages as reads;
+use service::archive::query::ChannelStats;
 
 use crate::Result;
 use crate::pages::{SiteContext, pages_for};
@@ -20,24 +23,43 @@ use crate::paths::{self, Route};
 /// Most URLs in one sitemap file (the protocol's limit).
 pub const CHUNK: u64 = 50_000;
 
-/// The message channels of a tenant in sitemap order, with their message counts.
-async fn plan(db: &impl ConnectionTrait, ctx: &SiteContext) -> Result<Vec<(String, u64)>> {
-    let (rows, stats) = crate::pages::tenant_channels(db, ctx).await?;
-    Ok(rows
-        .into_iter()
-        .filter(|c| !matches!(c.r#type.as_deref(), Some("category") | Some("forum")))
-        .filter_map(|c| {
-            let n = stats.get(&c.id).map(|s| s.message_count).unwrap_or(0);
-            (n > 0).then_some((c.id, n))
-        })
-        .collect())
-}
+/// What the sitemap lists: the message channels of a tenant in sitemap order, with their
+/// message counts.
+#[derive(Debug, Clone)]
+pub struct Plan(Vec<(String, u64)>);
 
-fn url_count(plan: &[(String, u64)], page_size: u64) -> u64 {
-    1 + plan
-        .iter()
-        .map(|(_, n)| pages_for(*n, page_size))
-        .sum::<u64>()
+impl Plan {
+    /// The plan from the tenant's channels and their stats (see `pages::tenant_channels`).
+    pub fn from_channels(rows: &[channels::Model], stats: &HashMap<String, ChannelStats>) -> Self {
+        Self(
+            rows.iter()
+                .filter(|c| !matches!(c.r#type.as_deref(), Some("category") | Some("forum")))
+                .filter_map(|c| {
+                    let n = stats.get(&c.id).map(|s| s.message_count).unwrap_or(0);
+                    (n > 0).then(|| (c.id.clone(), n))
+                })
+                .collect(),
+        )
+    }
+
+    /// The plan of `ctx`'s tenant, read from the database.
+    pub async fn load(db: &impl ConnectionTrait, ctx: &SiteContext) -> Result<Self> {
+        let (rows, stats) = crate::pages::tenant_channels(db, ctx).await?;
+        Ok(Self::from_channels(&rows, &stats))
+    }
+
+    fn url_count(&self, page_size: u64) -> u64 {
+        1 + self
+            .0
+            .iter()
+            .map(|(_, n)| pages_for(*n, page_size))
+            .sum::<u64>()
+    }
+
+    /// Number of sitemap chunks.
+    pub fn chunk_count(&self, page_size: u64) -> u64 {
+        self.url_count(page_size).div_ceil(CHUNK)
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -54,12 +76,9 @@ fn lastmod(t: &DateTime<Utc>) -> String {
 
 /// The sitemap index, `None` when the site's public URL is unknown (sitemaps need absolute
 /// URLs).
-pub async fn index(db: &impl ConnectionTrait, ctx: &SiteContext) -> Result<Option<String>> {
-    let Some(base) = ctx.base_url.as_deref() else {
-        return Ok(None);
-    };
-    let plan = plan(db, ctx).await?;
-    let chunks = url_count(&plan, ctx.page_size).div_ceil(CHUNK);
+pub fn index(ctx: &SiteContext, plan: &Plan) -> Option<String> {
+    let base = ctx.base_url.as_deref()?;
+    let chunks = plan.chunk_count(ctx.page_size);
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
@@ -72,22 +91,20 @@ pub async fn index(db: &impl ConnectionTrait, ctx: &SiteContext) -> Result<Optio
         );
     }
     out.push_str("</sitemapindex>\n");
-    Ok(Some(out))
-}
-
-/// Number of sitemap chunks.
-pub async fn chunk_count(db: &impl ConnectionTrait, ctx: &SiteContext) -> Result<u64> {
-    let plan = plan(db, ctx).await?;
-    Ok(url_count(&plan, ctx.page_size).div_ceil(CHUNK))
+    Some(out)
 }
 
 /// Sitemap chunk `k` (from 1), `None` past the last one or when the public URL is unknown.
-pub async fn chunk(db: &impl ConnectionTrait, ctx: &SiteContext, k: u64) -> Result<Option<String>> {
+pub async fn chunk(
+    db: &impl ConnectionTrait,
+    ctx: &SiteContext,
+    plan: &Plan,
+    k: u64,
+) -> Result<Option<String>> {
     let Some(base) = ctx.base_url.as_deref() else {
         return Ok(None);
     };
-    let plan = plan(db, ctx).await?;
-    let total = url_count(&plan, ctx.page_size);
+    let total = plan.url_count(ctx.page_size);
     if k == 0 || (k - 1) * CHUNK >= total {
         return Ok(None);
     }
@@ -101,7 +118,7 @@ pub async fn chunk(db: &impl ConnectionTrait, ctx: &SiteContext, k: u64) -> Resu
         let _ = writeln!(out, "<url><loc>{}</loc></url>", escape(base));
     }
     at += 1;
-    for (channel_id, count) in &plan {
+    for (channel_id, count) in &plan.0 {
         let pages = pages_for(*count, ctx.page_size);
         if at + pages <= from {
             at += pages;

@@ -344,13 +344,15 @@ async fn render(
             ));
         }
         Some(Route::SitemapIndex) => {
-            return match sitemap::index(db, ctx).await? {
+            let plan = sitemap::Plan::load(db, ctx).await?;
+            return match sitemap::index(ctx, &plan) {
                 Some(xml) => Ok(Answer::new(200, XML, xml, None)),
                 None => not_found("There is no such sitemap."),
             };
         }
         Some(Route::Sitemap(k)) => {
-            return match sitemap::chunk(db, ctx, k).await? {
+            let plan = sitemap::Plan::load(db, ctx).await?;
+            return match sitemap::chunk(db, ctx, &plan, k).await? {
                 Some(xml) => Ok(Answer::new(200, XML, xml, None)),
                 None => not_found("There is no such sitemap."),
             };
