@@ -760,10 +760,31 @@ async fn pages_share_the_per_client_limit_and_forwarded_addresses_count_only_fro
             }
         }
         if trusted {
-            // Five clients behind a trusted proxy: each within its own limit.
+            // Five clients behind a trusted proxy: each within its own limit...
             assert!(
                 statuses.iter().all(|s| *s == StatusCode::OK),
                 "{statuses:?}"
+            );
+            // ... and one of them, asking again and again, is limited as itself.
+            let mut again = Vec::new();
+            for _ in 0..3 {
+                let response = app
+                    .client
+                    .get(&home)
+                    .header("x-forwarded-for", "203.0.113.0")
+                    .send()
+                    .await
+                    .unwrap();
+                again.push(response.status());
+            }
+            assert_eq!(
+                again,
+                [
+                    StatusCode::OK,
+                    StatusCode::OK,
+                    StatusCode::TOO_MANY_REQUESTS
+                ],
+                "the forwarded client's own budget"
             );
         } else {
             // A spoofed header changes nothing: one client, limited after three pages.
