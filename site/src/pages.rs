@@ -449,9 +449,19 @@ fn metadata_bool(m: &MessageView, key: &str) -> bool {
     archive::view::metadata_flag(m.metadata.as_ref(), key)
 }
 
-/// Reply targets of a page: by platform id, with the path of their page and anchor.
+/// What a reply bar shows of its target.
+struct Target {
+    /// The target's author (pseudonymised id).
+    author: String,
+    /// Its first characters, plain text.
+    excerpt: String,
+    /// Its page and anchor, relative to the replying message's page.
+    href: String,
+}
+
+/// Reply targets of a page, by platform id.
 struct Targets {
-    by_platform_id: HashMap<String, (String, String, String)>,
+    by_platform_id: HashMap<String, Target>,
 }
 
 async fn reply_targets(
@@ -476,11 +486,11 @@ async fn reply_targets(
             Some(t) => {
                 by_platform_id.insert(
                     target.to_owned(),
-                    (
-                        t.anonymized_author_id.clone(),
-                        excerpt_of(t, resolver),
-                        format!("#{}", paths::anchor(&t.id)),
-                    ),
+                    Target {
+                        author: t.anonymized_author_id.clone(),
+                        excerpt: excerpt_of(t, resolver),
+                        href: format!("#{}", paths::anchor(&t.id)),
+                    },
                 );
             }
             None => missing.push(target),
@@ -499,11 +509,11 @@ async fn reply_targets(
             };
             by_platform_id.insert(
                 view.platform_message_id.clone(),
-                (
-                    view.anonymized_author_id.clone(),
-                    excerpt_of(&view, resolver),
+                Target {
+                    author: view.anonymized_author_id.clone(),
+                    excerpt: excerpt_of(&view, resolver),
                     href,
-                ),
+                },
             );
         }
     }
@@ -545,11 +555,11 @@ fn message_items(
         let reply = m
             .reply_to_id
             .as_deref()
-            .map(|t| match targets.by_platform_id.get(t) {
-                Some((author, excerpt, href)) => ReplyBar {
-                    author: Some(pseudonym::name(author)),
-                    excerpt: excerpt.clone(),
-                    href: Some(href.clone()),
+            .map(|id| match targets.by_platform_id.get(id) {
+                Some(t) => ReplyBar {
+                    author: Some(pseudonym::name(&t.author)),
+                    excerpt: t.excerpt.clone(),
+                    href: Some(t.href.clone()),
                 },
                 None => ReplyBar {
                     author: None,
