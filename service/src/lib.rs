@@ -12,7 +12,9 @@ pub mod discord;
 pub mod error;
 pub mod export;
 pub mod platform;
+pub mod pseudonym;
 pub mod repo;
+pub mod search;
 pub mod sync;
 pub mod tenants;
 

@@ -12,7 +12,8 @@ pub mod build;
 pub mod markdown;
 pub mod pages;
 pub mod paths;
-pub mod pseudonym;
+/// Moved to `service` (the search index names authors too); re-exported for the pages.
+pub use service::pseudonym;
 pub mod sitemap;
 pub mod theme;
 

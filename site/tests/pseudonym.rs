@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use sha2::{Digest, Sha256};
 use site::{avatar, pseudonym};
 
-const ADJECTIVES: &str = include_str!("../src/words/adjectives.txt");
-const ANIMALS: &str = include_str!("../src/words/animals.txt");
+const ADJECTIVES: &str = include_str!("../../service/src/words/adjectives.txt");
+const ANIMALS: &str = include_str!("../../service/src/words/animals.txt");
 
 /// A pseudonymised id as the archive stores it: 64 lowercase hex characters.
 fn id(n: u32) -> String {

@@ -2,7 +2,7 @@
 //! Otter") and a short hex tag that tells two authors with the same name apart.
 //!
 //! Both come from the first 64 bits of the author's pseudonymised id, which is exactly what
-//! the avatar seed ([`crate::avatar::seed_for`]) publishes: nothing here reveals more of the id
+//! the website's avatar seed (`site::avatar::seed_for`) publishes: nothing here reveals more of the id
 //! than the avatar URL already does, and `name(id) == name(seed_for(id))`. The adjective, the
 //! animal and the tag use disjoint bits, so two authors who share a name still get
 //! independent tags.

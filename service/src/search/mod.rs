@@ -1,0 +1,183 @@
+//! Full-text search over every tenant's public messages: an embedded tantivy index, derived
+//! from the database (which stays the source of truth).
+//!
+//! - [`syntax`] parses Discord's search language (`from:`, `in:`, `has:`, dates, phrases,
+//!   prefixes) into a [`syntax::Query`]; every mistake is an [`Error::Validation`] on `q`.
+//! - [`text`] turns stored content into the text a reader sees (mentions as pseudonyms) and
+//!   splits it into index terms (Latin, Cyrillic, Greek, CJK, emoji).
+//! - [`SearchIndex`] owns the index directory: opening (rebuilding what is missing or
+//!   corrupt), the indexer that follows the sync's writes ([`SearchIndex::catch_up`],
+//!   [`SearchIndex::run`]), rebuilding ([`SearchIndex::reindex`]) and answering queries
+//!   ([`SearchIndex::search`]).
+
+pub mod syntax;
+pub mod text;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use utoipa::ToSchema;
+
+use crate::archive::view::MessageView;
+use crate::error::Result;
+
+/// Most hits in one page of results.
+pub const MAX_LIMIT: u64 = 100;
+/// Hits per page when the request names no limit.
+pub const DEFAULT_LIMIT: u64 = 25;
+
+/// Result order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    /// Best match first, newer messages boosted (the default).
+    #[default]
+    Relevance,
+    /// Newest message first.
+    Newest,
+    /// Oldest message first.
+    Oldest,
+}
+
+/// One search request of one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    /// The query, in [`syntax`]'s language.
+    pub q: String,
+    /// Hits per page, `1..=`[`MAX_LIMIT`].
+    pub limit: u64,
+    /// The `nextCursor` of the previous page (opaque; bound to `q` and `sort`).
+    pub cursor: Option<String>,
+    /// Result order.
+    pub sort: Sort,
+}
+
+/// A channel as a hit names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HitChannel {
+    /// Internal id (UUID).
+    pub id: String,
+    /// Channel name (thread title for threads and forum posts).
+    pub name: String,
+    /// `text`, `thread`, `forum` or `category`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// One matching message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    /// The message, as the read API shows it (with `reactionCounts`).
+    pub message: MessageView,
+    /// Its channel; for a message in a thread, the thread's parent channel.
+    pub channel: HitChannel,
+    /// The thread (or forum post) the message is in, if any.
+    pub thread: Option<HitChannel>,
+    /// An excerpt of the message as shown (mentions as pseudonyms), HTML-escaped, with the
+    /// matched terms in `<mark>`…`</mark>`.
+    pub snippet: String,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchPage {
+    /// The hits, in the requested order.
+    pub hits: Vec<SearchHit>,
+    /// How many messages match in all.
+    pub total: u64,
+    /// Pass as `cursor` for the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// What one indexer pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatchUp {
+    /// Messages (re)indexed.
+    pub indexed: u64,
+    /// Messages removed (deleted on Discord, or their channel stopped being public).
+    pub removed: u64,
+    /// Whether a commit was made.
+    pub committed: bool,
+}
+
+/// What [`SearchIndex::reindex`] did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReindexSummary {
+    /// Tenants rebuilt.
+    pub tenants: u64,
+    /// Messages now searchable for them.
+    pub messages: u64,
+    /// The index directory.
+    pub index_dir: PathBuf,
+    /// Its size on disk afterwards, in bytes.
+    pub index_bytes: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// The embedded index: one per process that answers queries (`verta serve`), in
+/// `SEARCH_INDEX_DIR`.
+pub struct SearchIndex {
+    dir: PathBuf,
+}
+
+impl SearchIndex {
+    /// Open the index in `dir`, creating it when missing. An index that cannot be read
+    /// (corrupt, half-deleted, another format version) is moved aside and started empty: the
+    /// indexer then rebuilds it from the database. Fails only when `dir` cannot be used at all
+    /// (permissions), or another process holds the index's write lock.
+    pub fn open(dir: &Path) -> Result<Arc<Self>> {
+        let _ = dir;
+        todo!("open")
+    }
+
+    /// The index directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// One indexer pass: index what the database changed since the last commit (new, edited,
+    /// deleted messages; channels that stopped or started being public; deleted tenants), and
+    /// commit it together with the new position. Tests call it to make a sync searchable now.
+    pub async fn catch_up(&self, db: &DatabaseConnection) -> Result<CatchUp> {
+        let _ = db;
+        todo!("catch_up")
+    }
+
+    /// The indexer: [`Self::catch_up`] about every second until `stop` turns true. Errors are
+    /// logged and retried with backoff, never fatal.
+    pub async fn run(self: Arc<Self>, db: DatabaseConnection, stop: watch::Receiver<bool>) {
+        let _ = (db, stop);
+        todo!("run")
+    }
+
+    /// Rebuild the documents of one tenant (or of all) from the database. `progress` gets
+    /// (messages done, messages in all) now and then.
+    pub async fn reindex(
+        &self,
+        db: &DatabaseConnection,
+        tenant_id: Option<&str>,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<ReindexSummary> {
+        let _ = (db, tenant_id, progress);
+        todo!("reindex")
+    }
+
+    /// Answer `request` with `tenant_id`'s messages only.
+    pub async fn search(
+        &self,
+        db: &DatabaseConnection,
+        tenant_id: &str,
+        request: &SearchRequest,
+    ) -> Result<SearchPage> {
+        let _ = (db, tenant_id, request);
+        todo!("search")
+    }
+}
