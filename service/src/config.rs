@@ -54,6 +54,7 @@ pub const VARIABLES: &[&str] = &[
     "TRUSTED_PROXIES",
     "SITE_BASE_URL",
     "SITE_CACHE_SECS",
+    "SEARCH_INDEX_DIR",
 ];
 
 /// Log output format (`LOG_FORMAT`).
@@ -224,6 +225,35 @@ pub struct Config {
         default_value_t = 10, value_parser = Var::new(parse_number::<u64>)
     )]
     pub site_cache_secs: u64,
+    /// Directory of the embedded search index (derived from the database; rebuilt when missing
+    /// or unreadable). Unset: beside the SQLite file (`verta.db` -> `verta.search/`), or
+    /// `./verta-search/` for MySQL-family databases.
+    #[arg(
+        long, env = "SEARCH_INDEX_DIR", global = true,
+        value_parser = Var::new(parse_path)
+    )]
+    pub search_index_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// The search index directory: `SEARCH_INDEX_DIR`, or its default for `DATABASE_URL`.
+    pub fn search_index_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.search_index_dir {
+            return dir.clone();
+        }
+        match sqlite_file(&self.database_url) {
+            Some(file) => file.with_extension("search"),
+            None => PathBuf::from("./verta-search"),
+        }
+    }
+}
+
+/// The file of a `sqlite://` URL (`None` for other schemes and in-memory databases).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
 impl Default for Config {
@@ -248,6 +278,7 @@ impl Default for Config {
             trusted_proxies: TrustedProxies::none(),
             site_base_url: None,
             site_cache_secs: 10,
+            search_index_dir: None,
         }
     }
 }
@@ -276,6 +307,7 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies.to_string())
             .field("site_base_url", &self.site_base_url)
             .field("site_cache_secs", &self.site_cache_secs)
+            .field("search_index_dir", &self.search_index_dir)
             .finish()
     }
 }
@@ -614,6 +646,29 @@ mod tests {
         assert_eq!(c.read_api_rate_limit, 1000);
         assert!(c.trusted_proxies.is_empty());
         assert!(c.admin_api_key.is_none() && c.anonymization_secret.is_none());
+        assert_eq!(c.search_index_dir(), PathBuf::from("verta.search"));
+    }
+
+    #[test]
+    fn the_search_index_defaults_beside_the_sqlite_file() {
+        let dir = |url: &str| {
+            Config::from_map([("DATABASE_URL", url)])
+                .unwrap()
+                .search_index_dir()
+        };
+        assert_eq!(
+            dir("sqlite:///var/lib/verta/a.db?mode=rwc"),
+            PathBuf::from("/var/lib/verta/a.search")
+        );
+        assert_eq!(
+            dir("sqlite://data/archive?mode=rwc"),
+            PathBuf::from("data/archive.search")
+        );
+        assert_eq!(dir("sqlite::memory:"), PathBuf::from("./verta-search"));
+        assert_eq!(
+            dir("mysql://root@db/verta"),
+            PathBuf::from("./verta-search")
+        );
     }
 
     #[test]
@@ -635,6 +690,7 @@ mod tests {
             ("EXPORT_DIR", "/tmp/out"),
             ("READ_API_RATE_LIMIT", "0"),
             ("TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::7"),
+            ("SEARCH_INDEX_DIR", "/srv/index"),
             ("UNRELATED", "ignored"),
         ])
         .unwrap();
@@ -653,6 +709,7 @@ mod tests {
         assert_eq!(c.export_dir, PathBuf::from("/tmp/out"));
         assert_eq!(c.read_api_rate_limit, 0);
         assert_eq!(c.trusted_proxies.to_string(), "10.0.0.0/8,2001:db8::7/128");
+        assert_eq!(c.search_index_dir(), PathBuf::from("/srv/index"));
     }
 
     #[test]
