@@ -71,6 +71,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The search index failed (HTTP 500): unreadable files, a full disk, or another process
+    /// holding its write lock.
+    #[error("search index error: {0}")]
+    Search(String),
     /// Any other database failure (HTTP 500).
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),
@@ -88,6 +92,12 @@ impl Error {
             entity,
             id: id.into(),
         }
+    }
+}
+
+impl From<tantivy::TantivyError> for Error {
+    fn from(e: tantivy::TantivyError) -> Self {
+        Error::Search(e.to_string())
     }
 }
 

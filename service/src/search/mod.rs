@@ -10,15 +10,21 @@
 //!   [`SearchIndex::run`]), rebuilding ([`SearchIndex::reindex`]) and answering queries
 //!   ([`SearchIndex::search`]).
 
+mod index;
+mod indexer;
+mod query;
 pub mod syntax;
 pub mod text;
 
+pub use query::MAX_OFFSET;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::{Mutex, watch};
 use utoipa::ToSchema;
 
 use crate::archive::view::MessageView;
@@ -126,16 +132,30 @@ pub struct ReindexSummary {
 /// `SEARCH_INDEX_DIR`.
 pub struct SearchIndex {
     dir: PathBuf,
+    fields: index::Fields,
+    reader: tantivy::IndexReader,
+    /// The writer side; one pass, rebuild or test at a time.
+    store: Mutex<index::Store>,
 }
+
+/// How often the indexer looks for changes.
+const POLL: Duration = Duration::from_secs(1);
+/// Longest wait between retries after a failed pass.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 impl SearchIndex {
     /// Open the index in `dir`, creating it when missing. An index that cannot be read
-    /// (corrupt, half-deleted, another format version) is moved aside and started empty: the
-    /// indexer then rebuilds it from the database. Fails only when `dir` cannot be used at all
-    /// (permissions), or another process holds the index's write lock.
+    /// (corrupt, half-deleted, another format version) is moved aside to `<dir>.broken` and
+    /// started empty: [`Self::run`] then rebuilds it from the database. Fails only when `dir`
+    /// cannot be used at all (permissions), or another process holds the index's write lock.
     pub fn open(dir: &Path) -> Result<Arc<Self>> {
-        let _ = dir;
-        todo!("open")
+        let store = index::Store::open(dir)?;
+        Ok(Arc::new(Self {
+            dir: dir.to_owned(),
+            fields: store.fields,
+            reader: store.reader.clone(),
+            store: Mutex::new(store),
+        }))
     }
 
     /// The index directory.
@@ -143,19 +163,104 @@ impl SearchIndex {
         &self.dir
     }
 
-    /// One indexer pass: index what the database changed since the last commit (new, edited,
-    /// deleted messages; channels that stopped or started being public; deleted tenants), and
-    /// commit it together with the new position. Tests call it to make a sync searchable now.
-    pub async fn catch_up(&self, db: &DatabaseConnection) -> Result<CatchUp> {
-        let _ = db;
-        todo!("catch_up")
+    /// Whether the index holds the whole archive (false until the first rebuild of a new or
+    /// replaced index has finished).
+    pub async fn is_built(&self) -> bool {
+        self.store.lock().await.position.built
     }
 
-    /// The indexer: [`Self::catch_up`] about every second until `stop` turns true. Errors are
-    /// logged and retried with backoff, never fatal.
-    pub async fn run(self: Arc<Self>, db: DatabaseConnection, stop: watch::Receiver<bool>) {
-        let _ = (db, stop);
-        todo!("run")
+    /// Documents searchable now: of one tenant, or of all.
+    pub fn document_count(&self, tenant_id: Option<&str>) -> Result<u64> {
+        let searcher = self.reader.searcher();
+        Ok(match tenant_id {
+            None => searcher.num_docs(),
+            Some(t) => searcher.search(
+                &tantivy::query::TermQuery::new(
+                    tantivy::Term::from_field_text(self.fields.tenant, t),
+                    tantivy::schema::IndexRecordOption::Basic,
+                ),
+                &tantivy::collector::Count,
+            )? as u64,
+        })
+    }
+
+    /// How many documents carry message id `id` (0 or 1 when the index is sound).
+    pub fn copies_of(&self, message_id: &str) -> Result<u64> {
+        let searcher = self.reader.searcher();
+        Ok(searcher.search(
+            &tantivy::query::TermQuery::new(
+                tantivy::Term::from_field_text(self.fields.id, message_id),
+                tantivy::schema::IndexRecordOption::Basic,
+            ),
+            &tantivy::collector::Count,
+        )? as u64)
+    }
+
+    /// Bytes the index takes on disk.
+    pub async fn disk_bytes(&self) -> u64 {
+        self.store.lock().await.disk_bytes()
+    }
+
+    /// One indexer pass: index what the database changed since the last commit (new, edited,
+    /// deleted messages; channels that stopped or started being public; deleted tenants), and
+    /// commit it together with the new position. Changes younger than [`indexer::LAG`] wait
+    /// for the next pass. Tests call it to make a sync searchable now.
+    pub async fn catch_up(&self, db: &DatabaseConnection) -> Result<CatchUp> {
+        let mut store = self.store.lock().await;
+        match indexer::catch_up(db, &mut store).await {
+            Ok((indexed, removed, committed)) => Ok(CatchUp {
+                indexed,
+                removed,
+                committed,
+            }),
+            Err(e) => {
+                // Nothing half-done may ride along with the next commit.
+                let _ = store.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// The indexer: rebuild first when the index is new or was replaced, then
+    /// [`Self::catch_up`] every second until `stop` turns true. Errors are logged and retried
+    /// with backoff, never fatal.
+    pub async fn run(self: Arc<Self>, db: DatabaseConnection, mut stop: watch::Receiver<bool>) {
+        let span = tracing::info_span!("search_indexer", dir = %self.dir.display());
+        let _enter = span.enter();
+        drop(_enter);
+        let mut backoff = POLL;
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let pass = async {
+                if !self.is_built().await {
+                    tracing::info!(parent: &span, "building the search index from the database");
+                    let summary = self.reindex(&db, None, &|_, _| {}).await?;
+                    tracing::info!(parent: &span, messages = summary.messages, seconds = summary.seconds, "search index built");
+                }
+                self.catch_up(&db).await
+            };
+            let wait = match pass.await {
+                Ok(done) => {
+                    if done.indexed + done.removed > 0 {
+                        tracing::debug!(parent: &span, indexed = done.indexed, removed = done.removed, "search index updated");
+                    }
+                    backoff = POLL;
+                    POLL
+                }
+                Err(e) => {
+                    tracing::warn!(parent: &span, error = %e, retry_in_secs = backoff.as_secs(), "search indexer pass failed");
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    wait
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
     }
 
     /// Rebuild the documents of one tenant (or of all) from the database. `progress` gets
@@ -166,8 +271,22 @@ impl SearchIndex {
         tenant_id: Option<&str>,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
     ) -> Result<ReindexSummary> {
-        let _ = (db, tenant_id, progress);
-        todo!("reindex")
+        let started = std::time::Instant::now();
+        let mut store = self.store.lock().await;
+        let (tenants, messages) = match indexer::reindex(db, &mut store, tenant_id, progress).await {
+            Ok(done) => done,
+            Err(e) => {
+                let _ = store.rollback();
+                return Err(e);
+            }
+        };
+        Ok(ReindexSummary {
+            tenants,
+            messages,
+            index_dir: self.dir.clone(),
+            index_bytes: store.disk_bytes(),
+            seconds: started.elapsed().as_secs_f64(),
+        })
     }
 
     /// Answer `request` with `tenant_id`'s messages only.
@@ -177,7 +296,6 @@ impl SearchIndex {
         tenant_id: &str,
         request: &SearchRequest,
     ) -> Result<SearchPage> {
-        let _ = (db, tenant_id, request);
-        todo!("search")
+        query::search(db, &self.reader, self.fields, tenant_id, request).await
     }
 }

@@ -1,0 +1,543 @@
+//! Following the database: what to index, read in bounded batches, turned into documents.
+//!
+//! The sync writes every message and channel with `updated_at` = the time of the write (an
+//! edit, a deletion mark or a re-read of the recent window all move it). A pass reads what
+//! changed after the committed [`Position`] in `(updated_at, id)` order (m011 indexes both
+//! tables on it), up to a horizon [`LAG`] behind now: a write whose timestamp was taken just
+//! before another's may commit just after it, and the lag keeps the position from passing a
+//! write that is still in flight.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, Statement, Value};
+use tantivy::schema::{IndexRecordOption, Term};
+use tantivy::query::TermQuery;
+use tantivy::collector::Count;
+use tantivy::TantivyDocument;
+use uuid::Uuid;
+
+use super::index::{Fields, Position, Store, order_key};
+use super::syntax::{Has, name_key};
+use super::text;
+use crate::archive::query::{Direction, Position as PagePosition, messages_from};
+use crate::archive::view::metadata_flag;
+use crate::error::Result;
+use crate::{pseudonym, repo};
+
+/// How far behind now a pass stops (see the module's doc).
+pub const LAG: Duration = Duration::from_secs(2);
+/// Rows read per query.
+const BATCH: u64 = 2_000;
+/// Most message changes one pass indexes before it commits (a long catch-up commits as it
+/// goes, so its progress survives a crash and shows in results early).
+const PASS_MESSAGES: u64 = 100_000;
+/// Rows per `IN (...)` list.
+const IN_CHUNK: usize = 1_000;
+
+/// A message with what its document needs from its channel.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Row {
+    pub id: String,
+    pub channel_id: String,
+    pub platform_message_id: String,
+    pub anonymized_author_id: String,
+    pub content: String,
+    pub metadata: Option<serde_json::Value>,
+    pub platform_created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub tenant_id: String,
+    pub channel_type: Option<String>,
+    pub parent_channel_id: Option<String>,
+}
+
+/// A channel as the indexer sees it.
+#[derive(Debug, Clone, FromQueryResult)]
+struct ChannelRow {
+    id: String,
+    tenant_id: String,
+    platform_channel_id: String,
+    channel_type: Option<String>,
+    parent_channel_id: Option<String>,
+    metadata: Option<serde_json::Value>,
+    updated_at: DateTime<Utc>,
+}
+
+const MESSAGE_COLUMNS: &str = "m.id, m.channel_id, m.platform_message_id, \
+    m.anonymized_author_id, m.content, m.metadata, m.platform_created_at, m.updated_at, \
+    c.tenant_id, c.`type` AS channel_type, c.parent_channel_id";
+
+const CHANNEL_COLUMNS: &str = "id, tenant_id, platform_channel_id, `type` AS channel_type, \
+    parent_channel_id, metadata, updated_at";
+
+/// Whether discovery marked the channel as gone or no longer visible to everyone.
+fn is_public(metadata: Option<&serde_json::Value>) -> bool {
+    !metadata_flag(metadata, "vanished")
+}
+
+/// The row id of a thread's parent channel (`parent_channel_id` holds its snowflake).
+fn parent_row_id(tenant_id: &str, channel_type: Option<&str>, parent: Option<&str>) -> Option<String> {
+    if channel_type != Some("thread") {
+        return None;
+    }
+    let tenant = tenant_id.parse::<Uuid>().ok()?;
+    Some(repo::ids::channel(tenant, parent?).to_string())
+}
+
+/// `(updated_at, id) > after AND updated_at <= horizon`, for a table alias prefix.
+fn changed_since(
+    prefix: &str,
+    after: Option<&(DateTime<Utc>, String)>,
+    horizon: DateTime<Utc>,
+) -> (String, Vec<Value>) {
+    match after {
+        Some((at, id)) => (
+            format!(
+                "({prefix}updated_at > ? OR ({prefix}updated_at = ? AND {prefix}id > ?)) AND {prefix}updated_at <= ?"
+            ),
+            vec![(*at).into(), (*at).into(), id.clone().into(), horizon.into()],
+        ),
+        None => (format!("{prefix}updated_at <= ?"), vec![horizon.into()]),
+    }
+}
+
+async fn changed_messages(
+    db: &DatabaseConnection,
+    after: Option<&(DateTime<Utc>, String)>,
+    horizon: DateTime<Utc>,
+) -> Result<Vec<Row>> {
+    let (condition, values) = changed_since("m.", after, horizon);
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN channels c ON c.id = m.channel_id \
+         WHERE {condition} ORDER BY m.updated_at, m.id LIMIT {BATCH}"
+    );
+    let backend = db.get_database_backend();
+    Ok(Row::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .all(db)
+        .await?)
+}
+
+async fn changed_channels(
+    db: &DatabaseConnection,
+    after: Option<&(DateTime<Utc>, String)>,
+    horizon: DateTime<Utc>,
+) -> Result<Vec<ChannelRow>> {
+    let (condition, values) = changed_since("", after, horizon);
+    let sql = format!(
+        "SELECT {CHANNEL_COLUMNS} FROM channels WHERE {condition} ORDER BY updated_at, id LIMIT {BATCH}"
+    );
+    let backend = db.get_database_backend();
+    Ok(
+        ChannelRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+            .all(db)
+            .await?,
+    )
+}
+
+async fn tenant_channels(db: &DatabaseConnection, tenant_id: &str) -> Result<Vec<ChannelRow>> {
+    let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE tenant_id = ? ORDER BY id");
+    let backend = db.get_database_backend();
+    Ok(ChannelRow::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [tenant_id.into()],
+    ))
+    .all(db)
+    .await?)
+}
+
+async fn tenant_ids(db: &DatabaseConnection) -> Result<HashSet<String>> {
+    #[derive(FromQueryResult)]
+    struct Id {
+        id: String,
+    }
+    let backend = db.get_database_backend();
+    Ok(Id::find_by_statement(Statement::from_string(backend, "SELECT id FROM tenants"))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect())
+}
+
+/// `has:` terms of each message among `ids`, from its attachments.
+async fn attachment_kinds(
+    db: &DatabaseConnection,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<&'static str>>> {
+    #[derive(FromQueryResult)]
+    struct Attachment {
+        message_id: String,
+        filename: String,
+        content_type: String,
+    }
+    let backend = db.get_database_backend();
+    let mut out: HashMap<String, Vec<&'static str>> = HashMap::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let sql = format!(
+            "SELECT message_id, filename, content_type FROM message_attachments WHERE message_id IN ({marks})"
+        );
+        let values: Vec<Value> = chunk.iter().map(|id| (*id).into()).collect();
+        let rows = Attachment::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+            .all(db)
+            .await?;
+        for a in rows {
+            let kinds = out.entry(a.message_id).or_default();
+            if !kinds.contains(&Has::Attachment.term()) {
+                kinds.push(Has::Attachment.term());
+            }
+            if let Some(kind) = media_kind(&a.content_type, &a.filename)
+                && !kinds.contains(&kind.term())
+            {
+                kinds.push(kind.term());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Image, video or audio, by MIME type or else by file extension.
+fn media_kind(content_type: &str, filename: &str) -> Option<Has> {
+    let major = content_type.split('/').next().unwrap_or_default().to_ascii_lowercase();
+    match major.as_str() {
+        "image" => return Some(Has::Image),
+        "video" => return Some(Has::Video),
+        "audio" => return Some(Has::Audio),
+        _ => {}
+    }
+    let ext = filename.rsplit_once('.')?.1.to_ascii_lowercase();
+    match ext.as_str() {
+        "png" | "jpg" | "jpeg" | "gif" | "webp" | "avif" | "bmp" | "svg" | "heic" => Some(Has::Image),
+        "mp4" | "mov" | "webm" | "mkv" | "avi" | "m4v" => Some(Has::Video),
+        "mp3" | "ogg" | "wav" | "flac" | "m4a" | "opus" | "aac" => Some(Has::Audio),
+        _ => None,
+    }
+}
+
+/// Adds and removes documents on a [`Store`]'s writer.
+pub struct Batch<'a> {
+    store: &'a Store,
+    fields: Fields,
+    /// Documents added.
+    pub indexed: u64,
+    /// Messages now absent from the index.
+    pub removed: u64,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(store: &'a Store) -> Self {
+        Self {
+            store,
+            fields: store.fields,
+            indexed: 0,
+            removed: 0,
+        }
+    }
+
+    /// Replace the documents of `rows` (each removed first; added back when visible).
+    pub async fn apply(
+        &mut self,
+        db: &DatabaseConnection,
+        rows: &[Row],
+        position: &mut Position,
+    ) -> Result<()> {
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let kinds = attachment_kinds(db, &ids).await?;
+        for row in rows {
+            self.store
+                .writer
+                .delete_term(Term::from_field_text(self.fields.id, &row.id));
+            let parent = parent_row_id(
+                &row.tenant_id,
+                row.channel_type.as_deref(),
+                row.parent_channel_id.as_deref(),
+            );
+            let visible = !metadata_flag(row.metadata.as_ref(), "deleted")
+                && !position.hidden.contains_key(&row.channel_id)
+                && parent.as_ref().is_none_or(|p| !position.hidden.contains_key(p));
+            if !visible {
+                self.removed += 1;
+                continue;
+            }
+            let doc = self.document(row, parent.as_deref(), kinds.get(&row.id));
+            self.store.writer.add_document(doc)?;
+            self.indexed += 1;
+            if !position.tenants.contains(&row.tenant_id) {
+                position.tenants.insert(row.tenant_id.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn document(&self, row: &Row, parent: Option<&str>, kinds: Option<&Vec<&'static str>>) -> TantivyDocument {
+        let f = self.fields;
+        let mut doc = TantivyDocument::new();
+        doc.add_text(f.id, &row.id);
+        doc.add_text(f.tenant, &row.tenant_id);
+        doc.add_text(f.within, &row.channel_id);
+        if let Some(parent) = parent {
+            doc.add_text(f.within, parent);
+        }
+        let author = &row.anonymized_author_id;
+        let key = name_key(&pseudonym::name(author));
+        doc.add_text(f.author, author.to_ascii_lowercase());
+        doc.add_text(f.author, format!("{key}#{}", pseudonym::tag(author)));
+        doc.add_text(f.author, key);
+        for kind in kinds.into_iter().flatten() {
+            doc.add_text(f.has, kind);
+        }
+        if text::has_link(&row.content) {
+            doc.add_text(f.has, Has::Link.term());
+        }
+        if metadata_flag(row.metadata.as_ref(), "pinned") {
+            doc.add_text(f.has, PINNED);
+        }
+        doc.add_text(f.content, text::display_text(&row.content));
+        let snowflake = row.platform_message_id.parse::<u64>().unwrap_or(0);
+        doc.add_u64(f.order, order_key(row.platform_created_at, snowflake));
+        doc
+    }
+
+    /// Remove the documents of a channel and of its threads; returns how many there were.
+    fn remove_channel(&mut self, channel_id: &str) -> Result<u64> {
+        let term = Term::from_field_text(self.fields.within, channel_id);
+        let searcher = self.store.reader.searcher();
+        let count = searcher.search(&TermQuery::new(term.clone(), IndexRecordOption::Basic), &Count)? as u64;
+        self.store.writer.delete_term(term);
+        self.removed += count;
+        Ok(count)
+    }
+}
+
+/// The `has` term of pinned messages (`pinned:`), never produced by a `has:` value.
+pub const PINNED: &str = "pinned";
+
+/// Index every message of `channel` (keyset over the channel's page index).
+pub async fn index_channel(
+    db: &DatabaseConnection,
+    batch: &mut Batch<'_>,
+    channel: &ChannelInfo,
+    position: &mut Position,
+    progress: &mut dyn FnMut(u64),
+) -> Result<()> {
+    let mut from: Option<PagePosition> = None;
+    loop {
+        let page = messages_from(db, &channel.id, from.as_ref(), Direction::Newer, BATCH).await?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        from = Some(PagePosition::of(last));
+        let full = page.len() as u64 == BATCH;
+        let rows: Vec<Row> = page
+            .into_iter()
+            .map(|m| Row {
+                id: m.id,
+                channel_id: m.channel_id,
+                platform_message_id: m.platform_message_id,
+                anonymized_author_id: m.anonymized_author_id,
+                content: m.content,
+                metadata: m.metadata,
+                platform_created_at: m.platform_created_at,
+                updated_at: m.updated_at,
+                tenant_id: channel.tenant_id.clone(),
+                channel_type: channel.channel_type.clone(),
+                parent_channel_id: channel.parent_channel_id.clone(),
+            })
+            .collect();
+        batch.apply(db, &rows, position).await?;
+        progress(rows.len() as u64);
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// What [`index_channel`] needs of a channel.
+#[derive(Debug, Clone)]
+pub struct ChannelInfo {
+    pub id: String,
+    pub tenant_id: String,
+    pub channel_type: Option<String>,
+    pub parent_channel_id: Option<String>,
+}
+
+impl From<&ChannelRow> for ChannelInfo {
+    fn from(c: &ChannelRow) -> Self {
+        Self {
+            id: c.id.clone(),
+            tenant_id: c.tenant_id.clone(),
+            channel_type: c.channel_type.clone(),
+            parent_channel_id: c.parent_channel_id.clone(),
+        }
+    }
+}
+
+/// One pass over what changed; commits when anything did. Returns (indexed, removed,
+/// committed).
+pub async fn catch_up(db: &DatabaseConnection, store: &mut Store) -> Result<(u64, u64, bool)> {
+    let horizon = crate::db::now() - chrono::Duration::from_std(LAG).unwrap_or_default();
+    let mut position = store.position.clone();
+    let mut batch = Batch::new(store);
+    let mut changed = false;
+
+    // Deleted tenants: their rows are gone, cascaded; so must their documents be.
+    if !position.tenants.is_empty() {
+        let live = tenant_ids(db).await?;
+        let gone: Vec<String> = position.tenants.iter().filter(|t| !live.contains(*t)).cloned().collect();
+        for tenant in gone {
+            batch
+                .store
+                .writer
+                .delete_term(Term::from_field_text(batch.fields.tenant, &tenant));
+            position.tenants.remove(&tenant);
+            position.hidden.retain(|_, t| *t != tenant);
+            changed = true;
+        }
+    }
+
+    // Channels that stopped or started being public.
+    loop {
+        let rows = changed_channels(db, position.channels.as_ref(), horizon).await?;
+        let Some(last) = rows.last() else { break };
+        position.channels = Some((last.updated_at, last.id.clone()));
+        changed = true;
+        let full = rows.len() as u64 == BATCH;
+        for c in &rows {
+            let public = is_public(c.metadata.as_ref());
+            let hidden = position.hidden.contains_key(&c.id);
+            if !public && !hidden {
+                position.hidden.insert(c.id.clone(), c.tenant_id.clone());
+                batch.remove_channel(&c.id)?;
+            } else if public && hidden {
+                position.hidden.remove(&c.id);
+                // Back in public: its messages, and those of its threads, come back.
+                let threads: Vec<ChannelInfo> = tenant_channels(db, &c.tenant_id)
+                    .await?
+                    .iter()
+                    .filter(|t| {
+                        t.id == c.id
+                            || (t.channel_type.as_deref() == Some("thread")
+                                && t.parent_channel_id.as_deref() == Some(c.platform_channel_id.as_str()))
+                    })
+                    .map(ChannelInfo::from)
+                    .collect();
+                for t in &threads {
+                    index_channel(db, &mut batch, t, &mut position, &mut |_| {}).await?;
+                }
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+
+    // Messages written since the last pass.
+    let mut seen = 0;
+    loop {
+        let rows = changed_messages(db, position.messages.as_ref(), horizon).await?;
+        let Some(last) = rows.last() else { break };
+        position.messages = Some((last.updated_at, last.id.clone()));
+        changed = true;
+        batch.apply(db, &rows, &mut position).await?;
+        seen += rows.len() as u64;
+        if (rows.len() as u64) < BATCH || seen >= PASS_MESSAGES {
+            break;
+        }
+    }
+
+    let (indexed, removed) = (batch.indexed, batch.removed);
+    if changed {
+        store.commit(position)?;
+    }
+    Ok((indexed, removed, changed))
+}
+
+/// Rebuild the documents of `tenant` (all tenants when `None`) from the database.
+pub async fn reindex(
+    db: &DatabaseConnection,
+    store: &mut Store,
+    tenant: Option<&str>,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<(u64, u64)> {
+    let started = crate::db::now() - chrono::Duration::from_std(LAG).unwrap_or_default();
+    let tenants: Vec<String> = match tenant {
+        Some(t) => vec![t.to_owned()],
+        None => {
+            let mut all: Vec<String> = tenant_ids(db).await?.into_iter().collect();
+            all.sort();
+            all
+        }
+    };
+    let total = count_messages(db, tenant).await?;
+    progress(0, total);
+    let mut position = store.position.clone();
+    let mut batch = Batch::new(store);
+    match tenant {
+        Some(t) => {
+            batch.store.writer.delete_term(Term::from_field_text(batch.fields.tenant, t));
+            position.hidden.retain(|_, owner| owner != t);
+            position.tenants.remove(t);
+        }
+        None => {
+            batch.store.writer.delete_all_documents()?;
+            position.hidden.clear();
+            position.tenants.clear();
+        }
+    }
+    let mut done = 0;
+    for t in &tenants {
+        let channels = tenant_channels(db, t).await?;
+        for c in &channels {
+            if !is_public(c.metadata.as_ref()) {
+                position.hidden.insert(c.id.clone(), c.tenant_id.clone());
+            }
+        }
+        for c in &channels {
+            index_channel(db, &mut batch, &ChannelInfo::from(c), &mut position, &mut |n| {
+                done += n;
+                progress(done, total);
+            })
+            .await?;
+        }
+    }
+    let indexed = batch.indexed;
+    if tenant.is_none() {
+        // Everything up to the start is in; what changed since is the next pass's work.
+        position.messages = Some((started, String::new()));
+        position.channels = Some((started, String::new()));
+        position.built = true;
+    } else {
+        // Other tenants' changes after the committed position are still to be read; this
+        // tenant's rows read here may be read again (documents are replaced, not added).
+        let keep = |p: Option<(DateTime<Utc>, String)>| match p {
+            Some((at, id)) if at <= started => Some((at, id)),
+            _ => Some((started, String::new())),
+        };
+        position.messages = keep(position.messages.take());
+        position.channels = keep(position.channels.take());
+    }
+    store.commit(position)?;
+    Ok((tenants.len() as u64, indexed))
+}
+
+async fn count_messages(db: &DatabaseConnection, tenant: Option<&str>) -> Result<u64> {
+    #[derive(FromQueryResult)]
+    struct N {
+        n: i64,
+    }
+    let backend = db.get_database_backend();
+    let statement = match tenant {
+        Some(t) => Statement::from_sql_and_values(
+            backend,
+            "SELECT COUNT(*) AS n FROM messages m JOIN channels c ON c.id = m.channel_id WHERE c.tenant_id = ?",
+            [t.into()],
+        ),
+        None => Statement::from_string(backend, "SELECT COUNT(*) AS n FROM messages"),
+    };
+    Ok(N::find_by_statement(statement)
+        .one(db)
+        .await?
+        .map_or(0, |n| n.n.max(0) as u64))
+}
