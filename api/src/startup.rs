@@ -5,6 +5,7 @@
 //! assembled by [`app`], so in-process tests can build exactly the same routing.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -14,6 +15,7 @@ use sea_orm::DatabaseConnection;
 use service::Config;
 use service::archive::{MessageReader, TenantCache};
 use service::export::ExportJobs;
+use service::search::SearchIndex;
 use tokio::sync::watch;
 use tracing_actix_web::TracingLogger;
 
@@ -87,6 +89,8 @@ pub struct AppState {
     pub message_reader: web::Data<MessageReader>,
     /// The archive website's rendered pages (`SITE_CACHE_SECS`), one for all workers.
     pub site_cache: web::Data<SiteCache>,
+    /// The search index this process answers queries from (`SEARCH_INDEX_DIR`).
+    pub search: web::Data<SearchIndex>,
 }
 
 impl AppState {
@@ -96,6 +100,7 @@ impl AppState {
         db: DatabaseConnection,
         config: Config,
         admin_key: AdminKey,
+        search: Arc<SearchIndex>,
     ) -> Result<Self, StartupError> {
         let registry = prometheus::Registry::new();
         let http_metrics =
@@ -113,6 +118,7 @@ impl AppState {
             ))),
             config: web::Data::new(config),
             admin_key,
+            search: web::Data::from(search),
             registry,
             http_metrics: web::Data::new(http_metrics),
             queue_gauges,
@@ -160,6 +166,7 @@ pub fn app(
         .app_data(state.tenant_cache.clone())
         .app_data(state.message_reader.clone())
         .app_data(state.site_cache.clone())
+        .app_data(state.search.clone())
         .configure(routes::configure)
         .default_service(web::to(mw::no_route))
         .wrap(from_fn(mw::finish_response))
@@ -173,6 +180,7 @@ pub struct Application {
     server: Server,
     state: AppState,
     worker: Option<tokio::task::JoinHandle<()>>,
+    indexer: tokio::task::JoinHandle<()>,
     stop_worker: watch::Sender<bool>,
 }
 
@@ -201,7 +209,8 @@ impl Application {
                 source,
             })?
             .port();
-        let state = AppState::new(db, config, admin_key)?;
+        let search = SearchIndex::open(&config.search_index_dir())?;
+        let state = AppState::new(db, config, admin_key, search)?;
         let app_state = state.clone();
         let server = HttpServer::new(move || app(app_state.clone()))
             .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
@@ -212,6 +221,15 @@ impl Application {
             })?
             .run();
         let (stop_worker, stopped) = watch::channel(false);
+        // The index belongs to the process that answers queries: its indexer runs with or
+        // without the sync worker.
+        let indexer = tokio::spawn(
+            state
+                .search
+                .clone()
+                .into_inner()
+                .run(state.db.clone(), stopped.clone()),
+        );
         let worker = if options.worker {
             spawn_sync_worker(state.db.clone(), state.config.clone(), stopped)
         } else {
@@ -223,8 +241,14 @@ impl Application {
             server,
             state,
             worker,
+            indexer,
             stop_worker,
         })
+    }
+
+    /// The search index this process serves (tests wait for it, or make it catch up).
+    pub fn search_index(&self) -> Arc<SearchIndex> {
+        self.state.search.clone().into_inner()
     }
 
     /// The bound TCP port (the real one when configured with port 0).
@@ -256,6 +280,9 @@ impl Application {
             && let Err(e) = worker.await
         {
             tracing::error!(error = %e, "sync worker task ended abnormally");
+        }
+        if let Err(e) = self.indexer.await {
+            tracing::error!(error = %e, "search indexer task ended abnormally");
         }
         tracing::info!("HTTP API stopped");
         result

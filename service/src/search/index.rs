@@ -114,8 +114,6 @@ pub struct Position {
 pub struct Store {
     /// Where it lives.
     pub dir: PathBuf,
-    /// The tantivy index.
-    pub index: Index,
     /// Its fields.
     pub fields: Fields,
     /// The only writer (tantivy's lock file keeps other processes out).
@@ -211,7 +209,6 @@ impl Store {
         let _ = index.set_default_multithread_executor();
         Ok(Self {
             dir: dir.to_owned(),
-            index,
             fields,
             writer,
             reader,

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, Statement, Value};
+use sea_orm::{DatabaseConnection, FromQueryResult, Statement, Value};
 use tantivy::schema::{IndexRecordOption, Term};
 use tantivy::query::TermQuery;
 use tantivy::collector::Count;
@@ -320,7 +320,7 @@ pub async fn index_channel(
     batch: &mut Batch<'_>,
     channel: &ChannelInfo,
     position: &mut Position,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<()> {
     let mut from: Option<PagePosition> = None;
     loop {
