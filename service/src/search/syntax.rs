@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Months, NaiveDate, NaiveTime, Utc};
 
+use super::text;
 use crate::error::{Error, Result};
 
 /// Longest accepted `q`, in characters.
@@ -112,7 +113,8 @@ pub fn name_key(name: &str) -> String {
 ///
 /// A query must ask for something: one that only negates (`-spam`) means "everything
 /// except", but one whose parts are all ignored (`""`, a lone `-`) is an error like an empty
-/// one.
+/// one, and so is one whose words give the index no term (`!!!`, a 100-letter run) and that
+/// has no filter. Such words next to real ones are kept: the index finds no term in them.
 pub fn parse(q: &str) -> Result<Query> {
     let q = q.trim();
     if q.is_empty() {
@@ -170,7 +172,24 @@ pub fn parse(q: &str) -> Result<Query> {
     if query == Query::default() {
         return Err(invalid(NOTHING_TO_FIND));
     }
+    let filtered = Query {
+        clauses: Vec::new(),
+        ..query.clone()
+    } != Query::default();
+    if !filtered && !query.clauses.iter().any(has_terms) {
+        return Err(invalid(
+            "q has nothing to search for: its words are only punctuation, or longer than the \
+             index keeps (63 bytes) — type words, or a filter such as from:, in:, has:",
+        ));
+    }
     Ok(query)
+}
+
+/// Whether the index's analyzer finds a term in the clause (`!!!` has none; a query of such
+/// clauses alone would match every message).
+fn has_terms(clause: &Clause) -> bool {
+    let (Clause::Word { text, .. } | Clause::Phrase { text, .. }) = clause;
+    !text::terms(text).is_empty()
 }
 
 const NOTHING_TO_FIND: &str =
@@ -533,6 +552,16 @@ mod tests {
     }
 
     #[test]
+    fn a_query_whose_words_give_no_term_is_refused_unless_filtered() {
+        let hash = "f".repeat(64);
+        for q in ["!!!", "... \"?!\"", "-!!", hash.as_str()] {
+            assert!(err(q).starts_with("q has nothing to search for"), "{q:?}");
+        }
+        assert_eq!(ok("!!! rust").clauses, [w("!!!"), w("rust")]);
+        assert_eq!(ok("!!! has:link").clauses, [w("!!!")]);
+    }
+
+    #[test]
     fn an_unbalanced_quote_is_refused() {
         for q in ["\"open", "a \"b c", "from:\"Brave", "x\""] {
             assert!(err(q).starts_with("unbalanced quote"), "{q:?}");
@@ -736,9 +765,12 @@ mod tests {
     fn over_long_queries_are_refused_naming_the_limit() {
         let q = "é".repeat(MAX_QUERY_CHARS + 1);
         assert_eq!(err(&q), "q is too long: 513 characters, at most 512");
-        assert!(parse(&"é".repeat(MAX_QUERY_CHARS)).is_ok());
+        // A phrase of 255 words in quotes: exactly the limit.
+        let longest = format!("\"{}\"", "é ".repeat(255));
+        assert_eq!(longest.chars().count(), MAX_QUERY_CHARS);
+        assert!(parse(&longest).is_ok());
         // Surrounding whitespace does not count.
-        assert!(parse(&format!("  {}  ", "a".repeat(MAX_QUERY_CHARS))).is_ok());
+        assert!(parse(&format!("  {longest}\n ")).is_ok());
     }
 
     #[test]
@@ -775,6 +807,8 @@ mod tests {
         ) {
             if let Ok(query) = parse(&q) {
                 prop_assert!(query != Query::default());
+                let filtered = Query { clauses: vec![], ..query.clone() } != Query::default();
+                prop_assert!(filtered || query.clauses.iter().any(has_terms));
                 let parts = query.clauses.len() + query.from.len() + query.channels.len()
                     + query.has.len() + usize::from(query.pinned.is_some())
                     + usize::from(query.after.is_some()) + usize::from(query.before.is_some());
