@@ -107,7 +107,9 @@ impl ApiError {
                 service::Error::BusinessRule(_) => "Business Rule Violation",
                 service::Error::Upstream { .. } => "Upstream Error",
                 service::Error::Config { .. } => "Service Unavailable",
-                service::Error::Io { .. } | service::Error::Search(_) | service::Error::Database(_) => "Internal Server Error",
+                service::Error::Io { .. }
+                | service::Error::Search(_)
+                | service::Error::Database(_) => "Internal Server Error",
             },
             ApiError::MissingApiKey | ApiError::InvalidApiKey => "Unauthorized",
             ApiError::BadRequest(_) => "Bad Request",
@@ -134,9 +136,9 @@ impl ApiError {
                     format!("The server is not configured for this: {variable}: {message}")
                 }
                 // Internal details stay in the logs.
-                service::Error::Io { .. } | service::Error::Search(_) | service::Error::Database(_) => {
-                    "An error occurred. Please try again.".to_owned()
-                }
+                service::Error::Io { .. }
+                | service::Error::Search(_)
+                | service::Error::Database(_) => "An error occurred. Please try again.".to_owned(),
             },
             ApiError::Internal(_) => "An error occurred. Please try again.".to_owned(),
             other => other.to_string(),
@@ -191,9 +193,9 @@ impl ResponseError for ApiError {
                 service::Error::BusinessRule(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 service::Error::Upstream { .. } => StatusCode::BAD_GATEWAY,
                 service::Error::Config { .. } => StatusCode::SERVICE_UNAVAILABLE,
-                service::Error::Io { .. } | service::Error::Search(_) | service::Error::Database(_) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
+                service::Error::Io { .. }
+                | service::Error::Search(_)
+                | service::Error::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             ApiError::MissingApiKey | ApiError::InvalidApiKey => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,

@@ -32,6 +32,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Keeps the database alive (dropped, and on MariaDB removed, with the app).
     pub test_db: TestDb,
+    /// The app's search index (in its own temporary directory, `search_dir`).
+    pub search: std::sync::Arc<service::search::SearchIndex>,
+    /// Keeps the search index directory alive.
+    pub search_dir: tempfile::TempDir,
 }
 
 /// A fresh, migrated database without the app (for tests that call the service directly);
@@ -53,8 +57,10 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     api::telemetry::init_for_tests();
     let test_db = TestDb::new().await;
+    let search_dir = tempfile::tempdir().expect("a temporary directory");
     let mut config = Config {
         database_url: test_db.url().to_owned(),
+        search_index_dir: Some(search_dir.path().to_owned()),
         host: "127.0.0.1".to_owned(),
         port: 0,
         admin_api_key: Some(TEST_API_KEY.to_owned()),
@@ -67,6 +73,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .unwrap_or_else(|e| panic!("application failed to start: {e}"));
     let port = app.port();
     let db = app.db().clone();
+    let search = app.search_index();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -78,6 +85,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
             .build()
             .expect("a reqwest client"),
         test_db,
+        search,
+        search_dir,
     }
 }
 

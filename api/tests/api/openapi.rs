@@ -43,10 +43,12 @@ fn registered_patterns(map: &actix_web::dev::ResourceMap) -> BTreeSet<String> {
 async fn openapi_document_describes_every_registered_route() {
     let test_db = testkit::db::TestDb::new().await;
     let db = service::db::connect_url(test_db.url()).await.unwrap();
+    let index_dir = tempfile::tempdir().unwrap();
     let state = api::startup::AppState::new(
         db,
         service::Config::for_database(test_db.url()),
         api::middleware::AdminKey::new(TEST_API_KEY),
+        service::search::SearchIndex::open(index_dir.path()).unwrap(),
     )
     .unwrap();
     let app = test::init_service(api::startup::app(state)).await;

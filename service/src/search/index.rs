@@ -14,8 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyError};
 
@@ -163,22 +162,28 @@ impl Store {
 
     fn open_existing(dir: &Path) -> std::result::Result<Self, OpenError> {
         let (schema, fields) = schema();
-        let directory = MmapDirectory::open(dir).map_err(|e| OpenError::Unreadable(e.to_string()))?;
+        let directory =
+            MmapDirectory::open(dir).map_err(|e| OpenError::Unreadable(e.to_string()))?;
         let exists = Index::exists(&directory).map_err(|e| OpenError::Unreadable(e.to_string()))?;
         let mut index = if exists {
             let index = Index::open(directory).map_err(unreadable)?;
             if index.schema() != schema {
-                return Err(OpenError::Unreadable("it was built with another schema".into()));
+                return Err(OpenError::Unreadable(
+                    "it was built with another schema".into(),
+                ));
             }
             index
         } else {
             Index::create(directory, schema, Default::default()).map_err(unreadable)?
         };
-        index.tokenizers().register(text::TOKENIZER, text::analyzer());
+        index
+            .tokenizers()
+            .register(text::TOKENIZER, text::analyzer());
         let position = match index.load_metas().map_err(unreadable)?.payload {
             Some(payload) => {
-                let position: Position = serde_json::from_str(&payload)
-                    .map_err(|e| OpenError::Unreadable(format!("its position is unreadable: {e}")))?;
+                let position: Position = serde_json::from_str(&payload).map_err(|e| {
+                    OpenError::Unreadable(format!("its position is unreadable: {e}"))
+                })?;
                 if position.version != FORMAT_VERSION {
                     return Err(OpenError::Unreadable(format!(
                         "it has format version {}, this program writes {FORMAT_VERSION}",
@@ -202,7 +207,9 @@ impl Store {
         let writer = match index.writer_with_num_threads(threads, WRITER_HEAP_BYTES) {
             Ok(w) => w,
             Err(TantivyError::LockFailure(_, message)) => {
-                return Err(OpenError::Locked(message.unwrap_or_else(|| "write lock held".into())));
+                return Err(OpenError::Locked(
+                    message.unwrap_or_else(|| "write lock held".into()),
+                ));
             }
             Err(e) => return Err(unreadable(e)),
         };
@@ -255,7 +262,10 @@ fn dir_bytes(dir: &Path) -> u64 {
 }
 
 fn broken_path(dir: &Path) -> PathBuf {
-    let mut name = dir.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = dir
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".broken");
     dir.with_file_name(name)
 }
@@ -294,6 +304,9 @@ mod tests {
             .unwrap();
         assert_eq!(order_key(at, snowflake), snowflake);
         // Before Discord's epoch saturates at zero.
-        assert_eq!(order_floor(Utc.with_ymd_and_hms(2001, 1, 1, 0, 0, 0).unwrap()), 0);
+        assert_eq!(
+            order_floor(Utc.with_ymd_and_hms(2001, 1, 1, 0, 0, 0).unwrap()),
+            0
+        );
     }
 }

@@ -3,19 +3,19 @@
 //! The sync writes every message and channel with `updated_at` = the time of the write (an
 //! edit, a deletion mark or a re-read of the recent window all move it). A pass reads what
 //! changed after the committed [`Position`] in `(updated_at, id)` order (m011 indexes both
-//! tables on it), up to a horizon [`LAG`] behind now: a write whose timestamp was taken just
-//! before another's may commit just after it, and the lag keeps the position from passing a
-//! write that is still in flight.
+//! tables on it), up to a horizon: the last whole second that ended at least [`LAG`] ago. A
+//! write whose timestamp was taken just before another's may commit just after it, and the
+//! horizon keeps the position from passing a write that is still in flight.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, FromQueryResult, Statement, Value};
-use tantivy::schema::{IndexRecordOption, Term};
-use tantivy::query::TermQuery;
-use tantivy::collector::Count;
 use tantivy::TantivyDocument;
+use tantivy::collector::Count;
+use tantivy::query::TermQuery;
+use tantivy::schema::{IndexRecordOption, Term};
 use uuid::Uuid;
 
 use super::index::{Fields, Position, Store, order_key};
@@ -26,8 +26,16 @@ use crate::archive::view::metadata_flag;
 use crate::error::Result;
 use crate::{pseudonym, repo};
 
-/// How far behind now a pass stops (see the module's doc).
-pub const LAG: Duration = Duration::from_secs(2);
+/// How long after its timestamp a write may still be uncommitted (see the module's doc).
+pub const LAG: Duration = Duration::from_secs(1);
+
+/// The newest `updated_at` a pass may read up to: timestamps are whole seconds
+/// ([`crate::db::now`]), so a second is complete only once it is over, and then `lag` more.
+fn horizon(lag: Duration) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    (Utc::now() - chrono::Duration::from_std(lag).unwrap_or_default()).trunc_subsecs(0)
+        - chrono::Duration::seconds(1)
+}
 /// Rows read per query.
 const BATCH: u64 = 2_000;
 /// Most message changes one pass indexes before it commits (a long catch-up commits as it
@@ -77,7 +85,11 @@ fn is_public(metadata: Option<&serde_json::Value>) -> bool {
 }
 
 /// The row id of a thread's parent channel (`parent_channel_id` holds its snowflake).
-fn parent_row_id(tenant_id: &str, channel_type: Option<&str>, parent: Option<&str>) -> Option<String> {
+fn parent_row_id(
+    tenant_id: &str,
+    channel_type: Option<&str>,
+    parent: Option<&str>,
+) -> Option<String> {
     if channel_type != Some("thread") {
         return None;
     }
@@ -96,7 +108,12 @@ fn changed_since(
             format!(
                 "({prefix}updated_at > ? OR ({prefix}updated_at = ? AND {prefix}id > ?)) AND {prefix}updated_at <= ?"
             ),
-            vec![(*at).into(), (*at).into(), id.clone().into(), horizon.into()],
+            vec![
+                (*at).into(),
+                (*at).into(),
+                id.clone().into(),
+                horizon.into(),
+            ],
         ),
         None => (format!("{prefix}updated_at <= ?"), vec![horizon.into()]),
     }
@@ -113,9 +130,11 @@ async fn changed_messages(
          WHERE {condition} ORDER BY m.updated_at, m.id LIMIT {BATCH}"
     );
     let backend = db.get_database_backend();
-    Ok(Row::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-        .all(db)
-        .await?)
+    Ok(
+        Row::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+            .all(db)
+            .await?,
+    )
 }
 
 async fn changed_channels(
@@ -138,13 +157,15 @@ async fn changed_channels(
 async fn tenant_channels(db: &DatabaseConnection, tenant_id: &str) -> Result<Vec<ChannelRow>> {
     let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE tenant_id = ? ORDER BY id");
     let backend = db.get_database_backend();
-    Ok(ChannelRow::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        sql,
-        [tenant_id.into()],
-    ))
-    .all(db)
-    .await?)
+    Ok(
+        ChannelRow::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [tenant_id.into()],
+        ))
+        .all(db)
+        .await?,
+    )
 }
 
 async fn tenant_ids(db: &DatabaseConnection) -> Result<HashSet<String>> {
@@ -153,12 +174,14 @@ async fn tenant_ids(db: &DatabaseConnection) -> Result<HashSet<String>> {
         id: String,
     }
     let backend = db.get_database_backend();
-    Ok(Id::find_by_statement(Statement::from_string(backend, "SELECT id FROM tenants"))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect())
+    Ok(
+        Id::find_by_statement(Statement::from_string(backend, "SELECT id FROM tenants"))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect(),
+    )
 }
 
 /// `has:` terms of each message among `ids`, from its attachments.
@@ -180,9 +203,10 @@ async fn attachment_kinds(
             "SELECT message_id, filename, content_type FROM message_attachments WHERE message_id IN ({marks})"
         );
         let values: Vec<Value> = chunk.iter().map(|id| (*id).into()).collect();
-        let rows = Attachment::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-            .all(db)
-            .await?;
+        let rows =
+            Attachment::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+                .all(db)
+                .await?;
         for a in rows {
             let kinds = out.entry(a.message_id).or_default();
             if !kinds.contains(&Has::Attachment.term()) {
@@ -200,7 +224,11 @@ async fn attachment_kinds(
 
 /// Image, video or audio, by MIME type or else by file extension.
 fn media_kind(content_type: &str, filename: &str) -> Option<Has> {
-    let major = content_type.split('/').next().unwrap_or_default().to_ascii_lowercase();
+    let major = content_type
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     match major.as_str() {
         "image" => return Some(Has::Image),
         "video" => return Some(Has::Video),
@@ -209,7 +237,9 @@ fn media_kind(content_type: &str, filename: &str) -> Option<Has> {
     }
     let ext = filename.rsplit_once('.')?.1.to_ascii_lowercase();
     match ext.as_str() {
-        "png" | "jpg" | "jpeg" | "gif" | "webp" | "avif" | "bmp" | "svg" | "heic" => Some(Has::Image),
+        "png" | "jpg" | "jpeg" | "gif" | "webp" | "avif" | "bmp" | "svg" | "heic" => {
+            Some(Has::Image)
+        }
         "mp4" | "mov" | "webm" | "mkv" | "avi" | "m4v" => Some(Has::Video),
         "mp3" | "ogg" | "wav" | "flac" | "m4a" | "opus" | "aac" => Some(Has::Audio),
         _ => None,
@@ -256,7 +286,9 @@ impl<'a> Batch<'a> {
             );
             let visible = !metadata_flag(row.metadata.as_ref(), "deleted")
                 && !position.hidden.contains_key(&row.channel_id)
-                && parent.as_ref().is_none_or(|p| !position.hidden.contains_key(p));
+                && parent
+                    .as_ref()
+                    .is_none_or(|p| !position.hidden.contains_key(p));
             if !visible {
                 self.removed += 1;
                 continue;
@@ -271,7 +303,12 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    fn document(&self, row: &Row, parent: Option<&str>, kinds: Option<&Vec<&'static str>>) -> TantivyDocument {
+    fn document(
+        &self,
+        row: &Row,
+        parent: Option<&str>,
+        kinds: Option<&Vec<&'static str>>,
+    ) -> TantivyDocument {
         let f = self.fields;
         let mut doc = TantivyDocument::new();
         doc.add_text(f.id, &row.id);
@@ -304,7 +341,10 @@ impl<'a> Batch<'a> {
     fn remove_channel(&mut self, channel_id: &str) -> Result<u64> {
         let term = Term::from_field_text(self.fields.within, channel_id);
         let searcher = self.store.reader.searcher();
-        let count = searcher.search(&TermQuery::new(term.clone(), IndexRecordOption::Basic), &Count)? as u64;
+        let count = searcher.search(
+            &TermQuery::new(term.clone(), IndexRecordOption::Basic),
+            &Count,
+        )? as u64;
         self.store.writer.delete_term(term);
         self.removed += count;
         Ok(count)
@@ -376,8 +416,12 @@ impl From<&ChannelRow> for ChannelInfo {
 
 /// One pass over what changed; commits when anything did. Returns (indexed, removed,
 /// committed).
-pub async fn catch_up(db: &DatabaseConnection, store: &mut Store) -> Result<(u64, u64, bool)> {
-    let horizon = crate::db::now() - chrono::Duration::from_std(LAG).unwrap_or_default();
+pub async fn catch_up(
+    db: &DatabaseConnection,
+    store: &mut Store,
+    lag: Duration,
+) -> Result<(u64, u64, bool)> {
+    let horizon = horizon(lag);
     let mut position = store.position.clone();
     let mut batch = Batch::new(store);
     let mut changed = false;
@@ -385,7 +429,12 @@ pub async fn catch_up(db: &DatabaseConnection, store: &mut Store) -> Result<(u64
     // Deleted tenants: their rows are gone, cascaded; so must their documents be.
     if !position.tenants.is_empty() {
         let live = tenant_ids(db).await?;
-        let gone: Vec<String> = position.tenants.iter().filter(|t| !live.contains(*t)).cloned().collect();
+        let gone: Vec<String> = position
+            .tenants
+            .iter()
+            .filter(|t| !live.contains(*t))
+            .cloned()
+            .collect();
         for tenant in gone {
             batch
                 .store
@@ -419,7 +468,8 @@ pub async fn catch_up(db: &DatabaseConnection, store: &mut Store) -> Result<(u64
                     .filter(|t| {
                         t.id == c.id
                             || (t.channel_type.as_deref() == Some("thread")
-                                && t.parent_channel_id.as_deref() == Some(c.platform_channel_id.as_str()))
+                                && t.parent_channel_id.as_deref()
+                                    == Some(c.platform_channel_id.as_str()))
                     })
                     .map(ChannelInfo::from)
                     .collect();
@@ -459,9 +509,10 @@ pub async fn reindex(
     db: &DatabaseConnection,
     store: &mut Store,
     tenant: Option<&str>,
+    lag: Duration,
     progress: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> Result<(u64, u64)> {
-    let started = crate::db::now() - chrono::Duration::from_std(LAG).unwrap_or_default();
+    let started = horizon(lag);
     let tenants: Vec<String> = match tenant {
         Some(t) => vec![t.to_owned()],
         None => {
@@ -476,7 +527,10 @@ pub async fn reindex(
     let mut batch = Batch::new(store);
     match tenant {
         Some(t) => {
-            batch.store.writer.delete_term(Term::from_field_text(batch.fields.tenant, t));
+            batch
+                .store
+                .writer
+                .delete_term(Term::from_field_text(batch.fields.tenant, t));
             position.hidden.retain(|_, owner| owner != t);
             position.tenants.remove(t);
         }
@@ -495,10 +549,16 @@ pub async fn reindex(
             }
         }
         for c in &channels {
-            index_channel(db, &mut batch, &ChannelInfo::from(c), &mut position, &mut |n| {
-                done += n;
-                progress(done, total);
-            })
+            index_channel(
+                db,
+                &mut batch,
+                &ChannelInfo::from(c),
+                &mut position,
+                &mut |n| {
+                    done += n;
+                    progress(done, total);
+                },
+            )
             .await?;
         }
     }

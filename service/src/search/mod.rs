@@ -16,6 +16,7 @@ mod query;
 pub mod syntax;
 pub mod text;
 
+pub use indexer::LAG;
 pub use query::MAX_OFFSET;
 
 use std::path::{Path, PathBuf};
@@ -136,6 +137,8 @@ pub struct SearchIndex {
     reader: tantivy::IndexReader,
     /// The writer side; one pass, rebuild or test at a time.
     store: Mutex<index::Store>,
+    /// How far behind now a pass stops ([`indexer::LAG`] unless opened with another).
+    lag: Duration,
 }
 
 /// How often the indexer looks for changes.
@@ -149,12 +152,20 @@ impl SearchIndex {
     /// started empty: [`Self::run`] then rebuilds it from the database. Fails only when `dir`
     /// cannot be used at all (permissions), or another process holds the index's write lock.
     pub fn open(dir: &Path) -> Result<Arc<Self>> {
+        Self::open_with_lag(dir, indexer::LAG)
+    }
+
+    /// [`Self::open`], with passes stopping `lag` behind now instead of [`indexer::LAG`]:
+    /// zero suits a database nothing else writes to (tests, tools); a database with
+    /// concurrent writers needs the default.
+    pub fn open_with_lag(dir: &Path, lag: Duration) -> Result<Arc<Self>> {
         let store = index::Store::open(dir)?;
         Ok(Arc::new(Self {
             dir: dir.to_owned(),
             fields: store.fields,
             reader: store.reader.clone(),
             store: Mutex::new(store),
+            lag,
         }))
     }
 
@@ -207,7 +218,7 @@ impl SearchIndex {
     /// for the next pass. Tests call it to make a sync searchable now.
     pub async fn catch_up(&self, db: &DatabaseConnection) -> Result<CatchUp> {
         let mut store = self.store.lock().await;
-        match indexer::catch_up(db, &mut store).await {
+        match indexer::catch_up(db, &mut store, self.lag).await {
             Ok((indexed, removed, committed)) => Ok(CatchUp {
                 indexed,
                 removed,
@@ -273,7 +284,8 @@ impl SearchIndex {
     ) -> Result<ReindexSummary> {
         let started = std::time::Instant::now();
         let mut store = self.store.lock().await;
-        let (tenants, messages) = match indexer::reindex(db, &mut store, tenant_id, progress).await {
+        let (tenants, messages) = match indexer::reindex(db, &mut store, tenant_id, self.lag, progress).await
+        {
             Ok(done) => done,
             Err(e) => {
                 let _ = store.rollback();

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tantivy::collector::TopDocs;
 use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query as _,
-    RangeQuery, TermQuery,
+    BooleanQuery, ConstScoreQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query as _, RangeQuery,
+    TermQuery,
 };
 use tantivy::schema::{IndexRecordOption, Term, Value as _};
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument};
@@ -65,7 +65,12 @@ fn encode_cursor(c: &Cursor) -> String {
 }
 
 fn decode_cursor(text: &str, q: &str, sort: Sort) -> Result<Cursor> {
-    let bad = || Error::invalid("cursor", "not a cursor of this search: pass the nextCursor of the previous page unchanged");
+    let bad = || {
+        Error::invalid(
+            "cursor",
+            "not a cursor of this search: pass the nextCursor of the previous page unchanged",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| bad())?;
     let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if cursor.f != fingerprint(q, sort) {
@@ -106,20 +111,30 @@ pub fn build(
         Box::new(ConstScoreQuery::new(q, 0.0))
     };
     let term_query = |field, text: &str| -> Box<dyn tantivy::query::Query> {
-        Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
-    };
-    let any_of = |field, values: &mut dyn Iterator<Item = String>| -> Box<dyn tantivy::query::Query> {
-        Box::new(BooleanQuery::new(
-            values.map(|v| (Occur::Should, term_query(field, &v))).collect(),
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, text),
+            IndexRecordOption::Basic,
         ))
     };
+    let any_of =
+        |field, values: &mut dyn Iterator<Item = String>| -> Box<dyn tantivy::query::Query> {
+            Box::new(BooleanQuery::new(
+                values
+                    .map(|v| (Occur::Should, term_query(field, &v)))
+                    .collect(),
+            ))
+        };
     parts.push((Occur::Must, filter(term_query(fields.tenant, tenant_id))));
 
     let mut highlights = Highlights::default();
     let mut scoring = false;
     for clause in &parsed.clauses {
         let (words, prefix, negated) = match clause {
-            Clause::Word { text: t, prefix, negated } => (text::terms(t), *prefix, *negated),
+            Clause::Word {
+                text: t,
+                prefix,
+                negated,
+            } => (text::terms(t), *prefix, *negated),
             Clause::Phrase { text: t, negated } => (text::terms(t), false, *negated),
         };
         if words.is_empty() {
@@ -130,7 +145,10 @@ pub fn build(
             .map(|w| Term::from_field_text(fields.content, w))
             .collect();
         let query: Box<dyn tantivy::query::Query> = match (terms.len(), prefix) {
-            (1, false) => Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::WithFreqs)),
+            (1, false) => Box::new(TermQuery::new(
+                terms[0].clone(),
+                IndexRecordOption::WithFreqs,
+            )),
             (_, false) => Box::new(PhraseQuery::new(terms)),
             (_, true) => {
                 let mut q = PhrasePrefixQuery::new(terms);
@@ -346,7 +364,14 @@ pub async fn search(
     let (sort, limit) = (request.sort, request.limit);
     let cursor_for_search = cursor.clone();
     let matches = tokio::task::spawn_blocking(move || {
-        execute(&searcher, fields, query, sort, cursor_for_search.as_ref(), limit)
+        execute(
+            &searcher,
+            fields,
+            query,
+            sort,
+            cursor_for_search.as_ref(),
+            limit,
+        )
     })
     .await
     .map_err(|e| Error::Search(format!("search task failed: {e}")))??;
@@ -356,7 +381,11 @@ pub async fn search(
         match request.sort {
             Sort::Relevance => {
                 let next = cursor.and_then(|c| c.o).unwrap_or(0) + limit;
-                (next <= MAX_OFFSET).then(|| Cursor { f, o: Some(next), k: None })
+                (next <= MAX_OFFSET).then_some(Cursor {
+                    f,
+                    o: Some(next),
+                    k: None,
+                })
             }
             Sort::Newest | Sort::Oldest => matches.ids.last().map(|(_, order)| Cursor {
                 f,
@@ -443,7 +472,10 @@ async fn load_hits(
             .all(db)
             .await?
         {
-            reactions.entry(r.message_id.clone()).or_default().push(r.into());
+            reactions
+                .entry(r.message_id.clone())
+                .or_default()
+                .push(r.into());
         }
         for a in message_attachments::Entity::find()
             .filter(message_attachments::Column::MessageId.is_in(kept_ids.iter().copied()))
@@ -452,17 +484,29 @@ async fn load_hits(
             .all(db)
             .await?
         {
-            attachments.entry(a.message_id.clone()).or_default().push(a.into());
+            attachments
+                .entry(a.message_id.clone())
+                .or_default()
+                .push(a.into());
         }
     }
     let by_id: HashMap<&str, &messages::Model> = kept.iter().map(|m| (m.id.as_str(), *m)).collect();
     let mut hits = Vec::with_capacity(kept.len());
     for id in ids {
-        let Some(m) = by_id.get(id.as_str()) else { continue };
-        let Some(channel) = channels.get(&m.channel_id) else { continue };
+        let Some(m) = by_id.get(id.as_str()) else {
+            continue;
+        };
+        let Some(channel) = channels.get(&m.channel_id) else {
+            continue;
+        };
         let own = hit_channel(channel);
         let parent = (channel.r#type.as_deref() == Some("thread"))
-            .then(|| channel.parent_channel_id.as_ref().and_then(|p| parents.get(p)))
+            .then(|| {
+                channel
+                    .parent_channel_id
+                    .as_ref()
+                    .and_then(|p| parents.get(p))
+            })
             .flatten();
         let (channel_hit, thread) = match parent {
             Some(p) => (hit_channel(p), Some(own)),
@@ -505,7 +549,11 @@ pub fn snippet(shown: &str, highlights: &Highlights) -> String {
     {
         let mut stream = analyzer.token_stream(shown);
         while let Some(token) = {
-            if stream.advance() { Some(stream.token()) } else { None }
+            if stream.advance() {
+                Some(stream.token())
+            } else {
+                None
+            }
         } {
             if highlights.matches(&token.text) {
                 marks.push((token.offset_from, token.offset_to));
@@ -522,7 +570,10 @@ pub fn snippet(shown: &str, highlights: &Highlights) -> String {
     for (i, &(from, _)) in marks.iter().enumerate() {
         let start = char_of(from).saturating_sub(SNIPPET_CHARS / 5);
         let end_byte = byte_at(start + SNIPPET_CHARS);
-        let inside = marks[i..].iter().take_while(|(_, to)| *to <= end_byte).count();
+        let inside = marks[i..]
+            .iter()
+            .take_while(|(_, to)| *to <= end_byte)
+            .count();
         if inside > best.0 {
             best = (inside, start);
         }
