@@ -100,6 +100,16 @@ const LAB_THREAD: &str = "990002";
 const OTHER_ROOM: &str = "990003";
 const DOOMED: &str = "990004";
 
+/// One crafted message: name, channel (platform id), author, content, send time, metadata.
+type LabMessage<'a> = (
+    &'static str,
+    &'a str,
+    &'a String,
+    &'a str,
+    DateTime<Utc>,
+    Option<Value>,
+);
+
 /// Writes the crafted channels and messages into `tenant` (words no generated message uses).
 async fn write_lab(db: &DatabaseConnection, anon: &Anonymizer, tenant: Uuid) -> Lab {
     let channel = |pid: &str, name: &str, kind, parent: Option<&str>| ChannelRow {
@@ -126,14 +136,7 @@ async fn write_lab(db: &DatabaseConnection, anon: &Anonymizer, tenant: Uuid) -> 
         anon.user_id("880000000000000001"),
         anon.user_id("880000000000000002"),
     );
-    let specs: Vec<(
-        &'static str,
-        &str,
-        &String,
-        &str,
-        DateTime<Utc>,
-        Option<Value>,
-    )> = vec![
+    let specs: Vec<LabMessage> = vec![
         (
             "fox",
             LAB,
@@ -810,6 +813,9 @@ async fn small_app(rate_limit: u32) -> TestApp {
     app
 }
 
+/// Query parameters, and the parameters the 400 must name.
+type HostileCase<'a> = (Vec<(&'a str, &'a str)>, &'a [&'a str]);
+
 #[tokio::test]
 async fn hostile_queries_are_400s_naming_the_parameter() {
     let app = small_app(0).await;
@@ -819,7 +825,7 @@ async fn hostile_queries_are_400s_naming_the_parameter() {
     let first: Value = first.json().await.unwrap();
     let cursor = first["meta"]["nextCursor"].as_str().unwrap().to_owned();
     let long = "a".repeat(513);
-    let cases: Vec<(Vec<(&str, &str)>, &[&str])> = vec![
+    let cases: Vec<HostileCase> = vec![
         (vec![("q", "\"unbalanced quote")], &["q"]),
         (vec![("q", "colour:red")], &["q"]),
         (vec![("q", "apple before:2023-13-45")], &["q"]),
