@@ -42,9 +42,7 @@ async fn reindex(args: SearchReindexArgs, config: Config) -> Result<ExitCode, Cl
         bar.set_length(total);
         bar.set_position(done);
     };
-    let result = index
-        .reindex(&db, tenant_id.as_deref(), &on_progress)
-        .await;
+    let result = index.reindex(&db, tenant_id.as_deref(), &on_progress).await;
     bar.finish_and_clear();
     drop(logs_above_bar);
     print_json(&result?)?;
