@@ -556,7 +556,11 @@ pub fn snippet(shown: &str, highlights: &Highlights) -> String {
             }
         } {
             if highlights.matches(&token.text) {
-                marks.push((token.offset_from, token.offset_to));
+                // Adjacent matches (a CJK word is a run of one-character terms) form one mark.
+                match marks.last_mut() {
+                    Some(last) if last.1 == token.offset_from => last.1 = token.offset_to,
+                    _ => marks.push((token.offset_from, token.offset_to)),
+                }
             }
         }
     }
