@@ -371,6 +371,8 @@ async fn every_operator_sort_paging_snippet_permalink_and_script_on_a_synced_gui
         ("квазар мир".into(), vec!["cyr"]),
         ("Καλημέρα".into(), vec!["greek"]),
         ("ΚΑΛΗΜΈΡΑ κόσμε".into(), vec!["greek"]),
+        // Typed without accents, as people type Greek.
+        ("καλημερα κοσμε".into(), vec!["greek"]),
         ("東京".into(), vec!["cjk"]),
         ("タワー".into(), vec!["cjk"]),
         ("🦄".into(), vec!["emoji"]),
