@@ -60,6 +60,7 @@ async fn all_hits(app: &TestApp, slug: &str, q: &str, sort: &str, limit: u64) ->
         );
         assert_eq!(body["meta"]["sort"], sort, "{body}");
         assert_eq!(body["meta"]["limit"].as_u64(), limit.parse().ok(), "{body}");
+        assert_eq!(body["meta"]["indexComplete"], true, "{body}");
         hits.extend(body["data"].as_array().expect("data").iter().cloned());
         match body["meta"]["nextCursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),

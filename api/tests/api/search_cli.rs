@@ -91,6 +91,18 @@ async fn reindex_prints_the_summary_and_the_index_then_answers_queries() {
     past_the_horizon().await;
     let dir = tempfile::tempdir().unwrap();
     let index_dir = dir.path().join("index");
+    {
+        // A new index answers, and says it is not complete yet.
+        let index = SearchIndex::open(&index_dir).unwrap();
+        let request = SearchRequest {
+            q: "apple".into(),
+            limit: 10,
+            cursor: None,
+            sort: Sort::Newest,
+        };
+        let page = index.search(&db, &tenant, &request).await.unwrap();
+        assert!(!page.complete && page.hits.is_empty() && page.total == 0);
+    }
 
     let out = verta(test_db.url(), &index_dir, &["search", "reindex"]).await;
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -120,6 +132,13 @@ async fn reindex_prints_the_summary_and_the_index_then_answers_queries() {
 
     let index = SearchIndex::open(&index_dir).unwrap();
     assert!(index.is_built().await);
+    let request = SearchRequest {
+        q: "apple".into(),
+        limit: 10,
+        cursor: None,
+        sort: Sort::Newest,
+    };
+    assert!(index.search(&db, &tenant, &request).await.unwrap().complete);
     assert_eq!(index.document_count(Some(&tenant)).unwrap(), 45);
     assert_eq!(index.document_count(None).unwrap(), 90);
     let found = newest_ids(&index, &db, &tenant, "apple").await;

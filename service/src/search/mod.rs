@@ -21,6 +21,7 @@ pub use query::MAX_OFFSET;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
@@ -99,6 +100,9 @@ pub struct SearchPage {
     pub total: u64,
     /// Pass as `cursor` for the next page; `None` on the last one.
     pub next_cursor: Option<String>,
+    /// False while the index is still being built from the database (after a first start,
+    /// or after an unreadable index was replaced): then older messages may be missing.
+    pub complete: bool,
 }
 
 /// What one indexer pass did.
@@ -139,6 +143,9 @@ pub struct SearchIndex {
     store: Mutex<index::Store>,
     /// How far behind now a pass stops ([`indexer::LAG`] unless opened with another).
     lag: Duration,
+    /// The committed position's [`index::Position::built`], readable without waiting for a
+    /// pass or a rebuild to finish.
+    built: AtomicBool,
 }
 
 /// How often the indexer looks for changes.
@@ -166,6 +173,7 @@ impl SearchIndex {
             dir: dir.to_owned(),
             fields: store.fields,
             reader: store.reader.clone(),
+            built: AtomicBool::new(store.position.built),
             store: Mutex::new(store),
             lag,
         }))
@@ -179,7 +187,7 @@ impl SearchIndex {
     /// Whether the index holds the whole archive (false until the first rebuild of a new or
     /// replaced index has finished).
     pub async fn is_built(&self) -> bool {
-        self.store.lock().await.position.built
+        self.built.load(Ordering::Acquire)
     }
 
     /// Documents searchable now: of one tenant, or of all.
@@ -296,7 +304,10 @@ impl SearchIndex {
         let mut store = self.store.lock().await;
         let (tenants, messages) =
             match indexer::reindex(db, &mut store, tenant_id, self.lag, progress).await {
-                Ok(done) => done,
+                Ok(done) => {
+                    self.built.store(store.position.built, Ordering::Release);
+                    done
+                }
                 Err(e) => {
                     let _ = store.rollback();
                     return Err(e);
@@ -318,6 +329,8 @@ impl SearchIndex {
         tenant_id: &str,
         request: &SearchRequest,
     ) -> Result<SearchPage> {
-        query::search(db, &self.reader, self.fields, tenant_id, request).await
+        let mut page = query::search(db, &self.reader, self.fields, tenant_id, request).await?;
+        page.complete = self.built.load(Ordering::Acquire);
+        Ok(page)
     }
 }

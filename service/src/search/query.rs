@@ -410,6 +410,7 @@ pub async fn search(
         hits,
         total: matches.total,
         next_cursor,
+        complete: true,
     })
 }
 

@@ -103,6 +103,9 @@ pub struct SearchMeta {
     pub limit: u64,
     /// The order applied.
     pub sort: Sort,
+    /// `false` while the search index is still being built from the database (first start,
+    /// or a replaced index): older messages may be missing from the hits until it is done.
+    pub index_complete: bool,
 }
 
 /// The permalink of message `id` under the tenant root `root` (which ends in `/`).
@@ -147,6 +150,7 @@ pub async fn search(
         hits,
         total,
         next_cursor,
+        complete,
     } = index.search(db.get_ref(), &t.id, &request).await?;
     let root = crate::routes::site::tenant_root_url(&config, &req, &t.slug);
     let data: Vec<SearchResult> = hits
@@ -161,6 +165,7 @@ pub async fn search(
         next_cursor,
         limit: request.limit,
         sort: request.sort,
+        index_complete: complete,
     };
     Ok(HttpResponse::Ok().json(Envelope { data, meta }))
 }
