@@ -24,3 +24,4 @@ mod trusted_proxies;
 mod website;
 mod website_browser;
 mod website_hostile;
+mod website_search;
