@@ -1534,11 +1534,21 @@ fn search_problem(issues: &[service::error::FieldIssue]) -> String {
                 .to_owned(),
             _ => match i.message.strip_prefix("q ") {
                 Some(rest) => format!("Your search {rest}"),
-                None => i.message.clone(),
+                None => capitalized(&i.message),
             },
         })
         .collect();
     sentences.join(" ")
+}
+
+/// `text` with its first letter upper case (the search's messages start lower case, to follow
+/// a field name).
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 fn hit_card(hit: &SearchHit, root: &str) -> HitCard {
