@@ -1935,6 +1935,27 @@ mod tests {
     }
 
     #[test]
+    fn search_links_carry_the_query_order_and_cursor_back_unchanged() {
+        let q = "from:\"Brave Otter\" a&b=c #x 100% é";
+        for sort in [Sort::Relevance, Sort::Newest, Sort::Oldest] {
+            let href = search_href(q, sort, Some("abc-_123"));
+            let params = SearchParams::parse(href.trim_start_matches('?'));
+            assert_eq!(params.q, q);
+            assert_eq!(params.cursor.as_deref(), Some("abc-_123"));
+            let named = SORTS.iter().find(|(s, ..)| *s == sort).map(|(_, v, _)| *v);
+            // Relevance is the default, left out of the link.
+            assert_eq!(params.sort.as_deref(), named.filter(|v| *v != "relevance"));
+        }
+        let params = SearchParams::parse("q=first&q=second&sort=&cursor=&x=1");
+        assert_eq!(params.q, "first");
+        assert_eq!((params.sort, params.cursor), (None, None));
+        assert_eq!(SearchParams::parse("%FF%%q").q, "");
+        assert_eq!(SearchParams::parse("q=a+b%2Bc").q, "a b+c");
+        assert_eq!(capitalized("unbalanced quote"), "Unbalanced quote");
+        assert_eq!(capitalized(""), "");
+    }
+
+    #[test]
     fn json_ld_cannot_close_its_script_element() {
         let text = json_ld(&serde_json::json!({"text": "</script><script>alert(1)</script><!--"}));
         assert!(!text.contains('<'));

@@ -9,6 +9,8 @@
 //! reader holds them) and the tenant's last change as `Last-Modified`; pages are compressed and
 //! sent with a Content-Security-Policy that allows nothing but the site's own files and its two
 //! inline elements. Pages count against the same per-client limit as the public read API.
+//! The live site answers searches (`search/?q=..`, from the process's [`SearchIndex`]), so its
+//! pages carry a search box; results are rendered for every request and cached by no one.
 
 use std::sync::Arc;
 
