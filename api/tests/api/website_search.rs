@@ -342,9 +342,9 @@ async fn bad_queries_get_a_400_page_naming_the_problem_and_an_empty_one_gets_hel
     let site = synced_site(200, 33).await;
     let long = format!("?q={}", "x".repeat(600));
     for (query, needle) in [
-        ("?q=%22unbalanced", "unbalanced quote"),
-        ("?q=colour:red", "unknown operator colour:"),
-        ("?q=before:2024-13-45", "bad date in before:2024-13-45"),
+        ("?q=%22unbalanced", "Unbalanced quote"),
+        ("?q=colour:red", "Unknown operator colour:"),
+        ("?q=before:2024-13-45", "Bad date in before:2024-13-45"),
         ("?q=a*", "too short for a prefix search"),
         ("?q=in:nowhere", "no channel of that name"),
         ("?q=!!!", "nothing to search for"),
