@@ -16,7 +16,7 @@ use entity::channels;
 use service::archive::query::ChannelStats;
 use service::archive::view::MessageView;
 use service::archive::{self, pages as reads};
-use service::search::{DEFAULT_LIMIT, SearchHit, SearchIndex, SearchRequest, Sort};
+use service::search::{DEFAULT_LIMIT, MAX_OFFSET, SearchHit, SearchIndex, SearchRequest, Sort};
 use service::tenants::Tenant;
 
 use crate::assets::{self, THEME_BOOT};
@@ -1502,8 +1502,8 @@ struct SearchTemplate {
     hits: Vec<HitCard>,
     next: Option<String>,
     first: Option<String>,
+    capped: bool,
     help: bool,
-    building: bool,
 }
 
 /// The query string of the results for `q` in `sort` from `cursor` (relevance is the default
@@ -1661,6 +1661,11 @@ pub async fn search(
         .and_then(|p| p.next_cursor.as_deref())
         .map(|c| search_href(q, sort, Some(c)));
     let first = (page.is_some() && params.cursor.is_some()).then(|| search_href(q, sort, None));
+    // Best-match order ranks a bounded window; the dated orders reach every result.
+    let capped = sort == Sort::Relevance
+        && page
+            .as_ref()
+            .is_some_and(|p| p.next_cursor.is_none() && p.total > MAX_OFFSET);
     let shown_q = q.trim();
     let head = Head {
         title: if shown_q.is_empty() {
@@ -1693,9 +1698,9 @@ pub async fn search(
     let status = if error.is_some() { 400 } else { 200 };
     let template = SearchTemplate {
         l,
-        q: shown_q.to_owned(),
+        q: markdown::truncate(shown_q, 120),
         help: page.is_none(),
-        building: page.is_some() && !index.is_built().await,
+        capped,
         error,
         summary,
         sorts,

@@ -565,3 +565,53 @@ async fn searches_count_against_the_per_client_page_limit() {
         ]
     );
 }
+
+#[tokio::test]
+async fn best_match_paging_ends_past_a_thousand_results_with_a_way_to_see_them_all() {
+    let (app, tenant_id, channel) = small_site(|_| {}).await;
+    let count = service::search::MAX_OFFSET + 30;
+    let start = Utc.with_ymd_and_hms(2022, 1, 1, 0, 0, 0).single().unwrap();
+    let rows: Vec<MessageRow> = (0..count)
+        .map(|i| MessageRow {
+            channel_id: channel,
+            platform_message_id: (1_000_000_000_000_000_000u64 + i).to_string(),
+            anonymized_author_id: "c".repeat(64),
+            content: format!("wombat number {i}"),
+            reply_to_id: None,
+            metadata: None,
+            platform_created_at: start + chrono::Duration::minutes(i as i64),
+        })
+        .collect();
+    repo::messages::upsert(&app.db, &rows).await.unwrap();
+    wait_until_found(&app, &tenant_id, "wombat", count).await;
+    let base = app.url(&format!("/archive/{SLUG}/search/"));
+    let mut href = "?q=wombat".to_owned();
+    let mut shown = 0u64;
+    let note = "Best-match order shows the first thousand results only";
+    loop {
+        let html = reqwest::get(format!("{base}{href}"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        shown += HIT_LINK.captures_iter(&html).count() as u64;
+        match NEXT.captures(&html) {
+            Some(next) => {
+                assert!(!html.contains(note), "the note only on the last page");
+                href = unescape(&next[1]);
+            }
+            None => {
+                assert!(
+                    html.contains(note),
+                    "the last reachable page says why it ends"
+                );
+                break;
+            }
+        }
+    }
+    assert!(
+        shown > service::search::MAX_OFFSET && shown < count,
+        "{shown}"
+    );
+}
