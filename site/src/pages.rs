@@ -1430,7 +1430,6 @@ impl SearchParams {
     /// first of each name counts, other names are ignored, and bytes that are not UTF-8 read
     /// as U+FFFD: no query string is an error here (the search judges the values).
     pub fn parse(query: &str) -> Self {
-        let mut params = Self::default();
         let (mut q, mut sort, mut cursor) = (None, None, None);
         for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
             let slot = match name.as_ref() {
@@ -1443,10 +1442,11 @@ impl SearchParams {
                 *slot = Some(value.into_owned());
             }
         }
-        params.q = q.unwrap_or_default();
-        params.sort = sort.filter(|s| !s.is_empty());
-        params.cursor = cursor.filter(|c| !c.is_empty());
-        params
+        Self {
+            q: q.unwrap_or_default(),
+            sort: sort.filter(|s: &String| !s.is_empty()),
+            cursor: cursor.filter(|c: &String| !c.is_empty()),
+        }
     }
 }
 
@@ -1586,16 +1586,16 @@ fn hit_card(hit: &SearchHit, root: &str) -> HitCard {
     }
 }
 
-/// Live: the results page of `params` over `ctx`'s tenant (see [`paths::SEARCH`]). An empty
-/// query shows the search box and how to search; a query the search refuses (bad syntax, a
-/// foreign cursor, an unknown order) shows why, with status 400. Only a failing index or
-/// database is an error.
+/// Live: the results page of `params` over `ctx`'s tenant (see [`paths::SEARCH`]), as its
+/// HTTP status and document. An empty query shows the search box and how to search (200); a
+/// query the search refuses (bad syntax, a foreign cursor, an unknown order) shows why, with
+/// status 400. Only a failing index or database is an error.
 pub async fn search(
     db: &sea_orm::DatabaseConnection,
     ctx: &SiteContext,
     index: &SearchIndex,
     params: &SearchParams,
-) -> Result<Rendered> {
+) -> Result<(u16, String)> {
     let root = paths::root_from(paths::SEARCH);
     let q = params.q.as_str();
     let (sort, sort_known) = match params.sort.as_deref() {
@@ -1661,11 +1661,12 @@ pub async fn search(
         .and_then(|p| p.next_cursor.as_deref())
         .map(|c| search_href(q, sort, Some(c)));
     let first = (page.is_some() && params.cursor.is_some()).then(|| search_href(q, sort, None));
-    // Best-match order ranks a bounded window; the dated orders reach every result.
+    // Best-match pages start at most MAX_OFFSET deep (the dated orders reach every result):
+    // the last one reached shows results up to MAX_OFFSET + DEFAULT_LIMIT.
     let capped = sort == Sort::Relevance
         && page
             .as_ref()
-            .is_some_and(|p| p.next_cursor.is_none() && p.total > MAX_OFFSET);
+            .is_some_and(|p| p.next_cursor.is_none() && p.total > MAX_OFFSET + DEFAULT_LIMIT);
     let shown_q = q.trim();
     let head = Head {
         title: if shown_q.is_empty() {
@@ -1708,10 +1709,7 @@ pub async fn search(
         next,
         first,
     };
-    Ok(Rendered::Html {
-        status,
-        body: template.render()?,
-    })
+    Ok((status, template.render()?))
 }
 
 // ----- not found, redirects -----------------------------------------------------------------
@@ -1744,8 +1742,9 @@ pub fn not_found(ctx: &SiteContext, root: &str, what: &str) -> Result<String> {
     .render()?)
 }
 
-/// The URL path of the tenant's root in a static build: the path of its base URL, `/` when
-/// there is none (the site is then expected at the root of its host).
+/// The URL path of the tenant's root: the path of its base URL (live, or a static build with
+/// `--base-url`), `/` when there is none (a static site is then expected at the root of its
+/// host).
 pub fn static_root_path(ctx: &SiteContext) -> String {
     ctx.base_url
         .as_deref()

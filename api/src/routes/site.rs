@@ -22,7 +22,7 @@ use service::Config;
 use service::archive::pages as reads;
 use service::search::SearchIndex;
 use service::tenants::{self, TenantStatus};
-use site::pages::{self, Rendered, SiteContext};
+use site::pages::{self, SiteContext};
 use site::paths::{self, Route};
 use site::{assets, avatar, sitemap};
 
@@ -332,19 +332,12 @@ async fn search(
     let Some(index) = req.app_data::<web::Data<SearchIndex>>() else {
         // Every server built by `Application::build` has an index; a site without one has no
         // results page.
-        let body = pages::not_found(ctx, &root_path_of(ctx), "Search is not available here.")?;
+        let root = pages::static_root_path(ctx);
+        let body = pages::not_found(ctx, &root, "Search is not available here.")?;
         return Ok(html_response(404, body));
     };
     let params = pages::SearchParams::parse(req.query_string());
-    let (status, body) = match pages::search(db, ctx, index, &params).await? {
-        Rendered::Html { status, body } => (status, body),
-        Rendered::Redirect(target) => {
-            return Ok(HttpResponse::Found()
-                .insert_header((header::LOCATION, format!("{}{target}", root_path_of(ctx))))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish());
-        }
-    };
+    let (status, body) = pages::search(db, ctx, index, &params).await?;
     let mut response = html_response(status, body);
     let headers = response.headers_mut();
     insert(headers, header::CONTENT_SECURITY_POLICY, &csp(ctx));
@@ -355,11 +348,6 @@ async fn search(
         "noindex",
     );
     Ok(response)
-}
-
-/// The URL path of the tenant's root, from its base URL.
-fn root_path_of(ctx: &SiteContext) -> String {
-    pages::static_root_path(ctx)
 }
 
 /// Render the answer for `route` (`None`: no page lives at the path).
