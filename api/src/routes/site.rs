@@ -126,7 +126,10 @@ fn request_origin(req: &HttpRequest) -> String {
     format!("http://{host}")
 }
 
-fn base_url(config: &Config, req: &HttpRequest, slug: &str) -> String {
+/// The absolute URL of tenant `slug`'s site root, ending in `/`: from `SITE_BASE_URL` (its
+/// `{tenant}` host pattern, or its origin + `/archive/<slug>/`), else from the request's host.
+/// The search API's permalinks use it too, so they point where the live site answers.
+pub fn tenant_root_url(config: &Config, req: &HttpRequest, slug: &str) -> String {
     match config.site_base_url.as_deref() {
         Some(pattern) if pattern.contains("{tenant}") => {
             format!("{}/", pattern.replace("{tenant}", slug))
@@ -155,7 +158,7 @@ async fn path_mode(
     let (slug, tail) = path.into_inner();
     let mount = Mount {
         root_path: format!("{PREFIX}/{}/", urlencode(&slug)),
-        base_url: base_url(&config, &req, &slug),
+        base_url: tenant_root_url(&config, &req, &slug),
         slug,
     };
     serve(&req, &db, mount, &tail).await
@@ -173,7 +176,7 @@ async fn host_mode(
     let tail = req.path().trim_start_matches('/').to_owned();
     let mount = Mount {
         root_path: "/".to_owned(),
-        base_url: base_url(&config, &req, &slug),
+        base_url: tenant_root_url(&config, &req, &slug),
         slug,
     };
     serve(&req, &db, mount, &tail).await
@@ -194,7 +197,7 @@ async fn host_robots(
     let mut sitemaps = String::new();
     for tenant in tenants::all(db.get_ref()).await? {
         if tenant.status == TenantStatus::Active {
-            let base = base_url(&config, &req, &tenant.slug);
+            let base = tenant_root_url(&config, &req, &tenant.slug);
             // The results pages: endless URLs of nothing new, and `noindex` besides.
             if let Ok(url) = url::Url::parse(&base) {
                 disallow.push_str(&format!("Disallow: {}{}\n", url.path(), paths::SEARCH));
