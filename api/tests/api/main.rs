@@ -26,3 +26,4 @@ mod trusted_proxies;
 mod website;
 mod website_browser;
 mod website_hostile;
+mod website_search;
