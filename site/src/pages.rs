@@ -1503,6 +1503,8 @@ struct SearchTemplate {
     next: Option<String>,
     first: Option<String>,
     capped: bool,
+    /// The index is still being built: older messages may be missing.
+    building: bool,
     help: bool,
 }
 
@@ -1701,6 +1703,7 @@ pub async fn search(
         l,
         q: markdown::truncate(shown_q, 120),
         help: page.is_none(),
+        building: page.as_ref().is_some_and(|p| !p.complete),
         capped,
         error,
         summary,

@@ -615,3 +615,36 @@ async fn best_match_paging_ends_past_a_thousand_results_with_a_way_to_see_them_a
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn results_from_an_index_still_being_built_say_so() {
+    let (app, tenant_id, channel) = small_site(|_| {}).await;
+    say(&app, channel, 1, "lighthouse keeper").await;
+    let tenant = service::tenants::get_by_slug(&app.db, SLUG).await.unwrap();
+    let mut ctx = site::pages::SiteContext::load(&app.db, tenant, None)
+        .await
+        .unwrap();
+    ctx.search = true;
+    let params = site::pages::SearchParams {
+        q: "lighthouse".to_owned(),
+        sort: None,
+        cursor: None,
+    };
+    const NOTICE: &str = "The search index is still being built";
+    // A new index, never built: the page answers and warns that results may be missing.
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = service::search::SearchIndex::open(dir.path()).unwrap();
+    let (status, html) = site::pages::search(&app.db, &ctx, &fresh, &params)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(html.contains(NOTICE), "{html}");
+    // The app's own index, once it has found the message, is complete: no notice.
+    wait_until_found(&app, &tenant_id, "lighthouse", 1).await;
+    let (status, html) = site::pages::search(&app.db, &ctx, &app.search, &params)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(html.contains("lighthouse"), "{html}");
+    assert!(!html.contains(NOTICE), "{html}");
+}
