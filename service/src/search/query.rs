@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tantivy::collector::TopDocs;
 use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query as _, RangeQuery,
-    TermQuery,
+    BooleanQuery, ConstScoreQuery, EnableScoring, Explanation, Occur, PhrasePrefixQuery,
+    PhraseQuery, Query as _, QueryClone as _, RangeQuery, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{IndexRecordOption, Term, Value as _};
-use tantivy::{DocAddress, Order, Searcher, TantivyDocument};
+use tantivy::{DocAddress, DocId, DocSet, Order, Score, Searcher, SegmentReader, TantivyDocument};
 
 use entity::{channels, message_attachments, message_emoji_reactions, messages};
 
@@ -157,7 +157,7 @@ pub fn build(
             }
         };
         if negated {
-            parts.push((Occur::MustNot, query));
+            parts.push((Occur::MustNot, Box::new(Excluded(query))));
         } else {
             scoring = true;
             let (last, rest) = words.split_last().unwrap_or((&words[0], &[]));
@@ -201,6 +201,64 @@ pub fn build(
         parts.push((Occur::Must, filter(Box::new(RangeQuery::new(lower, upper)))));
     }
     (Box::new(BooleanQuery::new(parts)), highlights, scoring)
+}
+
+/// A `-` clause. Tantivy's exclusion first asks the excluded scorer about the first candidate
+/// document, which may come before the document a new phrase scorer already stands on; the
+/// phrase scorer does not allow that question (it asserts against it, which panics the search
+/// in a debug build). This wrapper leaves the question to [`DocSet::seek_danger`]'s default,
+/// which answers it from `doc` and `seek`.
+#[derive(Debug)]
+struct Excluded(Box<dyn tantivy::query::Query>);
+
+impl Clone for Excluded {
+    fn clone(&self) -> Self {
+        Self(self.0.box_clone())
+    }
+}
+
+impl tantivy::query::Query for Excluded {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(ExcludedWeight(self.0.weight(scoring)?)))
+    }
+}
+
+struct ExcludedWeight(Box<dyn Weight>);
+
+impl Weight for ExcludedWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(ExcludedScorer(self.0.scorer(reader, boost)?)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
+    }
+}
+
+struct ExcludedScorer(Box<dyn Scorer>);
+
+impl DocSet for ExcludedScorer {
+    fn advance(&mut self) -> DocId {
+        self.0.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.0.seek(target)
+    }
+
+    fn doc(&self) -> DocId {
+        self.0.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.0.size_hint()
+    }
+}
+
+impl Scorer for ExcludedScorer {
+    fn score(&mut self) -> Score {
+        self.0.score()
+    }
 }
 
 /// Matching documents of one page: (message id, order key) in result order, the total, and
