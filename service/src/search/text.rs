@@ -117,6 +117,13 @@ fn is_diacritic(c: char) -> bool {
         | '\u{FE20}'..='\u{FE2F}')
 }
 
+/// Greek's word-final sigma `ς` as the medial `σ`: lowercasing a capital `Σ` (letter by
+/// letter, as the analyzer does) always gives `σ`, so `ΚΌΣΜΟΣ` and `κόσμος` meet only when
+/// `ς` is folded too.
+fn fold_final_sigma(c: char) -> char {
+    if c == 'ς' { 'σ' } else { c }
+}
+
 /// The first stage of [`analyzer`]: splits text into runs of letters and digits, single CJK
 /// characters and single emoji.
 #[derive(Clone, Default)]
@@ -183,12 +190,12 @@ impl TokenStream for SplitStream<'_> {
                     return true;
                 }
                 Class::Word => {
-                    self.token.text.push(c);
+                    self.token.text.push(fold_final_sigma(c));
                     while let Some((at, m)) =
                         chars.next_if(|&(_, m)| matches!(class(m), Class::Word | Class::Diacritic))
                     {
                         if class(m) == Class::Word {
-                            self.token.text.push(m);
+                            self.token.text.push(fold_final_sigma(m));
                         }
                         to = at + m.len_utf8();
                     }
@@ -391,6 +398,12 @@ mod tests {
         assert_eq!(terms("Привет мир"), ["привет", "мир"]);
         assert_eq!(terms("Καλημέρα κόσμε"), ["καλημέρα", "κόσμε"]);
         assert_eq!(terms("안녕하세요 세계"), ["안녕하세요", "세계"]);
+    }
+
+    #[test]
+    fn a_greek_final_sigma_is_the_same_letter_as_a_capital_or_medial_one() {
+        assert_eq!(terms("ΚΌΣΜΟΣ κόσμος κόσμοσ"), ["κόσμοσ"; 3]);
+        assert_eq!(terms("ΣΟΦΊΑ σοφία"), ["σοφία"; 2]);
     }
 
     #[test]
