@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tantivy::directory::MmapDirectory;
+use tantivy::directory::error::LockError;
+use tantivy::directory::{Directory as _, INDEX_WRITER_LOCK, MmapDirectory};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
@@ -164,6 +165,16 @@ impl Store {
         let (schema, fields) = schema();
         let directory =
             MmapDirectory::open(dir).map_err(|e| OpenError::Unreadable(e.to_string()))?;
+        // Another process's index must not be judged unreadable (and moved aside) because it
+        // changed while being read here: hold its write lock while reading, so that a live
+        // owner shows as `Locked`. Released just before the writer takes it for good.
+        let probe = match directory.acquire_lock(&INDEX_WRITER_LOCK) {
+            Ok(lock) => lock,
+            Err(LockError::LockBusy) => {
+                return Err(OpenError::Locked("write lock held".into()));
+            }
+            Err(e) => return Err(OpenError::Unreadable(e.to_string())),
+        };
         let exists = Index::exists(&directory).map_err(|e| OpenError::Unreadable(e.to_string()))?;
         let mut index = if exists {
             let index = Index::open(directory).map_err(unreadable)?;
@@ -204,6 +215,7 @@ impl Store {
             .try_into()
             .map_err(unreadable)?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+        drop(probe);
         let writer = match index.writer_with_num_threads(threads, WRITER_HEAP_BYTES) {
             Ok(w) => w,
             Err(TantivyError::LockFailure(_, message)) => {

@@ -412,3 +412,25 @@ async fn a_second_open_of_one_directory_fails_with_a_clear_error() {
     drop(index);
     open(&index_dir(&dir));
 }
+
+#[tokio::test]
+async fn an_index_in_use_is_never_moved_aside_by_a_second_open() {
+    let env = Env::new().await;
+    let t = tenant(env.db()).await.id;
+    let ids = messages(&env, t, "1", 3).await;
+    env.catch_up().await;
+    let path = index_dir(&env.dir);
+    // What a second process may read while the owner commits and merges (files replaced or
+    // gone): it must stop at the owner's lock, not judge the index broken.
+    let meta = std::fs::read(path.join("meta.json")).expect("read");
+    std::fs::write(path.join("meta.json"), b"{\"segments\": [garbled").expect("write");
+    match SearchIndex::open_with_lag(&path, Duration::ZERO) {
+        Err(Error::Search(message)) => assert!(message.contains("in use"), "{message}"),
+        Err(other) => panic!("unexpected error: {other}"),
+        Ok(_) => panic!("a second index on one directory opened"),
+    }
+    assert!(!path.with_file_name("index.broken").exists());
+    assert!(path.join("meta.json").is_file());
+    std::fs::write(path.join("meta.json"), meta).expect("write");
+    assert_each_once(&env.index, &ids);
+}
