@@ -46,8 +46,8 @@ pub struct Fields {
     /// The text as shown, analysed by [`text::analyzer`] with positions (phrases).
     pub content: Field,
     /// Sort key: the send time in Discord's snowflake layout (milliseconds since 2015 in the
-    /// high 42 bits, the message snowflake's low 22 bits below), unique per message in
-    /// practice; orders by time, bounds dates and pages `newest`/`oldest`.
+    /// high 42 bits, the message snowflake's low 22 bits below; see [`order_key`]), unique
+    /// per message in practice; orders by time, bounds dates and pages `newest`/`oldest`.
     pub order: Field,
 }
 
@@ -55,8 +55,19 @@ pub struct Fields {
 pub const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
 
 /// The [`Fields::order`] key of a message sent at `at` with snowflake `snowflake`.
+///
+/// Stored send times keep whole seconds while a snowflake holds its own to the millisecond:
+/// a snowflake whose time falls in `at`'s second is the key itself, unique per message (its
+/// low bits alone repeat within a second when the counter wraps). Any other id gives `at`
+/// with the id's low bits.
 pub fn order_key(at: DateTime<Utc>, snowflake: u64) -> u64 {
-    order_floor(at) | (snowflake & 0x3F_FFFF)
+    use chrono::SubsecRound;
+    let second = order_floor(at.trunc_subsecs(0));
+    if (second..second + (1_000 << 22)).contains(&snowflake) {
+        snowflake
+    } else {
+        order_floor(at) | (snowflake & 0x3F_FFFF)
+    }
 }
 
 /// The smallest [`order_key`] of any message sent at or after `at`.
@@ -315,6 +326,13 @@ mod tests {
             .single()
             .unwrap();
         assert_eq!(order_key(at, snowflake), snowflake);
+        // Stored times keep whole seconds: the snowflake still decides within the second,
+        // even when its low bits equal another message's.
+        let second = Utc.timestamp_opt(at.timestamp(), 0).unwrap();
+        assert_eq!(order_key(second, snowflake), snowflake);
+        let twin = snowflake + (300 << 22);
+        assert_eq!(order_millis(twin) / 1000, order_millis(snowflake) / 1000);
+        assert!(order_key(second, snowflake) < order_key(second, twin));
         // Before Discord's epoch saturates at zero.
         assert_eq!(
             order_floor(Utc.with_ymd_and_hms(2001, 1, 1, 0, 0, 0).unwrap()),

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use service::search::{MAX_LIMIT, Sort};
 use uuid::Uuid;
 
-use super::{Env, all_ids, at, author, days_ago, issue, post, text_channel, uuid};
+use service::repo::messages::MessageRow;
+
+use super::{Env, all_ids, at, author, days_ago, issue, post, text_channel, uuid, write};
 use crate::helpers::tenant;
 
 /// The hit ids of `q` by relevance.
@@ -215,4 +217,36 @@ async fn a_cursor_only_continues_its_own_query_and_order() {
         );
         assert_eq!(field, "cursor", "{garbage:?}");
     }
+}
+
+#[tokio::test]
+async fn messages_of_one_second_with_the_same_snowflake_low_bits_are_both_paged() {
+    let env = Env::new().await;
+    let db = env.db();
+    let t = tenant(db).await.id;
+    let ch = text_channel(db, t, "1", "general").await;
+    // A snowflake's low 22 bits (worker, process, a wrapping counter) can repeat within one
+    // second; the stored send time keeps whole seconds, the snowflake the milliseconds.
+    let sent = at(2024, 5, 1, 12, 0, 0);
+    let ms = (sent.timestamp_millis() - 1_420_070_400_000) as u64;
+    let mut rows = Vec::new();
+    for offset in [120, 870] {
+        let row = MessageRow {
+            channel_id: ch,
+            platform_message_id: (((ms + offset) << 22) | 77).to_string(),
+            anonymized_author_id: author(1),
+            content: "twin message".into(),
+            reply_to_id: None,
+            metadata: None,
+            platform_created_at: sent,
+        };
+        write(db, &row).await;
+        rows.push(row.id());
+    }
+    env.catch_up().await;
+    let oldest = all_ids(&env.index, db, t, "twin", Sort::Oldest, 1).await;
+    assert_eq!(oldest, rows);
+    rows.reverse();
+    let newest = all_ids(&env.index, db, t, "twin", Sort::Newest, 1).await;
+    assert_eq!(newest, rows);
 }
