@@ -363,7 +363,7 @@ fn execute(
     Ok(Matches { ids, total, more })
 }
 
-/// Resolve `in:` values (names, case-insensitive, or ids) to the tenant's channel ids.
+/// Resolve `in:` values (names or ids, both case-insensitive) to the tenant's channel ids.
 async fn resolve_channels(
     db: &impl ConnectionTrait,
     tenant_id: &str,
@@ -385,7 +385,7 @@ async fn resolve_channels(
         let folded = value.to_lowercase();
         let found: Vec<&String> = rows
             .iter()
-            .filter(|(id, name)| *id == *value || name.to_lowercase() == folded)
+            .filter(|(id, name)| id.eq_ignore_ascii_case(value) || name.to_lowercase() == folded)
             .map(|(id, _)| id)
             .collect();
         if found.is_empty() {

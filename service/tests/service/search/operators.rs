@@ -206,6 +206,7 @@ async fn in_finds_a_channel_by_name_hash_name_or_id_with_its_threads() {
         "in:GENERAL".to_owned(),
         "in:#general".to_owned(),
         format!("in:{}", c.general),
+        format!("in:{}", c.general.to_string().to_uppercase()),
     ] {
         c.expect(&q, &general).await;
     }
