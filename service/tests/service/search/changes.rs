@@ -128,3 +128,37 @@ async fn a_deleted_tenant_loses_its_documents_on_the_next_pass() {
     assert_eq!(env.index.document_count(None).unwrap(), 3);
     assert_eq!(env.ids(other, "shared").await.len(), 3);
 }
+
+#[tokio::test]
+async fn the_indexer_task_builds_the_index_then_follows_writes_until_stopped() {
+    let env = Env::new().await;
+    let db = env.db();
+    let t = tenant(db).await.id;
+    let ch = text_channel(db, t, "1", "general").await;
+    let before = post(db, ch, days_ago(1), &author(1), "written before the start").await;
+    assert!(!env.index.is_built().await);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(env.index.clone().run(db.clone(), stopped));
+
+    let after = post(db, ch, days_ago(0), &author(1), "written after the start").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found = env.ids(t, "written").await;
+        if found == [after.id(), before.id()] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not searchable within 10 s: {found:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(env.index.is_built().await);
+    assert!(env.index.disk_bytes().await > 0);
+
+    stop.send(true).expect("the indexer listens");
+    tokio::time::timeout(std::time::Duration::from_secs(5), task)
+        .await
+        .expect("the indexer stops when told")
+        .expect("the indexer task ends cleanly");
+}

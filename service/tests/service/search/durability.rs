@@ -194,11 +194,25 @@ async fn a_rebuild_equals_the_index_built_by_many_incremental_passes() {
 
     let rebuilt_dir = tempfile::tempdir().expect("temporary directory");
     let rebuilt = open(&index_dir(&rebuilt_dir));
+    let progress = std::sync::Mutex::new(Vec::new());
     let summary = rebuilt
-        .reindex(db, None, &|_, _| {})
+        .reindex(db, None, &|done, total| {
+            if let Ok(mut seen) = progress.lock() {
+                seen.push((done, total));
+            }
+        })
         .await
         .expect("reindex");
     assert_eq!(summary.tenants, 2);
+    assert!(summary.index_bytes > 0);
+    // Progress counts every stored message, deleted or hidden ones too, up to the total.
+    let progress = progress.into_inner().expect("progress");
+    assert_eq!(progress.first(), Some(&(0, rows.len() as u64)));
+    assert_eq!(
+        progress.last(),
+        Some(&(rows.len() as u64, rows.len() as u64))
+    );
+    assert!(progress.windows(2).all(|w| w[0].0 <= w[1].0));
     assert!(rebuilt.is_built().await);
     assert_eq!(
         rebuilt.document_count(None).unwrap(),
