@@ -143,6 +143,8 @@ pub struct SearchIndex {
 
 /// How often the indexer looks for changes.
 const POLL: Duration = Duration::from_secs(1);
+/// Messages between two progress lines of a build in the log.
+const BUILD_LOG_EVERY: u64 = 100_000;
 /// Longest wait between retries after a failed pass.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -247,7 +249,15 @@ impl SearchIndex {
             let pass = async {
                 if !self.is_built().await {
                     tracing::info!(parent: &span, "building the search index from the database");
-                    let summary = self.reindex(&db, None, &|_, _| {}).await?;
+                    let logged = std::sync::atomic::AtomicU64::new(0);
+                    let progress = |done: u64, total: u64| {
+                        let last = logged.load(std::sync::atomic::Ordering::Relaxed);
+                        if done >= last + BUILD_LOG_EVERY {
+                            logged.store(done, std::sync::atomic::Ordering::Relaxed);
+                            tracing::info!(parent: &span, done, total, "building the search index");
+                        }
+                    };
+                    let summary = self.reindex(&db, None, &progress).await?;
                     tracing::info!(parent: &span, messages = summary.messages, seconds = summary.seconds, "search index built");
                 }
                 self.catch_up(&db).await
