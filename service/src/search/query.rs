@@ -31,6 +31,9 @@ use crate::error::{Error, Result};
 /// Deepest result a relevance-ordered page may start at (`newest`/`oldest` page by keyset and
 /// have no such limit).
 pub const MAX_OFFSET: u64 = 1_000;
+/// Relevance ranks candidates in tiers of this many by raw score; the recency boost reorders
+/// a tier within itself, so that every page of one result set agrees on the order.
+const WINDOW: u64 = 200;
 /// How much a brand-new message's score is raised over a very old one's.
 const RECENCY_BOOST: f32 = 0.5;
 /// Age (days) at which the recency boost has halved.
@@ -283,6 +286,14 @@ fn stored_id(searcher: &Searcher, fields: Fields, addr: DocAddress) -> Result<St
         .to_owned())
 }
 
+fn order_of(searcher: &Searcher, addr: DocAddress) -> Result<u64> {
+    let column = searcher
+        .segment_reader(addr.segment_ord)
+        .fast_fields()
+        .u64("order")?;
+    Ok(column.first(addr.doc_id).unwrap_or(0))
+}
+
 /// The factor a relevance score is raised by for a message with order key `order`, at
 /// `now_ms`: from `1 + RECENCY_BOOST` when brand new down to 1, halving with every
 /// `RECENCY_HALF_LIFE_DAYS` of age.
@@ -302,28 +313,26 @@ fn execute(
     let total = query.count(searcher)? as u64;
     let page: Vec<(u64, DocAddress)> = match sort {
         Sort::Relevance => {
-            // The recency boost is part of the collector's sort key (with the order key to
-            // break ties), so every page is a slice of one total order: a boosted document
-            // deep in the raw-score ranking is neither skipped nor shown twice.
-            let offset = cursor.and_then(|c| c.o).unwrap_or(0) as usize;
+            // Candidates come by raw score (block-max WAND finds them without scoring every
+            // match), in tiers of WINDOW by raw rank; the recency boost reorders each tier
+            // within itself. The tiers of a result set are the same whichever page asks, so
+            // every page is a slice of one order: no hit twice, none skipped.
+            let offset = cursor.and_then(|c| c.o).unwrap_or(0);
+            let window = ((offset + limit + 1).div_ceil(WINDOW) * WINDOW) as usize;
+            let top = searcher.search(&query, &TopDocs::with_limit(window).order_by_score())?;
             let now = Utc::now().timestamp_millis();
-            let collector = TopDocs::with_limit(limit as usize + 1)
-                .and_offset(offset)
-                .tweak_score(move |segment: &SegmentReader| {
-                    let orders = segment
-                        .fast_fields()
-                        .u64("order")
-                        .ok()
-                        .map(|column| column.first_or_default_col(0));
-                    move |doc: DocId, score: Score| {
-                        let order = orders.as_ref().map_or(0, |column| column.get_val(doc));
-                        (score * recency_boost(now, order), order)
-                    }
-                });
-            searcher
-                .search(&query, &collector)?
+            let mut ranked = Vec::with_capacity(top.len());
+            for (rank, (score, addr)) in top.into_iter().enumerate() {
+                let order = order_of(searcher, addr)?;
+                let tier = rank / WINDOW as usize;
+                ranked.push((tier, score * recency_boost(now, order), order, addr));
+            }
+            ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(b.2.cmp(&a.2)));
+            ranked
                 .into_iter()
-                .map(|((_, order), addr)| (order, addr))
+                .skip(offset as usize)
+                .take(limit as usize + 1)
+                .map(|(_, _, order, addr)| (order, addr))
                 .collect()
         }
         Sort::Newest | Sort::Oldest => {

@@ -161,14 +161,16 @@ async fn paging_returns_every_hit_once_in_every_order() {
             assert_eq!(distinct, expected, "{sort:?} limit {limit}: hits missing");
         }
     }
-    // Relevance: the boosted new messages come first.
+    // Relevance: the recency boost reorders tiers of 200 by raw score, each within itself:
+    // the old short messages fill the first tier, and the new ones lead the second.
     let ranked = all_ids(&env.index, db, t, "needle", Sort::Relevance, 25).await;
     let new: HashSet<Uuid> = all_ids(&env.index, db, t, "needle more", Sort::Newest, MAX_LIMIT)
         .await
         .into_iter()
         .collect();
     assert_eq!(new.len(), 40);
-    assert!(ranked[..40].iter().all(|id| new.contains(id)));
+    assert!(ranked[..200].iter().all(|id| !new.contains(id)));
+    assert!(ranked[200..240].iter().all(|id| new.contains(id)));
 }
 
 #[tokio::test]
