@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tantivy::collector::TopDocs;
 use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, EnableScoring, Explanation, Occur, PhrasePrefixQuery,
-    PhraseQuery, Query as _, QueryClone as _, RangeQuery, Scorer, TermQuery, Weight,
+    BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Explanation, Occur,
+    PhrasePrefixQuery, PhraseQuery, Query as _, QueryClone as _, RangeQuery, Scorer, TermQuery,
+    Weight,
 };
 use tantivy::schema::{IndexRecordOption, Term, Value as _};
 use tantivy::{DocAddress, DocId, DocSet, Order, Score, Searcher, SegmentReader, TantivyDocument};
@@ -111,10 +112,18 @@ pub fn build(
     let filter = |q: Box<dyn tantivy::query::Query>| -> Box<dyn tantivy::query::Query> {
         Box::new(ConstScoreQuery::new(q, 0.0))
     };
+    // A condition's term scores nothing: its BM25 score would depend on other tenants'
+    // documents (the tenant term's rarity) and on how many terms of its field a document has
+    // (two `has:` kinds, or a thread's two channels), and reorder hits a filter only narrows.
+    // Boosted by zero it is still a term scorer, so block-max WAND still ranks the
+    // intersection.
     let term_query = |field, text: &str| -> Box<dyn tantivy::query::Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, text),
-            IndexRecordOption::Basic,
+        Box::new(BoostQuery::new(
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, text),
+                IndexRecordOption::Basic,
+            )),
+            0.0,
         ))
     };
     let any_of =
@@ -128,10 +137,9 @@ pub fn build(
                 queries.into_iter().map(|q| (Occur::Should, q)).collect(),
             )))
         };
-    // Single-term conditions stay plain term queries rather than constant-score filters: an
+    // Single-term conditions stay term queries rather than constant-score filters: an
     // intersection of term queries is ranked with block-max WAND (top hits found without
-    // scoring every match), and their own scores are nearly the same for every hit of one
-    // tenant (the tenant, a `has:` kind or one author: one term for all hits).
+    // scoring every match).
     parts.push((Occur::Must, term_query(fields.tenant, tenant_id)));
 
     let mut highlights = Highlights::default();

@@ -252,3 +252,114 @@ async fn messages_of_one_second_with_the_same_snowflake_low_bits_are_both_paged(
     let newest = all_ids(&env.index, db, t, "twin", Sort::Newest, 1).await;
     assert_eq!(newest, rows);
 }
+
+#[tokio::test]
+async fn filters_and_other_tenants_never_reorder_a_tenants_hits() {
+    let env = Env::new().await;
+    let db = env.db();
+    let t = tenant(db).await.id;
+    let general = text_channel(db, t, "1", "general").await;
+    let sub = super::thread(db, t, "2", "a thread", "1").await;
+    let (a, b) = (author(1), author(2));
+    // Close raw scores at different ages, in the channel and its thread, with and without
+    // attachments of one or two kinds.
+    let rows = [
+        (general, 300, &a, "kiwi kiwi alpha beta", None),
+        (
+            sub,
+            1,
+            &b,
+            "kiwi alpha beta gamma",
+            Some(("a.png", "image/png")),
+        ),
+        (
+            general,
+            40,
+            &a,
+            "kiwi alpha beta",
+            Some(("a.pdf", "application/pdf")),
+        ),
+        (
+            sub,
+            120,
+            &a,
+            "kiwi kiwi alpha beta gamma",
+            Some(("b.png", "image/png")),
+        ),
+        (general, 5, &b, "kiwi one two three four", None),
+        (
+            sub,
+            700,
+            &b,
+            "kiwi kiwi kiwi",
+            Some(("c.pdf", "application/pdf")),
+        ),
+        (general, 60, &b, "other words only", None),
+    ];
+    let mut ids = Vec::new();
+    for (channel, age, who, text, file) in rows {
+        let row = post(db, channel, days_ago(age), who, text).await;
+        if let Some((name, kind)) = file {
+            super::attach(db, &row, name, kind).await;
+        }
+        ids.push(row.id());
+    }
+    env.catch_up().await;
+    let alone = ranked(&env, t, "kiwi").await;
+    assert_eq!(alone.len(), 6);
+
+    // A filter narrows the hits and keeps their order.
+    let narrowed = |keep: &[usize]| -> Vec<Uuid> {
+        let keep: Vec<Uuid> = keep.iter().map(|&n| ids[n]).collect();
+        alone
+            .iter()
+            .copied()
+            .filter(|id| keep.contains(id))
+            .collect()
+    };
+    assert_eq!(
+        ranked(&env, t, "kiwi has:attachment").await,
+        narrowed(&[1, 2, 3, 5])
+    );
+    assert_eq!(ranked(&env, t, "kiwi has:image").await, narrowed(&[1, 3]));
+    assert_eq!(
+        ranked(&env, t, "kiwi in:general").await,
+        narrowed(&[0, 1, 2, 3, 4, 5])
+    );
+    assert_eq!(
+        ranked(&env, t, "kiwi in:\"a thread\"").await,
+        narrowed(&[1, 3, 5])
+    );
+    assert_eq!(
+        ranked(&env, t, &format!("kiwi from:{a}")).await,
+        narrowed(&[0, 2, 3])
+    );
+    assert_eq!(
+        ranked(&env, t, &format!("kiwi from:{a} from:{b}")).await,
+        alone
+    );
+
+    // Another, much larger tenant joins the index: this tenant's order stays.
+    let big = tenant(db).await.id;
+    let elsewhere = text_channel(db, big, "1", "general").await;
+    let filler: Vec<MessageRow> = (0..1_000)
+        .map(|n| MessageRow {
+            channel_id: elsewhere,
+            platform_message_id: super::snowflake(days_ago(n % 500)).to_string(),
+            anonymized_author_id: author(3),
+            content: format!("unrelated chatter number {n}"),
+            reply_to_id: None,
+            metadata: None,
+            platform_created_at: days_ago(n % 500),
+        })
+        .collect();
+    service::repo::messages::upsert(db, &filler)
+        .await
+        .expect("messages stored");
+    env.catch_up().await;
+    assert_eq!(ranked(&env, t, "kiwi").await, alone);
+    assert_eq!(
+        ranked(&env, t, "kiwi has:attachment").await,
+        narrowed(&[1, 2, 3, 5])
+    );
+}
