@@ -101,7 +101,9 @@ impl Highlights {
     }
 }
 
-/// The tantivy query of `parsed` within `tenant_id`, with `in:` already resolved to channel ids.
+/// The tantivy query of `parsed` within `tenant_id`, with `in:` already resolved to channel ids;
+/// with what a snippet highlights, and whether any clause scores (a word or phrase to find,
+/// rather than only conditions and exclusions).
 pub fn build(
     fields: Fields,
     tenant_id: &str,
@@ -315,11 +317,27 @@ fn execute(
     fields: Fields,
     query: Box<dyn tantivy::query::Query>,
     sort: Sort,
+    scoring: bool,
     cursor: Option<&Cursor>,
     limit: u64,
 ) -> Result<Matches> {
     let total = query.count(searcher)? as u64;
     let page: Vec<(u64, DocAddress)> = match sort {
+        Sort::Relevance if !scoring => {
+            // Nothing scores (only conditions and exclusions): recency alone ranks, so the
+            // newest come first, over the whole result set.
+            let offset = cursor.and_then(|c| c.o).unwrap_or(0) as usize;
+            searcher
+                .search(
+                    &query,
+                    &TopDocs::with_limit(limit as usize + 1)
+                        .and_offset(offset)
+                        .order_by_u64_field("order", Order::Desc),
+                )?
+                .into_iter()
+                .map(|(order, addr)| (order.unwrap_or(0), addr))
+                .collect()
+        }
         Sort::Relevance => {
             // Candidates come by raw score (block-max WAND finds them without scoring every
             // match), in tiers of WINDOW by raw rank; the recency boost reorders each tier
@@ -444,7 +462,7 @@ pub async fn search(
         .map(|c| decode_cursor(c, &request.q, request.sort))
         .transpose()?;
     let channel_ids = resolve_channels(db, tenant_id, &parsed.channels).await?;
-    let (query, highlights, _) = build(fields, tenant_id, &parsed, &channel_ids);
+    let (query, highlights, scoring) = build(fields, tenant_id, &parsed, &channel_ids);
     let searcher = reader.searcher();
     let (sort, limit) = (request.sort, request.limit);
     let cursor_for_search = cursor.clone();
@@ -454,6 +472,7 @@ pub async fn search(
             fields,
             query,
             sort,
+            scoring,
             cursor_for_search.as_ref(),
             limit,
         )

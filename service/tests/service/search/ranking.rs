@@ -363,3 +363,36 @@ async fn filters_and_other_tenants_never_reorder_a_tenants_hits() {
         narrowed(&[1, 2, 3, 5])
     );
 }
+
+#[tokio::test]
+async fn a_query_of_filters_only_ranks_the_newest_first_over_every_page() {
+    let env = Env::new().await;
+    let db = env.db();
+    let t = tenant(db).await.id;
+    let ch = text_channel(db, t, "1", "general").await;
+    let who = author(1);
+    // Older messages indexed first, then newer ones: nothing but recency tells them apart.
+    let mut expected = Vec::new();
+    for n in 0..220 {
+        let row = post(db, ch, days_ago(1_000 - n), &who, &format!("old image {n}")).await;
+        super::attach(db, &row, "a.png", "image/png").await;
+        expected.push(row.id());
+    }
+    env.catch_up().await;
+    for n in 0..30 {
+        let row = post(db, ch, days_ago(30 - n), &who, &format!("new image {n}")).await;
+        super::attach(db, &row, "b.png", "image/png").await;
+        expected.push(row.id());
+    }
+    env.catch_up().await;
+    expected.reverse();
+    for q in ["has:image", "-nothing", "has:image -nothing"] {
+        let ranked = all_ids(&env.index, db, t, q, Sort::Relevance, 25).await;
+        assert!(
+            ranked == expected,
+            "{q:?}: {} hits, the newest at {:?}",
+            ranked.len(),
+            ranked.iter().position(|id| *id == expected[0])
+        );
+    }
+}
