@@ -162,7 +162,8 @@ pub fn build(
             .iter()
             .map(|w| Term::from_field_text(fields.content, w))
             .collect();
-        let query: Box<dyn tantivy::query::Query> = match (terms.len(), prefix) {
+        let terms_len = terms.len();
+        let query: Box<dyn tantivy::query::Query> = match (terms_len, prefix) {
             (1, false) => Box::new(TermQuery::new(
                 terms[0].clone(),
                 IndexRecordOption::WithFreqs,
@@ -175,7 +176,13 @@ pub fn build(
             }
         };
         if negated {
-            parts.push((Occur::MustNot, Box::new(Excluded(query))));
+            // A single term keeps its term scorer (tantivy's fast path for exclusion).
+            let excluded: Box<dyn tantivy::query::Query> = if terms_len == 1 && !prefix {
+                query
+            } else {
+                Box::new(Excluded(query))
+            };
+            parts.push((Occur::MustNot, excluded));
         } else {
             scoring = true;
             let (last, rest) = words.split_last().unwrap_or((&words[0], &[]));
