@@ -38,8 +38,11 @@ pub async fn settle() {
 
 /// A migrated database and an empty index of its own (dropped before its directory).
 pub struct Env {
+    /// The index, following the database without lag.
     pub index: Arc<SearchIndex>,
+    /// The temporary directory the index lives in ([`index_dir`]).
     pub dir: tempfile::TempDir,
+    /// The database.
     pub ctx: Ctx,
 }
 
@@ -52,6 +55,7 @@ impl Env {
         Env { index, dir, ctx }
     }
 
+    /// The database connection.
     pub fn db(&self) -> &DatabaseConnection {
         &self.ctx.db
     }
@@ -155,6 +159,7 @@ pub fn issue(q: &str, result: service::error::Result<SearchPage>) -> (String, St
     }
 }
 
+/// A message id of a hit as a UUID.
 pub fn uuid(id: &str) -> Uuid {
     id.parse()
         .unwrap_or_else(|e| panic!("{id:?} is not a UUID: {e}"))
