@@ -123,7 +123,10 @@ fn request_origin(req: &HttpRequest) -> String {
     format!("http://{host}")
 }
 
-fn base_url(config: &Config, req: &HttpRequest, slug: &str) -> String {
+/// The absolute URL of tenant `slug`'s site root, ending in `/`: from `SITE_BASE_URL` (its
+/// `{tenant}` host pattern, or its origin + `/archive/<slug>/`), else from the request's host.
+/// The search API's permalinks use it too, so they point where the live site answers.
+pub fn tenant_root_url(config: &Config, req: &HttpRequest, slug: &str) -> String {
     match config.site_base_url.as_deref() {
         Some(pattern) if pattern.contains("{tenant}") => {
             format!("{}/", pattern.replace("{tenant}", slug))
@@ -152,7 +155,7 @@ async fn path_mode(
     let (slug, tail) = path.into_inner();
     let mount = Mount {
         root_path: format!("{PREFIX}/{}/", urlencode(&slug)),
-        base_url: base_url(&config, &req, &slug),
+        base_url: tenant_root_url(&config, &req, &slug),
         slug,
     };
     serve(&req, &db, mount, &tail).await
@@ -170,7 +173,7 @@ async fn host_mode(
     let tail = req.path().trim_start_matches('/').to_owned();
     let mount = Mount {
         root_path: "/".to_owned(),
-        base_url: base_url(&config, &req, &slug),
+        base_url: tenant_root_url(&config, &req, &slug),
         slug,
     };
     serve(&req, &db, mount, &tail).await
@@ -190,7 +193,7 @@ async fn host_robots(
     let mut body = String::from("User-agent: *\nAllow: /\n");
     for tenant in tenants::all(db.get_ref()).await? {
         if tenant.status == TenantStatus::Active {
-            let base = base_url(&config, &req, &tenant.slug);
+            let base = tenant_root_url(&config, &req, &tenant.slug);
             body.push_str(&format!("Sitemap: {base}{}\n", Route::SitemapIndex.path()));
         }
     }

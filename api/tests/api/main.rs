@@ -18,6 +18,8 @@ mod metrics;
 mod openapi;
 mod read_api;
 mod read_plans;
+mod search_api;
+mod search_cli;
 mod sync;
 mod tenants;
 mod trusted_proxies;
