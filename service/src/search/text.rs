@@ -423,6 +423,12 @@ mod tests {
     }
 
     #[test]
+    fn a_greek_final_sigma_is_the_same_letter_as_a_capital_or_medial_one() {
+        assert_eq!(terms("ΚΌΣΜΟΣ κόσμος κόσμοσ"), ["κοσμοσ"; 3]);
+        assert_eq!(terms("ΣΟΦΊΑ σοφία"), ["σοφια"; 2]);
+    }
+
+    #[test]
     fn cjk_characters_are_one_token_each_at_consecutive_positions() {
         let t = tokens("東京タワー");
         let texts: Vec<&str> = t.iter().map(|t| t.0.as_str()).collect();
