@@ -49,6 +49,9 @@ pub struct Fields {
     /// high 42 bits, the message snowflake's low 22 bits below; see [`order_key`]), unique
     /// per message in practice; orders by time, bounds dates and pages `newest`/`oldest`.
     pub order: Field,
+    /// `updated_at` of the row the document was made from (Unix seconds): tells a document
+    /// that is up to date from one a late write changed since ([`super::indexer::recheck`]).
+    pub updated: Field,
 }
 
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds.
@@ -98,6 +101,7 @@ pub fn schema() -> (Schema, Fields) {
         has: b.add_text_field("has", STRING),
         content: b.add_text_field("content", content),
         order: b.add_u64_field("order", INDEXED | FAST),
+        updated: b.add_u64_field("updated", FAST),
     };
     (b.build(), fields)
 }

@@ -16,7 +16,7 @@ mod query;
 pub mod syntax;
 pub mod text;
 
-pub use indexer::LAG;
+pub use indexer::{LAG, RECHECK_WINDOW};
 pub use query::MAX_OFFSET;
 
 use std::path::{Path, PathBuf};
@@ -30,7 +30,7 @@ use tokio::sync::{Mutex, watch};
 use utoipa::ToSchema;
 
 use crate::archive::view::MessageView;
-use crate::error::Result;
+use crate::error::{self, Result};
 
 /// Most hits in one page of results.
 pub const MAX_LIMIT: u64 = 100;
@@ -150,6 +150,8 @@ pub struct SearchIndex {
 
 /// How often the indexer looks for changes.
 const POLL: Duration = Duration::from_secs(1);
+/// Every this many passes, the indexer also looks for late writes ([`SearchIndex::recheck`]).
+const RECHECK_EVERY: u64 = 10;
 /// Messages between two progress lines of a build in the log.
 const BUILD_LOG_EVERY: u64 = 100_000;
 /// Longest wait between retries after a failed pass.
@@ -242,18 +244,36 @@ impl SearchIndex {
         }
     }
 
+    /// Look for writes that committed after a pass had moved past their timestamp (a writer
+    /// that waited long for the database's write lock), within the last
+    /// [`indexer::RECHECK_WINDOW`] behind the position, and index them. The indexer does this
+    /// every ten passes; returns the messages (re)indexed.
+    pub async fn recheck(&self, db: &DatabaseConnection) -> Result<u64> {
+        let mut store = self.store.lock().await;
+        match indexer::recheck(db, &mut store).await {
+            Ok(indexed) => Ok(indexed),
+            Err(e) => {
+                let _ = store.rollback();
+                Err(e)
+            }
+        }
+    }
+
     /// The indexer: rebuild first when the index is new or was replaced, then
-    /// [`Self::catch_up`] every second until `stop` turns true. Errors are logged and retried
+    /// [`Self::catch_up`] every second (and [`Self::recheck`] every ten) until `stop` turns
+    /// true. Errors are logged and retried
     /// with backoff, never fatal.
     pub async fn run(self: Arc<Self>, db: DatabaseConnection, mut stop: watch::Receiver<bool>) {
         let span = tracing::info_span!("search_indexer", dir = %self.dir.display());
         let _enter = span.enter();
         drop(_enter);
         let mut backoff = POLL;
+        let mut passes: u64 = 0;
         loop {
             if *stop.borrow() {
                 return;
             }
+            passes += 1;
             let pass = async {
                 if !self.is_built().await {
                     tracing::info!(parent: &span, "building the search index from the database");
@@ -268,7 +288,11 @@ impl SearchIndex {
                     let summary = self.reindex(&db, None, &progress).await?;
                     tracing::info!(parent: &span, messages = summary.messages, seconds = summary.seconds, "search index built");
                 }
-                self.catch_up(&db).await
+                let done = self.catch_up(&db).await?;
+                if passes % RECHECK_EVERY == 0 {
+                    self.recheck(&db).await?;
+                }
+                Ok::<CatchUp, error::Error>(done)
             };
             let wait = match pass.await {
                 Ok(done) => {

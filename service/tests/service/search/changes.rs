@@ -162,3 +162,66 @@ async fn the_indexer_task_builds_the_index_then_follows_writes_until_stopped() {
         .expect("the indexer stops when told")
         .expect("the indexer task ends cleanly");
 }
+
+/// Backdate a row's `updated_at`, as if its write had been stamped `secs` seconds ago and
+/// committed only now (a writer that waited for the database's write lock).
+async fn backdate(db: &sea_orm::DatabaseConnection, table: &str, id: &str, secs: i64) {
+    use sea_orm::ConnectionTrait;
+    let at = service::db::now() - chrono::Duration::seconds(secs);
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        format!("UPDATE {table} SET updated_at = ? WHERE id = ?"),
+        [at.into(), id.into()],
+    ))
+    .await
+    .expect("backdated");
+}
+
+#[tokio::test]
+async fn writes_that_commit_after_a_pass_passed_their_stamp_are_found_by_the_recheck() {
+    let env = Env::new().await;
+    let db = env.db();
+    let t = tenant(db).await.id;
+    let ch = text_channel(db, t, "1", "general").await;
+    let other = text_channel(db, t, "2", "secret").await;
+    post(db, other, days_ago(2), &author(2), "hushed remark").await;
+    post(db, ch, days_ago(3), &author(1), "early words").await;
+    env.catch_up().await;
+    // Another write moves the position on ...
+    post(db, ch, days_ago(1), &author(1), "later words").await;
+    env.catch_up().await;
+
+    // ... then a message and a channel mark commit stamped before it.
+    let late = post(db, ch, days_ago(2), &author(1), "straggler arrives").await;
+    backdate(db, "messages", &late.id().to_string(), 30).await;
+    store_channel(
+        db,
+        t,
+        "2",
+        "secret",
+        ChannelKind::Text,
+        None,
+        vanished_channel_metadata(None, Utc::now(), Utc::now()),
+    )
+    .await;
+    backdate(db, "channels", &other.to_string(), 30).await;
+    let done = env.catch_up().await;
+    assert_eq!(
+        done.indexed, 0,
+        "the pass does not see writes behind its position"
+    );
+    assert!(env.ids(t, "straggler").await.is_empty());
+    let tenant = t.to_string();
+    // Still indexed (though never shown: hits are checked against their channel).
+    assert_eq!(env.index.document_count(Some(&tenant)).unwrap(), 3);
+    assert!(env.ids(t, "hushed").await.is_empty());
+
+    assert_eq!(env.index.recheck(db).await.unwrap(), 1);
+    assert_eq!(env.ids(t, "straggler").await, [late.id()]);
+    // early, later and straggler: the late vanish mark took "hushed" out.
+    assert_eq!(env.index.document_count(Some(&tenant)).unwrap(), 3);
+    assert_eq!(env.ids(t, "words").await.len(), 2);
+    // Nothing is left to find: a second recheck changes nothing.
+    assert_eq!(env.index.recheck(db).await.unwrap(), 0);
+    assert_eq!(env.index.copies_of(&late.id().to_string()).unwrap(), 1);
+}
