@@ -289,7 +289,7 @@ impl SearchIndex {
                     tracing::info!(parent: &span, messages = summary.messages, seconds = summary.seconds, "search index built");
                 }
                 let done = self.catch_up(&db).await?;
-                if passes % RECHECK_EVERY == 0 {
+                if passes.is_multiple_of(RECHECK_EVERY) {
                     self.recheck(&db).await?;
                 }
                 Ok::<CatchUp, error::Error>(done)
