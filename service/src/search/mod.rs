@@ -284,14 +284,14 @@ impl SearchIndex {
     ) -> Result<ReindexSummary> {
         let started = std::time::Instant::now();
         let mut store = self.store.lock().await;
-        let (tenants, messages) = match indexer::reindex(db, &mut store, tenant_id, self.lag, progress).await
-        {
-            Ok(done) => done,
-            Err(e) => {
-                let _ = store.rollback();
-                return Err(e);
-            }
-        };
+        let (tenants, messages) =
+            match indexer::reindex(db, &mut store, tenant_id, self.lag, progress).await {
+                Ok(done) => done,
+                Err(e) => {
+                    let _ = store.rollback();
+                    return Err(e);
+                }
+            };
         Ok(ReindexSummary {
             tenants,
             messages,

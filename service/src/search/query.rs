@@ -118,13 +118,20 @@ pub fn build(
     };
     let any_of =
         |field, values: &mut dyn Iterator<Item = String>| -> Box<dyn tantivy::query::Query> {
-            Box::new(BooleanQuery::new(
-                values
-                    .map(|v| (Occur::Should, term_query(field, &v)))
-                    .collect(),
-            ))
+            let mut queries: Vec<Box<dyn tantivy::query::Query>> =
+                values.map(|v| term_query(field, &v)).collect();
+            if queries.len() == 1 {
+                return queries.remove(0);
+            }
+            filter(Box::new(BooleanQuery::new(
+                queries.into_iter().map(|q| (Occur::Should, q)).collect(),
+            )))
         };
-    parts.push((Occur::Must, filter(term_query(fields.tenant, tenant_id))));
+    // Single-term conditions stay plain term queries rather than constant-score filters: an
+    // intersection of term queries is ranked with block-max WAND (top hits found without
+    // scoring every match), and their own scores are nearly the same for every hit of one
+    // tenant (the tenant, a `has:` kind or one author: one term for all hits).
+    parts.push((Occur::Must, term_query(fields.tenant, tenant_id)));
 
     let mut highlights = Highlights::default();
     let mut scoring = false;
@@ -175,19 +182,19 @@ pub fn build(
             AuthorKey::Id(id) => id.clone(),
             AuthorKey::Name(name) => name.clone(),
         });
-        parts.push((Occur::Must, filter(any_of(fields.author, &mut keys))));
+        parts.push((Occur::Must, any_of(fields.author, &mut keys)));
     }
     if !parsed.channels.is_empty() {
         parts.push((
             Occur::Must,
-            filter(any_of(fields.within, &mut channel_ids.iter().cloned())),
+            any_of(fields.within, &mut channel_ids.iter().cloned()),
         ));
     }
     for has in &parsed.has {
-        parts.push((Occur::Must, filter(term_query(fields.has, has.term()))));
+        parts.push((Occur::Must, term_query(fields.has, has.term())));
     }
     match parsed.pinned {
-        Some(true) => parts.push((Occur::Must, filter(term_query(fields.has, PINNED)))),
+        Some(true) => parts.push((Occur::Must, term_query(fields.has, PINNED))),
         Some(false) => parts.push((Occur::MustNot, term_query(fields.has, PINNED))),
         None => {}
     }
@@ -556,7 +563,11 @@ pub fn snippet(shown: &str, highlights: &Highlights) -> String {
             }
         } {
             if highlights.matches(&token.text) {
-                marks.push((token.offset_from, token.offset_to));
+                // Adjacent matches (a CJK word is a run of one-character terms) form one mark.
+                match marks.last_mut() {
+                    Some(last) if last.1 == token.offset_from => last.1 = token.offset_to,
+                    _ => marks.push((token.offset_from, token.offset_to)),
+                }
             }
         }
     }
