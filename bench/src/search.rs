@@ -263,6 +263,14 @@ pub async fn run(args: Args) -> BenchResult {
     let theirs = load(&client, &fts5_urls, &corpus.slug, &args).await?;
     report("FTS5", &queries, &theirs);
     server.stop().await;
+    profile(
+        &bench_db.db,
+        &index_dir,
+        &tenant.id.to_string(),
+        &queries,
+        &fts5_path,
+    )
+    .await?;
 
     bench_line(
         "search-query",
@@ -279,6 +287,63 @@ pub async fn run(args: Args) -> BenchResult {
     drop(work);
     Ok(())
 }
+
+/// Each query of the mix [`PROFILE_ROUNDS`] times, one at a time, without HTTP: Verta's
+/// `SearchIndex::search` (index, database reads, snippets) on the index the server used, and
+/// the baseline's query and attachment read, so that stderr shows what one search costs each
+/// side before HTTP, JSON and queueing behind 15 other clients.
+async fn profile(
+    db: &sea_orm::DatabaseConnection,
+    index_dir: &Path,
+    tenant_id: &str,
+    queries: &[MixQuery],
+    fts5_path: &Path,
+) -> Result<(), AnyError> {
+    let index = service::search::SearchIndex::open_with_lag(index_dir, Duration::ZERO)?;
+    let mut ours = Vec::new();
+    for m in queries {
+        let request = service::search::SearchRequest {
+            q: m.q.clone(),
+            limit: 25,
+            cursor: None,
+            sort: service::search::Sort::Relevance,
+        };
+        let started = Instant::now();
+        for _ in 0..PROFILE_ROUNDS {
+            index.search(db, tenant_id, &request).await?;
+        }
+        ours.push(started.elapsed() / PROFILE_ROUNDS);
+    }
+    drop(index);
+    let theirs = tokio::task::spawn_blocking({
+        let (queries, path) = (queries.to_vec(), fts5_path.to_owned());
+        move || -> Result<Vec<Duration>, AnyError> {
+            let mut out = Vec::new();
+            for m in &queries {
+                let started = Instant::now();
+                for _ in 0..PROFILE_ROUNDS {
+                    fts5::run_query(&path, &m.fts5)?;
+                }
+                out.push(started.elapsed() / PROFILE_ROUNDS);
+            }
+            Ok(out)
+        }
+    })
+    .await??;
+    for ((m, o), t) in queries.iter().zip(&ours).zip(&theirs) {
+        eprintln!(
+            "search: one at a time, no HTTP: {:<12} {:<40} Verta {:>7.2} ms  FTS5 {:>7.2} ms",
+            m.kind,
+            m.q,
+            o.as_secs_f64() * 1000.0,
+            t.as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
+}
+
+/// Rounds of each query in [`profile`].
+const PROFILE_ROUNDS: u32 = 50;
 
 /// The baseline's query string.
 fn form(q: &Fts5Query) -> Result<String, AnyError> {

@@ -183,7 +183,7 @@ pub struct Fts5Query {
 /// A hit as the baseline answers it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Hit {
+pub struct Hit {
     id: String,
     channel_id: String,
     channel_name: String,
@@ -210,7 +210,9 @@ thread_local! {
     static CONN: RefCell<Option<Connection>> = const { RefCell::new(None) };
 }
 
-fn run_query(path: &Path, q: &Fts5Query) -> Result<Vec<Hit>, AnyError> {
+/// One search of the baseline on this thread's connection: the 25 best rows with snippets,
+/// then their attachments.
+pub fn run_query(path: &Path, q: &Fts5Query) -> Result<Vec<Hit>, AnyError> {
     CONN.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
