@@ -683,10 +683,10 @@ mod tests {
             .unwrap()
     }
 
-    /// tantivy holds every queued delete (about a kilobyte each) until the commit: a rebuild of
-    /// a million messages that deleted each one before adding it peaked above 1.5 GB. A rebuild
-    /// deletes its whole scope once instead, and still leaves exactly one document a message,
-    /// however often it runs.
+    /// tantivy holds every queued delete (about a kilobyte each) until the commit, so a rebuild
+    /// that deleted each message before adding it grew with the archive. A rebuild deletes its
+    /// whole scope once instead, and still leaves exactly one document a message, however
+    /// often it runs.
     #[tokio::test]
     async fn a_rebuild_queues_one_delete_for_its_scope_not_one_per_message() {
         let (_test_db, db, tenant) = archive(300).await;
