@@ -63,6 +63,12 @@ pub const THREAD_LIMIT: Count = Count {
     max: archive::MAX_LIMIT,
     default: 20,
 };
+/// `limit` of `GET /api/v1/search`: 1-100, default 25 (the search service's bounds).
+pub const SEARCH_LIMIT: Count = Count {
+    min: 1,
+    max: service::search::MAX_LIMIT,
+    default: service::search::DEFAULT_LIMIT,
+};
 /// `before` and `after` of `GET /api/v1/messages/{id}` (neighbours on each side): 0-100,
 /// default 50.
 pub const NEIGHBOURS: Count = Count {
@@ -311,6 +317,7 @@ mod tests {
             ("HISTORY_LIMIT", HISTORY_LIMIT),
             ("MESSAGE_LIMIT", MESSAGE_LIMIT),
             ("THREAD_LIMIT", THREAD_LIMIT),
+            ("SEARCH_LIMIT", SEARCH_LIMIT),
             ("NEIGHBOURS", NEIGHBOURS),
         ] {
             assert!(

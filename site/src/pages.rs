@@ -1,8 +1,10 @@
 //! The pages: what each shows, loaded from the archive and rendered through the templates.
 //!
-//! Every page is a pure function of the database's state and the tenant's public root URL, so
-//! the live server and the static build produce the same bytes for the same URL. Message pages
-//! hold `page_size` messages, oldest first, page 1 the channel's oldest.
+//! Every page is a pure function of the database's state, the tenant's public root URL and
+//! whether the site can answer searches ([`SiteContext::search`]: the live server can, a static
+//! build cannot), so the live server and the static build produce the same bytes for the same
+//! URL but for the search box in the header. Message pages hold `page_size` messages, oldest
+//! first, page 1 the channel's oldest. The search results page ([`search`]) is live only.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -14,6 +16,7 @@ use entity::channels;
 use service::archive::query::ChannelStats;
 use service::archive::view::MessageView;
 use service::archive::{self, pages as reads};
+use service::search::{DEFAULT_LIMIT, MAX_OFFSET, SearchHit, SearchIndex, SearchRequest, Sort};
 use service::tenants::Tenant;
 
 use crate::assets::{self, THEME_BOOT};
@@ -43,6 +46,9 @@ pub struct SiteContext {
     pub base_url: Option<String>,
     /// Messages per page.
     pub page_size: u64,
+    /// Whether every page carries the search box in its header. Only a server that answers
+    /// [`paths::SEARCH`] sets it: a static build has nothing to send a query to.
+    pub search: bool,
 }
 
 impl SiteContext {
@@ -70,6 +76,7 @@ impl SiteContext {
             theme_css: theme.css(),
             base_url,
             page_size: PAGE_SIZE,
+            search: false,
         })
     }
 
@@ -160,6 +167,17 @@ pub struct Layout {
     pub boot: &'static str,
     /// Breadcrumb trail: (label, href from this page); the last is the current page.
     pub crumbs: Vec<(String, Option<String>)>,
+    /// The header's search box, on a site that answers searches.
+    pub search: Option<SearchBox>,
+}
+
+/// The search box in a page's header: a plain GET form, so it works without script.
+#[derive(Debug, Clone, Default)]
+pub struct SearchBox {
+    /// The query it shows (the current one on a results page, empty elsewhere).
+    pub q: String,
+    /// The order a new query keeps (`None`: relevance, the default).
+    pub sort: Option<&'static str>,
 }
 
 /// The favicon: a small brand-neutral mark, inline so no page requests `/favicon.ico`.
@@ -181,6 +199,7 @@ fn layout(
         js: Route::Asset(assets::JS.name.clone()).path(),
         boot: THEME_BOOT,
         crumbs,
+        search: ctx.search.then(SearchBox::default),
     }
 }
 
@@ -1393,6 +1412,309 @@ pub async fn home(db: &impl ConnectionTrait, ctx: &SiteContext) -> Result<String
     Ok(template.render()?)
 }
 
+// ----- search -------------------------------------------------------------------------------
+
+/// What a results page is asked for: the parameters of its URL's query string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchParams {
+    /// `q`, as typed (in [`service::search::syntax`]'s language).
+    pub q: String,
+    /// `sort` (`relevance`, `newest` or `oldest`), when given and not empty.
+    pub sort: Option<String>,
+    /// `cursor`: where the next page starts, when given and not empty.
+    pub cursor: Option<String>,
+}
+
+impl SearchParams {
+    /// The parameters of a URL query string (`q=..&sort=..&cursor=..`, form-encoded). The
+    /// first of each name counts, other names are ignored, and bytes that are not UTF-8 read
+    /// as U+FFFD: no query string is an error here (the search judges the values).
+    pub fn parse(query: &str) -> Self {
+        let (mut q, mut sort, mut cursor) = (None, None, None);
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let slot = match name.as_ref() {
+                "q" => &mut q,
+                "sort" => &mut sort,
+                "cursor" => &mut cursor,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(value.into_owned());
+            }
+        }
+        Self {
+            q: q.unwrap_or_default(),
+            sort: sort.filter(|s: &String| !s.is_empty()),
+            cursor: cursor.filter(|c: &String| !c.is_empty()),
+        }
+    }
+}
+
+/// The orders a reader can choose: (value of `sort`, label).
+const SORTS: [(Sort, &str, &str); 3] = [
+    (Sort::Relevance, "relevance", "Best match"),
+    (Sort::Newest, "newest", "Newest"),
+    (Sort::Oldest, "oldest", "Oldest"),
+];
+
+/// A hit as the results page shows it.
+#[derive(Debug, Clone)]
+pub struct HitCard {
+    /// The message's permalink (relative), which leads to its page and anchor.
+    pub href: String,
+    /// Author pseudonym.
+    pub author: String,
+    /// Avatar path (relative).
+    pub avatar: String,
+    /// Where it was said: the channel, then the thread, each (label, relative link).
+    pub places: Vec<(String, String)>,
+    /// `datetime` attribute.
+    pub time_iso: String,
+    /// Full UTC text.
+    pub time_text: String,
+    /// The search's excerpt: escaped HTML with `<mark>`, inserted as it is.
+    pub snippet: String,
+    /// What stands in for an empty excerpt (a message of attachments only, or no text).
+    pub no_text: Option<&'static str>,
+    /// "2 attachments", when it has any.
+    pub attachments: Option<String>,
+}
+
+/// A link to the same query in another order.
+#[derive(Debug, Clone)]
+pub struct SortLink {
+    /// Label.
+    pub label: &'static str,
+    /// Relative link (a query string).
+    pub href: String,
+    /// The order shown now.
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchTemplate {
+    l: Layout,
+    q: String,
+    error: Option<String>,
+    summary: Option<String>,
+    sorts: Vec<SortLink>,
+    hits: Vec<HitCard>,
+    next: Option<String>,
+    first: Option<String>,
+    capped: bool,
+    /// The index is still being built: older messages may be missing.
+    building: bool,
+    help: bool,
+}
+
+/// The query string of the results for `q` in `sort` from `cursor` (relevance is the default
+/// and left out).
+fn search_href(q: &str, sort: Sort, cursor: Option<&str>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::from("?"));
+    query.append_pair("q", q);
+    if let Some((_, value, _)) = SORTS
+        .iter()
+        .find(|(s, ..)| *s == sort && *s != Sort::Relevance)
+    {
+        query.append_pair("sort", value);
+    }
+    if let Some(c) = cursor {
+        query.append_pair("cursor", c);
+    }
+    query.finish()
+}
+
+/// The reader's words for the search's refusal of a request (`issues` of a validation error).
+fn search_problem(issues: &[service::error::FieldIssue]) -> String {
+    let sentences: Vec<String> = issues
+        .iter()
+        .map(|i| match i.field.as_str() {
+            // The cursor is ours, not the reader's: only an edited or outdated link has a bad one.
+            "cursor" => "This link to more results no longer fits its search: start the search \
+                         again from the first page."
+                .to_owned(),
+            _ => match i.message.strip_prefix("q ") {
+                Some(rest) => format!("Your search {rest}"),
+                None => capitalized(&i.message),
+            },
+        })
+        .collect();
+    sentences.join(" ")
+}
+
+/// `text` with its first letter upper case (the search's messages start lower case, to follow
+/// a field name).
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn hit_card(hit: &SearchHit, root: &str) -> HitCard {
+    let m = &hit.message;
+    let channel = &hit.channel;
+    let mut places = vec![(
+        format!("#{}", channel.name),
+        format!("{root}c/{}/", channel.id),
+    )];
+    if let Some(t) = &hit.thread {
+        // A thread reads from its start.
+        places.push((
+            t.name.clone(),
+            format!("{root}{}", paths::channel_page(&t.id, 1)),
+        ));
+    }
+    let files = m.attachments.len() as u64;
+    HitCard {
+        href: format!("{root}m/{}/", m.id),
+        author: pseudonym::name(&m.anonymized_author_id),
+        avatar: format!(
+            "{root}{}",
+            Route::Avatar(avatar::seed_for(&m.anonymized_author_id).to_owned()).path()
+        ),
+        places,
+        time_iso: iso(&m.platform_created_at),
+        time_text: datetime_text(&m.platform_created_at),
+        no_text: hit.snippet.trim().is_empty().then_some(if files > 0 {
+            "Attachments only"
+        } else {
+            "No text"
+        }),
+        snippet: hit.snippet.clone(),
+        attachments: (files > 0).then(|| plural(files, "attachment", "attachments")),
+    }
+}
+
+/// Live: the results page of `params` over `ctx`'s tenant (see [`paths::SEARCH`]), as its
+/// HTTP status and document. An empty query shows the search box and how to search (200); a
+/// query the search refuses (bad syntax, a foreign cursor, an unknown order) shows why, with
+/// status 400. Only a failing index or database is an error.
+pub async fn search(
+    db: &sea_orm::DatabaseConnection,
+    ctx: &SiteContext,
+    index: &SearchIndex,
+    params: &SearchParams,
+) -> Result<(u16, String)> {
+    let root = paths::root_from(paths::SEARCH);
+    let q = params.q.as_str();
+    let (sort, sort_known) = match params.sort.as_deref() {
+        None => (Sort::Relevance, true),
+        Some(text) => SORTS
+            .iter()
+            .find(|(_, value, _)| *value == text)
+            .map_or((Sort::Relevance, false), |(s, ..)| (*s, true)),
+    };
+    let mut page = None;
+    let mut error = None;
+    if !q.trim().is_empty() {
+        if !sort_known {
+            error = Some(
+                "Results can be sorted by relevance, newest or oldest only: search again from \
+                 the box."
+                    .to_owned(),
+            );
+        } else {
+            let request = SearchRequest {
+                q: q.to_owned(),
+                limit: DEFAULT_LIMIT,
+                cursor: params.cursor.clone(),
+                sort,
+            };
+            match index.search(db, &ctx.tenant_id(), &request).await {
+                Ok(p) => page = Some(p),
+                Err(service::Error::Validation(issues)) => error = Some(search_problem(&issues)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    let summary = page.as_ref().map(|p| match p.total {
+        0 => "No results: check the spelling, or try fewer or other words.".to_owned(),
+        n => format!(
+            "{}, {}.",
+            plural(n, "result", "results"),
+            match sort {
+                Sort::Relevance => "best match first",
+                Sort::Newest => "newest first",
+                Sort::Oldest => "oldest first",
+            }
+        ),
+    });
+    let hits: Vec<HitCard> = page
+        .as_ref()
+        .map(|p| p.hits.iter().map(|h| hit_card(h, &root)).collect())
+        .unwrap_or_default();
+    let sorts = if page.as_ref().is_some_and(|p| p.total > 0) {
+        SORTS
+            .iter()
+            .map(|(s, _, label)| SortLink {
+                label,
+                href: search_href(q, *s, None),
+                current: *s == sort,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let next = page
+        .as_ref()
+        .and_then(|p| p.next_cursor.as_deref())
+        .map(|c| search_href(q, sort, Some(c)));
+    let first = (page.is_some() && params.cursor.is_some()).then(|| search_href(q, sort, None));
+    // Best-match pages start at most MAX_OFFSET deep (the dated orders reach every result):
+    // the last one reached shows results up to MAX_OFFSET + DEFAULT_LIMIT.
+    let capped = sort == Sort::Relevance
+        && page
+            .as_ref()
+            .is_some_and(|p| p.next_cursor.is_none() && p.total > MAX_OFFSET + DEFAULT_LIMIT);
+    let shown_q = q.trim();
+    let head = Head {
+        title: if shown_q.is_empty() {
+            format!("Search · {}", ctx.tenant.name)
+        } else {
+            format!(
+                "{} – search · {}",
+                markdown::truncate(shown_q, 60),
+                ctx.tenant.name
+            )
+        },
+        description: format!("Search {}'s Discord archive.", ctx.tenant.name),
+        canonical: None,
+        noindex: true,
+        og_type: "website",
+        json_ld: None,
+    };
+    let crumbs = vec![
+        ("Home".to_owned(), Some(root.clone())),
+        ("Search".to_owned(), None),
+    ];
+    let mut l = layout(ctx, paths::SEARCH, head, crumbs);
+    l.search = Some(SearchBox {
+        q: q.to_owned(),
+        sort: SORTS
+            .iter()
+            .find(|(s, ..)| *s == sort && *s != Sort::Relevance)
+            .map(|(_, value, _)| *value),
+    });
+    let status = if error.is_some() { 400 } else { 200 };
+    let template = SearchTemplate {
+        l,
+        q: markdown::truncate(shown_q, 120),
+        help: page.is_none(),
+        building: page.as_ref().is_some_and(|p| !p.complete),
+        capped,
+        error,
+        summary,
+        sorts,
+        hits,
+        next,
+        first,
+    };
+    Ok((status, template.render()?))
+}
+
 // ----- not found, redirects -----------------------------------------------------------------
 
 #[derive(Template)]
@@ -1423,8 +1745,9 @@ pub fn not_found(ctx: &SiteContext, root: &str, what: &str) -> Result<String> {
     .render()?)
 }
 
-/// The URL path of the tenant's root in a static build: the path of its base URL, `/` when
-/// there is none (the site is then expected at the root of its host).
+/// The URL path of the tenant's root: the path of its base URL (live, or a static build with
+/// `--base-url`), `/` when there is none (a static site is then expected at the root of its
+/// host).
 pub fn static_root_path(ctx: &SiteContext) -> String {
     ctx.base_url
         .as_deref()
@@ -1616,6 +1939,27 @@ mod tests {
         let first = pager(1, 3, |n| n.to_string(), true).expect("a pager");
         assert!(first.prev.is_none());
         assert_eq!(first.prev_label, "Newer");
+    }
+
+    #[test]
+    fn search_links_carry_the_query_order_and_cursor_back_unchanged() {
+        let q = "from:\"Brave Otter\" a&b=c #x 100% é";
+        for sort in [Sort::Relevance, Sort::Newest, Sort::Oldest] {
+            let href = search_href(q, sort, Some("abc-_123"));
+            let params = SearchParams::parse(href.trim_start_matches('?'));
+            assert_eq!(params.q, q);
+            assert_eq!(params.cursor.as_deref(), Some("abc-_123"));
+            let named = SORTS.iter().find(|(s, ..)| *s == sort).map(|(_, v, _)| *v);
+            // Relevance is the default, left out of the link.
+            assert_eq!(params.sort.as_deref(), named.filter(|v| *v != "relevance"));
+        }
+        let params = SearchParams::parse("q=first&q=second&sort=&cursor=&x=1");
+        assert_eq!(params.q, "first");
+        assert_eq!((params.sort, params.cursor), (None, None));
+        assert_eq!(SearchParams::parse("%FF%%q").q, "");
+        assert_eq!(SearchParams::parse("q=a+b%2Bc").q, "a b+c");
+        assert_eq!(capitalized("unbalanced quote"), "Unbalanced quote");
+        assert_eq!(capitalized(""), "");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! | `c/<channel>/<n>/` | message page `n`, counted from the oldest |
 //! | `c/<channel>/threads/<n>/` | the channel's or forum's threads, newest activity first |
 //! | `m/<message>/` | a message's permalink (live only: a redirect to its page and anchor) |
+//! | `search/` | search results, `?q=..&sort=..&cursor=..` (live only: it needs the index) |
 //! | `a/<seed>.svg` | an author's avatar |
 //! | `_assets/<name>` | the stylesheet and the script (content-hashed names) |
 //! | `sitemap.xml`, `sitemap-<k>.xml`, `robots.txt` | for crawlers |
@@ -32,6 +33,8 @@ pub enum Route {
     Threads(Uuid, u64),
     /// A message's permalink.
     Message(Uuid),
+    /// The search results page (its query is in the URL's query string, not its path).
+    Search,
     /// An avatar (the seed is validated by the avatar module).
     Avatar(String),
     /// A static asset by its published name.
@@ -69,6 +72,7 @@ impl Route {
             ["c", id, n, ""] => Route::ChannelPage(uuid(id)?, page_number(n)?),
             ["c", id, "threads", n, ""] => Route::Threads(uuid(id)?, page_number(n)?),
             ["m", id, ""] => Route::Message(uuid(id)?),
+            ["search", ""] => Route::Search,
             ["a", file] => Route::Avatar(file.strip_suffix(".svg")?.to_owned()),
             ["_assets", name] => Route::Asset((*name).to_owned()),
             ["sitemap.xml"] => Route::SitemapIndex,
@@ -89,6 +93,7 @@ impl Route {
             Route::ChannelPage(id, n) => format!("c/{id}/{n}/"),
             Route::Threads(id, n) => format!("c/{id}/threads/{n}/"),
             Route::Message(id) => format!("m/{id}/"),
+            Route::Search => SEARCH.to_owned(),
             Route::Avatar(seed) => format!("a/{seed}.svg"),
             Route::Asset(name) => format!("_assets/{name}"),
             Route::SitemapIndex => "sitemap.xml".to_owned(),
@@ -97,6 +102,9 @@ impl Route {
         }
     }
 }
+
+/// The path of the search results page.
+pub const SEARCH: &str = "search/";
 
 /// The relative prefix from the document at `path` back to the tenant root: `./` at the root,
 /// one `../` per directory level below it.
@@ -139,6 +147,7 @@ mod tests {
             Route::ChannelPage(id, 3),
             Route::Threads(id, 1),
             Route::Message(id),
+            Route::Search,
             Route::Avatar("0123456789abcdef".into()),
             Route::Asset("site.abc.css".into()),
             Route::SitemapIndex,
@@ -165,6 +174,8 @@ mod tests {
             &format!("c/{}/1/", ID.to_uppercase()),
             "c/123456789012345678/1/",
             "m/../",
+            "search",
+            "search/x/",
             "sitemap-0.xml",
             "sitemap-x.xml",
             "api/v1/channels",

@@ -152,10 +152,16 @@ pub async fn chunk(
     Ok(Some(out))
 }
 
-/// robots.txt of a tenant's site: everything may be crawled; names the sitemap when the public
-/// URL is known.
+/// robots.txt of a tenant's site: everything may be crawled but the search results (endless
+/// URLs of pages that are `noindex` anyway; named whether or not this copy of the site can
+/// answer searches, so a static copy's robots.txt is the live one's); names the sitemap when the
+/// public URL is known.
 pub fn robots(ctx: &SiteContext) -> String {
-    let mut out = String::from("User-agent: *\nAllow: /\n");
+    let mut out = format!(
+        "User-agent: *\nDisallow: {}{}\nAllow: /\n",
+        crate::pages::static_root_path(ctx),
+        paths::SEARCH
+    );
     if let Some(base) = &ctx.base_url {
         let _ = writeln!(out, "Sitemap: {base}{}", Route::SitemapIndex.path());
     }

@@ -108,6 +108,7 @@ struct FakeSummary {
 struct Examples {
     channels: String,
     messages: Option<String>,
+    search: String,
     tenants: String,
     sync_status: String,
     docs: String,
@@ -266,6 +267,8 @@ fn examples(
                 c.channel.id
             )
         }),
+        // Words the generated guild uses often; searchable a few seconds after the sync.
+        search: format!("{read} '{api_url}/api/v1/search?q=hello+rust&limit=3'"),
         tenants: format!("{admin} {api_url}/api/tenants"),
         sync_status: format!("{admin} {api_url}/api/tenants/{tenant_id}/sync/status"),
         docs: format!("{api_url}{DOCS_PATH}"),
@@ -296,6 +299,7 @@ fn tour(s: &DemoSummary) {
     if let Some(messages) = &s.examples.messages {
         lines.push(format!("    {messages}"));
     }
+    lines.push(format!("    {}", s.examples.search));
     lines.extend([
         "  Admin API (X-API-KEY):".to_owned(),
         format!("    {}", s.examples.tenants),

@@ -11,6 +11,7 @@ use service::Config;
 
 pub mod demo;
 pub mod export;
+pub mod search;
 pub mod site;
 pub mod sync;
 pub mod tenant;
@@ -65,6 +66,25 @@ pub enum Command {
     /// The archive website.
     #[command(subcommand)]
     Site(SiteCommand),
+    /// The full-text search index.
+    #[command(subcommand)]
+    Search(SearchCommand),
+}
+
+/// `verta search ...`
+#[derive(Debug, Subcommand)]
+pub enum SearchCommand {
+    /// Rebuild the search index in SEARCH_INDEX_DIR from the database (stop `verta serve`
+    /// on that directory first); print a JSON summary.
+    Reindex(SearchReindexArgs),
+}
+
+/// `verta search reindex ...`
+#[derive(Debug, Args)]
+pub struct SearchReindexArgs {
+    /// Tenant id or slug; every tenant when omitted.
+    #[arg(long)]
+    pub tenant: Option<String>,
 }
 
 /// `verta site ...`
@@ -236,6 +256,7 @@ pub async fn dispatch(command: Command, config: Config) -> Result<ExitCode, CliE
         Command::Export(args) => export::run(args, config).await,
         Command::Demo(args) => demo::run(args, config).await,
         Command::Site(SiteCommand::Build(args)) => site::build(args, config).await,
+        Command::Search(command) => search::run(command, config).await,
     }
 }
 

@@ -9,6 +9,8 @@
 //! reader holds them) and the tenant's last change as `Last-Modified`; pages are compressed and
 //! sent with a Content-Security-Policy that allows nothing but the site's own files and its two
 //! inline elements. Pages count against the same per-client limit as the public read API.
+//! The live site answers searches (`search/?q=..`, from the process's [`SearchIndex`]), so its
+//! pages carry a search box; results are rendered for every request and cached by no one.
 
 use std::sync::Arc;
 
@@ -18,9 +20,10 @@ use actix_web::{HttpRequest, HttpResponse, guard, web};
 use sea_orm::DatabaseConnection;
 use service::Config;
 use service::archive::pages as reads;
+use service::search::SearchIndex;
 use service::tenants::{self, TenantStatus};
 use site::pages::{self, SiteContext};
-use site::paths::Route;
+use site::paths::{self, Route};
 use site::{assets, avatar, sitemap};
 
 use crate::client_ip::client_ip;
@@ -123,7 +126,10 @@ fn request_origin(req: &HttpRequest) -> String {
     format!("http://{host}")
 }
 
-fn base_url(config: &Config, req: &HttpRequest, slug: &str) -> String {
+/// The absolute URL of tenant `slug`'s site root, ending in `/`: from `SITE_BASE_URL` (its
+/// `{tenant}` host pattern, or its origin + `/archive/<slug>/`), else from the request's host.
+/// The search API's permalinks use it too, so they point where the live site answers.
+pub fn tenant_root_url(config: &Config, req: &HttpRequest, slug: &str) -> String {
     match config.site_base_url.as_deref() {
         Some(pattern) if pattern.contains("{tenant}") => {
             format!("{}/", pattern.replace("{tenant}", slug))
@@ -152,7 +158,7 @@ async fn path_mode(
     let (slug, tail) = path.into_inner();
     let mount = Mount {
         root_path: format!("{PREFIX}/{}/", urlencode(&slug)),
-        base_url: base_url(&config, &req, &slug),
+        base_url: tenant_root_url(&config, &req, &slug),
         slug,
     };
     serve(&req, &db, mount, &tail).await
@@ -170,7 +176,7 @@ async fn host_mode(
     let tail = req.path().trim_start_matches('/').to_owned();
     let mount = Mount {
         root_path: "/".to_owned(),
-        base_url: base_url(&config, &req, &slug),
+        base_url: tenant_root_url(&config, &req, &slug),
         slug,
     };
     serve(&req, &db, mount, &tail).await
@@ -187,13 +193,19 @@ async fn host_robots(
     if mapped_slug(&config, host).is_some() {
         return host_mode(req, db, config).await;
     }
-    let mut body = String::from("User-agent: *\nAllow: /\n");
+    let mut disallow = String::new();
+    let mut sitemaps = String::new();
     for tenant in tenants::all(db.get_ref()).await? {
         if tenant.status == TenantStatus::Active {
-            let base = base_url(&config, &req, &tenant.slug);
-            body.push_str(&format!("Sitemap: {base}{}\n", Route::SitemapIndex.path()));
+            let base = tenant_root_url(&config, &req, &tenant.slug);
+            // The results pages: endless URLs of nothing new, and `noindex` besides.
+            if let Ok(url) = url::Url::parse(&base) {
+                disallow.push_str(&format!("Disallow: {}{}\n", url.path(), paths::SEARCH));
+            }
+            sitemaps.push_str(&format!("Sitemap: {base}{}\n", Route::SitemapIndex.path()));
         }
     }
+    let body = format!("User-agent: *\n{disallow}Allow: /\n{sitemaps}");
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(body))
@@ -267,29 +279,78 @@ async fn serve(
         return Ok(limited);
     }
     let cache = req.app_data::<web::Data<SiteCache>>();
+    // Results depend on the query string and follow the index: never from the cache.
+    if route == Some(Route::Search) {
+        let Some(ctx) = context(db, cache, &mount).await? else {
+            return Ok(plain_not_found());
+        };
+        return search(req, db, &ctx).await;
+    }
     if let Some(answer) = cache.and_then(|c| c.answer(&mount.base_url, tail)) {
         return Ok(respond(req, &answer));
     }
-    let ctx = match cache.and_then(|c| c.context(&mount.base_url)) {
-        Some(ctx) => ctx,
-        None => {
-            let tenant = match tenants::get_by_slug(db, &mount.slug).await {
-                Ok(t) if t.status == TenantStatus::Active => t,
-                Ok(_) | Err(service::Error::NotFound { .. }) => return Ok(plain_not_found()),
-                Err(e) => return Err(e.into()),
-            };
-            let ctx = Arc::new(SiteContext::load(db, tenant, Some(mount.base_url.clone())).await?);
-            if let Some(c) = cache {
-                c.keep_context(&mount.base_url, ctx.clone());
-            }
-            ctx
-        }
+    let Some(ctx) = context(db, cache, &mount).await? else {
+        return Ok(plain_not_found());
     };
     let answer = Arc::new(render(db, &ctx, &mount, route).await?);
     if let Some(c) = cache {
         c.keep_answer(&mount.base_url, tail, answer.clone());
     }
     Ok(respond(req, &answer))
+}
+
+/// The rendering context of the mounted tenant (`None`: no ACTIVE tenant has the slug), from
+/// the cache when it holds one. The live site answers searches, so its pages carry the box.
+async fn context(
+    db: &DatabaseConnection,
+    cache: Option<&web::Data<SiteCache>>,
+    mount: &Mount,
+) -> Result<Option<Arc<SiteContext>>, ApiError> {
+    if let Some(ctx) = cache.and_then(|c| c.context(&mount.base_url)) {
+        return Ok(Some(ctx));
+    }
+    let tenant = match tenants::get_by_slug(db, &mount.slug).await {
+        Ok(t) if t.status == TenantStatus::Active => t,
+        Ok(_) | Err(service::Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut ctx = SiteContext::load(db, tenant, Some(mount.base_url.clone())).await?;
+    ctx.search = true;
+    let ctx = Arc::new(ctx);
+    if let Some(c) = cache {
+        c.keep_context(&mount.base_url, ctx.clone());
+    }
+    Ok(Some(ctx))
+}
+
+/// The search results page for the request's query string. Never stored by anyone
+/// (`private, no-store`): results change whenever the index follows a sync, a search costs
+/// milliseconds to run again, and the URL holds what a reader searched for, which neither a
+/// shared cache nor the browser's disk should keep.
+async fn search(
+    req: &HttpRequest,
+    db: &DatabaseConnection,
+    ctx: &SiteContext,
+) -> Result<HttpResponse, ApiError> {
+    let Some(index) = req.app_data::<web::Data<SearchIndex>>() else {
+        // Every server built by `Application::build` has an index; a site without one has no
+        // results page.
+        let root = pages::static_root_path(ctx);
+        let body = pages::not_found(ctx, &root, "Search is not available here.")?;
+        return Ok(html_response(404, body));
+    };
+    let params = pages::SearchParams::parse(req.query_string());
+    let (status, body) = pages::search(db, ctx, index, &params).await?;
+    let mut response = html_response(status, body);
+    let headers = response.headers_mut();
+    insert(headers, header::CONTENT_SECURITY_POLICY, &csp(ctx));
+    insert(headers, header::CACHE_CONTROL, "private, no-store");
+    insert(
+        headers,
+        header::HeaderName::from_static("x-robots-tag"),
+        "noindex",
+    );
+    Ok(response)
 }
 
 /// Render the answer for `route` (`None`: no page lives at the path).
@@ -357,7 +418,8 @@ async fn render(
                 None => not_found("There is no such sitemap."),
             };
         }
-        Some(Route::Asset(_)) | Some(Route::Avatar(_)) => None,
+        // Served before the cache, by `search`.
+        Some(Route::Asset(_)) | Some(Route::Avatar(_)) | Some(Route::Search) => None,
     };
     let Some(html) = html else {
         return not_found("There is no such page in this archive.");

@@ -159,6 +159,35 @@ async fn demo_syncs_the_fake_guild_serves_it_and_stops_on_sigterm() {
             .contains("<h1>Verta Demo Guild</h1>")
     );
 
+    // The search example finds messages once the indexer has caught up with the sync.
+    let example = summary["examples"]["search"].as_str().unwrap();
+    let search_url = example.rsplit('\'').nth(1).unwrap().to_owned();
+    assert!(
+        search_url.starts_with(&format!("{api}/api/v1/search?q=")),
+        "{example}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let page: Value = client
+            .get(&search_url)
+            .header("X-Tenant-Slug", "demo")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if page["meta"]["total"].as_u64().unwrap_or(0) > 0 {
+            assert!(!page["data"].as_array().unwrap().is_empty(), "{page}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the search example found nothing: {page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+
     let tenants = client
         .get(format!("{api}/api/tenants"))
         .send()

@@ -209,3 +209,40 @@ pub fn issue_paths(body: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+impl TestApp {
+    /// `GET /api/v1/search` as a public client of tenant `slug`, with `params` as the query.
+    pub async fn search_get(&self, slug: &str, params: &[(&str, &str)]) -> Response {
+        send(
+            self.anonymous(Method::GET, "/api/v1/search")
+                .header("X-Tenant-Slug", slug)
+                .query(params),
+        )
+        .await
+    }
+
+    /// Polls `GET /api/v1/search` (every 100 ms, at most 10 s: the indexer makes a write
+    /// searchable within a few seconds) until it answers 200 with a body for which `done`
+    /// holds; returns that body, or panics with the last answer.
+    pub async fn search_until(
+        &self,
+        slug: &str,
+        params: &[(&str, &str)],
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let response = self.search_get(slug, params).await;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            if status == StatusCode::OK && done(&body) {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "search {params:?} did not get there within 10 s; last answer {status}: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}

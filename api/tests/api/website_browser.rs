@@ -2,7 +2,8 @@
 //! error and no serious or critical axe-core violation on any page kind, in light and dark;
 //! spoilers that open with the keyboard; the theme toggle (saved, applied before the first
 //! paint on the next page); a permalink's message highlighted; the hostile corpus running no
-//! script at all; screenshots at phone and desktop widths.
+//! script at all; a query typed in the header's search box, with and without script; the
+//! search pages from 320 px wide; screenshots at phone and desktop widths.
 //!
 //! `VERTA_SCREENSHOT_DIR=docs/screenshots cargo test -p api --test api website_browser` writes
 //! the screenshots the README shows; otherwise they go to a temporary directory.
@@ -12,9 +13,12 @@ use std::path::PathBuf;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
+use fantoccini::Locator;
+
 use crate::browser::{Browser, Key};
 use crate::website::{SyncedSite, synced_site};
 use crate::website_hostile::{hostile_pages, hostile_site};
+use crate::website_search::WORD;
 
 fn screenshot_dir() -> (Option<tempfile::TempDir>, PathBuf) {
     match std::env::var_os("VERTA_SCREENSHOT_DIR") {
@@ -263,6 +267,184 @@ async fn the_hostile_corpus_runs_no_script_in_a_real_browser() {
             path.as_str()
         };
         assert_clean(&browser, what).await;
+    }
+    browser.close().await;
+}
+
+/// The current URL, once it contains `part` (waits up to 10 s for a navigation to finish).
+async fn wait_for_url(browser: &Browser, part: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let url = browser.client().current_url().await.unwrap().to_string();
+        let ready = browser
+            .client()
+            .find(Locator::Css("footer.foot"))
+            .await
+            .is_ok();
+        if url.contains(part) && ready {
+            return url;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no navigation to {part}: at {url}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_query_typed_in_the_header_box_shows_clean_results_with_and_without_script() {
+    let site = synced_site(300, 24).await;
+    crate::website_search::plant(&site).await;
+    let browser = Browser::launch().await;
+    browser.set_viewport(1280, 800).await;
+    for script in [true, false] {
+        browser
+            .cdp(
+                "Emulation.setScriptExecutionDisabled",
+                json!({ "value": !script }),
+            )
+            .await;
+        browser.open(&site.url("")).await;
+        // The script shows the theme toggle (it does nothing without): hidden, it proves
+        // script is really off.
+        let toggle = browser
+            .client()
+            .find(Locator::Css("#theme-toggle"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap();
+        assert_eq!(toggle, script, "script {script}");
+        if script {
+            // The keyboard reaches the box from the top of the page, with a visible focus ring.
+            let mut reached = false;
+            for _ in 0..6 {
+                browser.press_key(Key::Tab).await;
+                let on = browser
+                    .eval("return document.activeElement.id === 'search-q';")
+                    .await;
+                if on == json!(true) {
+                    reached = true;
+                    break;
+                }
+            }
+            assert!(reached, "Tab reaches the search box");
+            let ring = browser
+                .eval(
+                    "const s = getComputedStyle(document.activeElement); \
+                     return [s.outlineStyle, s.outlineWidth];",
+                )
+                .await;
+            assert_eq!(ring, json!(["solid", "3px"]), "a visible focus ring");
+        }
+        browser
+            .client()
+            .find(Locator::Css("#search-q"))
+            .await
+            .unwrap()
+            .send_keys(WORD)
+            .await
+            .unwrap();
+        browser.press_key(Key::Enter).await;
+        let url = wait_for_url(&browser, &format!("/search/?q={WORD}")).await;
+        assert!(url.starts_with(&site.url("search/")), "{url}");
+        let hits = browser
+            .client()
+            .find_all(Locator::Css("li.hit"))
+            .await
+            .unwrap();
+        assert_eq!(
+            hits.len() as u64,
+            service::search::DEFAULT_LIMIT,
+            "script {script}"
+        );
+        // The next page is a plain link: it works without script too.
+        browser.click("a[rel=next]").await;
+        wait_for_url(&browser, "cursor=").await;
+        let more = browser
+            .client()
+            .find_all(Locator::Css("li.hit"))
+            .await
+            .unwrap();
+        assert!(!more.is_empty(), "script {script}: a second page");
+    }
+    browser
+        .cdp(
+            "Emulation.setScriptExecutionDisabled",
+            json!({ "value": false }),
+        )
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_results_help_and_error_pages_are_clean_light_and_dark_from_320_px_to_desktop() {
+    let site = synced_site(300, 25).await;
+    crate::website_search::plant(&site).await;
+    let (_keep, shots) = screenshot_dir();
+    let browser = Browser::launch().await;
+    for (name, query) in [
+        ("search", format!("?q={WORD}")),
+        ("search-guild", "?q=verta&sort=newest".to_owned()),
+        ("search-help", String::new()),
+        ("search-error", "?q=%22unclosed".to_owned()),
+    ] {
+        for scheme in ["light", "dark"] {
+            browser
+                .cdp(
+                    "Emulation.setEmulatedMedia",
+                    json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+                )
+                .await;
+            for (width, height) in [(320, 640), (390, 844), (1280, 800)] {
+                let what = format!("{name} {scheme} {width}px");
+                browser.set_viewport(width, height).await;
+                browser
+                    .open(&format!("{}{query}", site.url("search/")))
+                    .await;
+                // The refused query's page answers 400, which the console reports.
+                let errors: Vec<String> = browser
+                    .console_errors()
+                    .await
+                    .into_iter()
+                    .filter(|e| !(name == "search-error" && e.contains("status of 400")))
+                    .collect();
+                assert!(errors.is_empty(), "{what}: console errors {errors:?}");
+                let serious: Vec<_> = browser
+                    .axe()
+                    .await
+                    .into_iter()
+                    .filter(|v| v.is_serious())
+                    .collect();
+                assert!(serious.is_empty(), "{what}: axe {serious:#?}");
+                let overflow = browser
+                    .eval("return document.documentElement.scrollWidth - window.innerWidth;")
+                    .await;
+                assert!(
+                    overflow.as_i64().unwrap_or(0) <= 0,
+                    "{what} scrolls sideways: {overflow}"
+                );
+                // The box is wide enough to type in, even on the narrowest phone.
+                let box_width = browser
+                    .eval(
+                        "return document.getElementById('search-q').getBoundingClientRect().width;",
+                    )
+                    .await;
+                assert!(
+                    box_width.as_f64().unwrap_or(0.0) >= 200.0,
+                    "{what}: the box is {box_width} px wide"
+                );
+                browser
+                    .screenshot(
+                        &shots.join(format!("{name}-{scheme}-{width}.png")),
+                        width,
+                        height,
+                    )
+                    .await;
+            }
+        }
     }
     browser.close().await;
 }

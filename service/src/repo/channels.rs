@@ -141,11 +141,13 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[&str]) -> Result<Vec<Model
     Ok(rows)
 }
 
-/// Replace the metadata of channels (by row id), in one statement per
-/// [`super::METADATA_UPDATES_PER_STATEMENT`] rows.
+/// Replace the metadata of channels (by row id) and set their `updated_at` to `now` (the
+/// search indexer follows channels by it: a channel marked vanished must leave the index), in
+/// one statement per [`super::METADATA_UPDATES_PER_STATEMENT`] rows.
 pub async fn set_metadata(
     db: &impl ConnectionTrait,
     updates: &[(String, serde_json::Value)],
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
     for chunk in updates.chunks(super::METADATA_UPDATES_PER_STATEMENT) {
         Entity::update_many()
@@ -153,6 +155,7 @@ pub async fn set_metadata(
                 Column::Metadata,
                 super::value_by_id(Column::Id, Column::Metadata, chunk),
             )
+            .col_expr(Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
             .filter(Column::Id.is_in(chunk.iter().map(|(id, _)| id.as_str())))
             .exec(db)
             .await?;

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tantivy::directory::MmapDirectory;
+use tantivy::directory::error::LockError;
+use tantivy::directory::{Directory as _, INDEX_WRITER_LOCK, MmapDirectory};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
@@ -23,7 +24,7 @@ use crate::error::{Error, Result};
 
 /// Bumped whenever the schema or the analyzer changes: an index of another version is
 /// rebuilt from the database instead of being misread.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The writer's memory budget (tantivy flushes a segment when it is used up).
 const WRITER_HEAP_BYTES: usize = 96 * 1024 * 1024;
@@ -45,17 +46,31 @@ pub struct Fields {
     /// The text as shown, analysed by [`text::analyzer`] with positions (phrases).
     pub content: Field,
     /// Sort key: the send time in Discord's snowflake layout (milliseconds since 2015 in the
-    /// high 42 bits, the message snowflake's low 22 bits below), unique per message in
-    /// practice; orders by time, bounds dates and pages `newest`/`oldest`.
+    /// high 42 bits, the message snowflake's low 22 bits below; see [`order_key`]), unique
+    /// per message in practice; orders by time, bounds dates and pages `newest`/`oldest`.
     pub order: Field,
+    /// `updated_at` of the row the document was made from (Unix seconds): tells a document
+    /// that is up to date from one a late write changed since ([`super::indexer::recheck`]).
+    pub updated: Field,
 }
 
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds.
 pub const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
 
 /// The [`Fields::order`] key of a message sent at `at` with snowflake `snowflake`.
+///
+/// Stored send times keep whole seconds while a snowflake holds its own to the millisecond:
+/// a snowflake whose time falls in `at`'s second is the key itself, unique per message (its
+/// low bits alone repeat within a second when the counter wraps). Any other id gives `at`
+/// with the id's low bits.
 pub fn order_key(at: DateTime<Utc>, snowflake: u64) -> u64 {
-    order_floor(at) | (snowflake & 0x3F_FFFF)
+    use chrono::SubsecRound;
+    let second = order_floor(at.trunc_subsecs(0));
+    if (second..second + (1_000 << 22)).contains(&snowflake) {
+        snowflake
+    } else {
+        order_floor(at) | (snowflake & 0x3F_FFFF)
+    }
 }
 
 /// The smallest [`order_key`] of any message sent at or after `at`.
@@ -86,6 +101,7 @@ pub fn schema() -> (Schema, Fields) {
         has: b.add_text_field("has", STRING),
         content: b.add_text_field("content", content),
         order: b.add_u64_field("order", INDEXED | FAST),
+        updated: b.add_u64_field("updated", FAST),
     };
     (b.build(), fields)
 }
@@ -164,6 +180,16 @@ impl Store {
         let (schema, fields) = schema();
         let directory =
             MmapDirectory::open(dir).map_err(|e| OpenError::Unreadable(e.to_string()))?;
+        // Another process's index must not be judged unreadable (and moved aside) because it
+        // changed while being read here: hold its write lock while reading, so that a live
+        // owner shows as `Locked`. Released just before the writer takes it for good.
+        let probe = match directory.acquire_lock(&INDEX_WRITER_LOCK) {
+            Ok(lock) => lock,
+            Err(LockError::LockBusy) => {
+                return Err(OpenError::Locked("write lock held".into()));
+            }
+            Err(e) => return Err(OpenError::Unreadable(e.to_string())),
+        };
         let exists = Index::exists(&directory).map_err(|e| OpenError::Unreadable(e.to_string()))?;
         let mut index = if exists {
             let index = Index::open(directory).map_err(unreadable)?;
@@ -204,6 +230,7 @@ impl Store {
             .try_into()
             .map_err(unreadable)?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+        drop(probe);
         let writer = match index.writer_with_num_threads(threads, WRITER_HEAP_BYTES) {
             Ok(w) => w,
             Err(TantivyError::LockFailure(_, message)) => {
@@ -303,6 +330,13 @@ mod tests {
             .single()
             .unwrap();
         assert_eq!(order_key(at, snowflake), snowflake);
+        // Stored times keep whole seconds: the snowflake still decides within the second,
+        // even when its low bits equal another message's.
+        let second = Utc.timestamp_opt(at.timestamp(), 0).unwrap();
+        assert_eq!(order_key(second, snowflake), snowflake);
+        let twin = snowflake + (300 << 22);
+        assert_eq!(order_millis(twin) / 1000, order_millis(snowflake) / 1000);
+        assert!(order_key(second, snowflake) < order_key(second, twin));
         // Before Discord's epoch saturates at zero.
         assert_eq!(
             order_floor(Utc.with_ymd_and_hms(2001, 1, 1, 0, 0, 0).unwrap()),

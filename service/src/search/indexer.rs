@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, FromQueryResult, Statement, Value};
-use tantivy::TantivyDocument;
 use tantivy::collector::Count;
 use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Term};
+use tantivy::{DocSet, TantivyDocument};
 use uuid::Uuid;
 
 use super::index::{Fields, Position, Store, order_key};
@@ -349,6 +349,7 @@ impl<'a> Batch<'a> {
         doc.add_text(f.content, text::display_text(&row.content));
         let snowflake = row.platform_message_id.parse::<u64>().unwrap_or(0);
         doc.add_u64(f.order, order_key(row.platform_created_at, snowflake));
+        doc.add_u64(f.updated, row.updated_at.timestamp().max(0) as u64);
         doc
     }
 
@@ -468,31 +469,7 @@ pub async fn catch_up(
         position.channels = Some((last.updated_at, last.id.clone()));
         changed = true;
         let full = rows.len() as u64 == BATCH;
-        for c in &rows {
-            let public = is_public(c.metadata.as_ref());
-            let hidden = position.hidden.contains_key(&c.id);
-            if !public && !hidden {
-                position.hidden.insert(c.id.clone(), c.tenant_id.clone());
-                batch.remove_channel(&c.id)?;
-            } else if public && hidden {
-                position.hidden.remove(&c.id);
-                // Back in public: its messages, and those of its threads, come back.
-                let threads: Vec<ChannelInfo> = tenant_channels(db, &c.tenant_id)
-                    .await?
-                    .iter()
-                    .filter(|t| {
-                        t.id == c.id
-                            || (t.channel_type.as_deref() == Some("thread")
-                                && t.parent_channel_id.as_deref()
-                                    == Some(c.platform_channel_id.as_str()))
-                    })
-                    .map(ChannelInfo::from)
-                    .collect();
-                for t in &threads {
-                    index_channel(db, &mut batch, t, &mut position, &mut |_| {}).await?;
-                }
-            }
-        }
+        apply_channels(db, &mut batch, &mut position, &rows).await?;
         if !full {
             break;
         }
@@ -517,6 +494,149 @@ pub async fn catch_up(
         store.commit(position)?;
     }
     Ok((indexed, removed, changed))
+}
+
+/// Act on channels whose row changed: a channel no longer public takes its messages and its
+/// threads' out of the index; one public again brings them back. Idempotent.
+async fn apply_channels(
+    db: &DatabaseConnection,
+    batch: &mut Batch<'_>,
+    position: &mut Position,
+    rows: &[ChannelRow],
+) -> Result<bool> {
+    let mut acted = false;
+    for c in rows {
+        let public = is_public(c.metadata.as_ref());
+        let hidden = position.hidden.contains_key(&c.id);
+        if !public && !hidden {
+            position.hidden.insert(c.id.clone(), c.tenant_id.clone());
+            batch.remove_channel(&c.id)?;
+            acted = true;
+        } else if public && hidden {
+            position.hidden.remove(&c.id);
+            acted = true;
+            // Back in public: its messages, and those of its threads, come back.
+            let threads: Vec<ChannelInfo> = tenant_channels(db, &c.tenant_id)
+                .await?
+                .iter()
+                .filter(|t| {
+                    t.id == c.id
+                        || (t.channel_type.as_deref() == Some("thread")
+                            && t.parent_channel_id.as_deref()
+                                == Some(c.platform_channel_id.as_str()))
+                })
+                .map(ChannelInfo::from)
+                .collect();
+            for t in &threads {
+                index_channel(db, batch, t, position, &mut |_| {}).await?;
+            }
+        }
+    }
+    Ok(acted)
+}
+
+/// How far behind the position [`recheck`] looks for late writes.
+pub const RECHECK_WINDOW: Duration = Duration::from_secs(120);
+/// Most message rows one [`recheck`] compares.
+const RECHECK_ROWS: u64 = 200_000;
+
+/// The safety net for late writes: a write stamped before the horizon may still commit after a
+/// pass has moved past its stamp (a writer that waited long for the database's write lock).
+/// Compares every message and channel changed within [`RECHECK_WINDOW`] behind the position
+/// with the index (each document records the `updated_at` it was made from) and applies what
+/// differs. Returns the messages (re)indexed.
+pub async fn recheck(db: &DatabaseConnection, store: &mut Store) -> Result<u64> {
+    let window = chrono::Duration::from_std(RECHECK_WINDOW).unwrap_or_default();
+    let mut position = store.position.clone();
+    let searcher = store.reader.searcher();
+    let fields = store.fields;
+    let mut batch = Batch::new(store);
+    let mut acted = false;
+    if let Some((at, _)) = position.channels.clone() {
+        let backend = db.get_database_backend();
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE updated_at > ? AND updated_at <= ? ORDER BY updated_at, id"
+        );
+        let rows = ChannelRow::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [(at - window).into(), at.into()],
+        ))
+        .all(db)
+        .await?;
+        acted |= apply_channels(db, &mut batch, &mut position, &rows).await?;
+    }
+    if let Some((at, _)) = position.messages.clone() {
+        #[derive(FromQueryResult)]
+        struct Version {
+            id: String,
+            updated_at: DateTime<Utc>,
+        }
+        let backend = db.get_database_backend();
+        let sql = format!(
+            "SELECT id, updated_at FROM messages WHERE updated_at > ? AND updated_at <= ? \
+             ORDER BY updated_at, id LIMIT {RECHECK_ROWS}"
+        );
+        let versions = Version::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [(at - window).into(), at.into()],
+        ))
+        .all(db)
+        .await?;
+        let mut stale = Vec::new();
+        for v in &versions {
+            if indexed_version(&searcher, fields, &v.id)?
+                != Some(v.updated_at.timestamp().max(0) as u64)
+            {
+                stale.push(v.id.as_str());
+            }
+        }
+        for chunk in stale.chunks(IN_CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN channels c ON c.id = m.channel_id \
+                 WHERE m.id IN ({marks})"
+            );
+            let values: Vec<Value> = chunk.iter().map(|id| (*id).into()).collect();
+            let rows = Row::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+                .all(db)
+                .await?;
+            batch.apply(db, &rows, &mut position).await?;
+        }
+    }
+    let indexed = batch.indexed;
+    if indexed > 0 || acted {
+        tracing::warn!(indexed, "search index: applied writes that committed late");
+        store.commit(position)?;
+    }
+    Ok(indexed)
+}
+
+/// The `updated` value of the document of message `id`, `None` when it has none.
+fn indexed_version(searcher: &tantivy::Searcher, fields: Fields, id: &str) -> Result<Option<u64>> {
+    let term = Term::from_field_text(fields.id, id);
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let inverted = segment.inverted_index(fields.id)?;
+        let postings = inverted
+            .read_postings(&term, IndexRecordOption::Basic)
+            .map_err(|e| crate::Error::Search(e.to_string()))?;
+        let Some(mut postings) = postings else {
+            continue;
+        };
+        let column = searcher
+            .segment_reader(ord as u32)
+            .fast_fields()
+            .u64("updated")?;
+        let mut doc = postings.doc();
+        while doc != tantivy::TERMINATED {
+            if !segment.is_deleted(doc) {
+                return Ok(column.first(doc));
+            }
+            doc = postings.advance();
+        }
+    }
+    Ok(None)
 }
 
 /// Rebuild the documents of `tenant` (all tenants when `None`) from the database.

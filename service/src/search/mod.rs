@@ -16,11 +16,12 @@ mod query;
 pub mod syntax;
 pub mod text;
 
-pub use indexer::LAG;
+pub use indexer::{LAG, RECHECK_WINDOW};
 pub use query::MAX_OFFSET;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
@@ -29,7 +30,7 @@ use tokio::sync::{Mutex, watch};
 use utoipa::ToSchema;
 
 use crate::archive::view::MessageView;
-use crate::error::Result;
+use crate::error::{self, Result};
 
 /// Most hits in one page of results.
 pub const MAX_LIMIT: u64 = 100;
@@ -99,6 +100,9 @@ pub struct SearchPage {
     pub total: u64,
     /// Pass as `cursor` for the next page; `None` on the last one.
     pub next_cursor: Option<String>,
+    /// False while the index is still being built from the database (after a first start,
+    /// or after an unreadable index was replaced): then older messages may be missing.
+    pub complete: bool,
 }
 
 /// What one indexer pass did.
@@ -139,10 +143,17 @@ pub struct SearchIndex {
     store: Mutex<index::Store>,
     /// How far behind now a pass stops ([`indexer::LAG`] unless opened with another).
     lag: Duration,
+    /// The committed position's [`index::Position::built`], readable without waiting for a
+    /// pass or a rebuild to finish.
+    built: AtomicBool,
 }
 
 /// How often the indexer looks for changes.
 const POLL: Duration = Duration::from_secs(1);
+/// Every this many passes, the indexer also looks for late writes ([`SearchIndex::recheck`]).
+const RECHECK_EVERY: u64 = 10;
+/// Messages between two progress lines of a build in the log.
+const BUILD_LOG_EVERY: u64 = 100_000;
 /// Longest wait between retries after a failed pass.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -164,6 +175,7 @@ impl SearchIndex {
             dir: dir.to_owned(),
             fields: store.fields,
             reader: store.reader.clone(),
+            built: AtomicBool::new(store.position.built),
             store: Mutex::new(store),
             lag,
         }))
@@ -177,7 +189,7 @@ impl SearchIndex {
     /// Whether the index holds the whole archive (false until the first rebuild of a new or
     /// replaced index has finished).
     pub async fn is_built(&self) -> bool {
-        self.store.lock().await.position.built
+        self.built.load(Ordering::Acquire)
     }
 
     /// Documents searchable now: of one tenant, or of all.
@@ -232,25 +244,55 @@ impl SearchIndex {
         }
     }
 
+    /// Look for writes that committed after a pass had moved past their timestamp (a writer
+    /// that waited long for the database's write lock), within the last
+    /// [`indexer::RECHECK_WINDOW`] behind the position, and index them. The indexer does this
+    /// every ten passes; returns the messages (re)indexed.
+    pub async fn recheck(&self, db: &DatabaseConnection) -> Result<u64> {
+        let mut store = self.store.lock().await;
+        match indexer::recheck(db, &mut store).await {
+            Ok(indexed) => Ok(indexed),
+            Err(e) => {
+                let _ = store.rollback();
+                Err(e)
+            }
+        }
+    }
+
     /// The indexer: rebuild first when the index is new or was replaced, then
-    /// [`Self::catch_up`] every second until `stop` turns true. Errors are logged and retried
+    /// [`Self::catch_up`] every second (and [`Self::recheck`] every ten) until `stop` turns
+    /// true. Errors are logged and retried
     /// with backoff, never fatal.
     pub async fn run(self: Arc<Self>, db: DatabaseConnection, mut stop: watch::Receiver<bool>) {
         let span = tracing::info_span!("search_indexer", dir = %self.dir.display());
         let _enter = span.enter();
         drop(_enter);
         let mut backoff = POLL;
+        let mut passes: u64 = 0;
         loop {
             if *stop.borrow() {
                 return;
             }
+            passes += 1;
             let pass = async {
                 if !self.is_built().await {
                     tracing::info!(parent: &span, "building the search index from the database");
-                    let summary = self.reindex(&db, None, &|_, _| {}).await?;
+                    let logged = std::sync::atomic::AtomicU64::new(0);
+                    let progress = |done: u64, total: u64| {
+                        let last = logged.load(std::sync::atomic::Ordering::Relaxed);
+                        if done >= last + BUILD_LOG_EVERY {
+                            logged.store(done, std::sync::atomic::Ordering::Relaxed);
+                            tracing::info!(parent: &span, done, total, "building the search index");
+                        }
+                    };
+                    let summary = self.reindex(&db, None, &progress).await?;
                     tracing::info!(parent: &span, messages = summary.messages, seconds = summary.seconds, "search index built");
                 }
-                self.catch_up(&db).await
+                let done = self.catch_up(&db).await?;
+                if passes.is_multiple_of(RECHECK_EVERY) {
+                    self.recheck(&db).await?;
+                }
+                Ok::<CatchUp, error::Error>(done)
             };
             let wait = match pass.await {
                 Ok(done) => {
@@ -286,7 +328,10 @@ impl SearchIndex {
         let mut store = self.store.lock().await;
         let (tenants, messages) =
             match indexer::reindex(db, &mut store, tenant_id, self.lag, progress).await {
-                Ok(done) => done,
+                Ok(done) => {
+                    self.built.store(store.position.built, Ordering::Release);
+                    done
+                }
                 Err(e) => {
                     let _ = store.rollback();
                     return Err(e);
@@ -308,6 +353,8 @@ impl SearchIndex {
         tenant_id: &str,
         request: &SearchRequest,
     ) -> Result<SearchPage> {
-        query::search(db, &self.reader, self.fields, tenant_id, request).await
+        let mut page = query::search(db, &self.reader, self.fields, tenant_id, request).await?;
+        page.complete = self.built.load(Ordering::Acquire);
+        Ok(page)
     }
 }

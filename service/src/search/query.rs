@@ -13,11 +13,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tantivy::collector::TopDocs;
 use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query as _, RangeQuery,
-    TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Explanation, Occur,
+    PhrasePrefixQuery, PhraseQuery, Query as _, QueryClone as _, RangeQuery, Scorer, TermQuery,
+    Weight,
 };
 use tantivy::schema::{IndexRecordOption, Term, Value as _};
-use tantivy::{DocAddress, Order, Searcher, TantivyDocument};
+use tantivy::{DocAddress, DocId, DocSet, Order, Score, Searcher, SegmentReader, TantivyDocument};
 
 use entity::{channels, message_attachments, message_emoji_reactions, messages};
 
@@ -31,7 +32,8 @@ use crate::error::{Error, Result};
 /// Deepest result a relevance-ordered page may start at (`newest`/`oldest` page by keyset and
 /// have no such limit).
 pub const MAX_OFFSET: u64 = 1_000;
-/// Relevance ranks candidates in windows of this many, so that consecutive pages agree.
+/// Relevance ranks candidates in tiers of this many by raw score; the recency boost reorders
+/// a tier within itself, so that every page of one result set agrees on the order.
 const WINDOW: u64 = 200;
 /// How much a brand-new message's score is raised over a very old one's.
 const RECENCY_BOOST: f32 = 0.5;
@@ -99,7 +101,9 @@ impl Highlights {
     }
 }
 
-/// The tantivy query of `parsed` within `tenant_id`, with `in:` already resolved to channel ids.
+/// The tantivy query of `parsed` within `tenant_id`, with `in:` already resolved to channel ids;
+/// with what a snippet highlights, and whether any clause scores (a word or phrase to find,
+/// rather than only conditions and exclusions).
 pub fn build(
     fields: Fields,
     tenant_id: &str,
@@ -110,10 +114,18 @@ pub fn build(
     let filter = |q: Box<dyn tantivy::query::Query>| -> Box<dyn tantivy::query::Query> {
         Box::new(ConstScoreQuery::new(q, 0.0))
     };
+    // A condition's term scores nothing: its BM25 score would depend on other tenants'
+    // documents (the tenant term's rarity) and on how many terms of its field a document has
+    // (two `has:` kinds, or a thread's two channels), and reorder hits a filter only narrows.
+    // Boosted by zero it is still a term scorer, so block-max WAND still ranks the
+    // intersection.
     let term_query = |field, text: &str| -> Box<dyn tantivy::query::Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, text),
-            IndexRecordOption::Basic,
+        Box::new(BoostQuery::new(
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, text),
+                IndexRecordOption::Basic,
+            )),
+            0.0,
         ))
     };
     let any_of =
@@ -127,10 +139,9 @@ pub fn build(
                 queries.into_iter().map(|q| (Occur::Should, q)).collect(),
             )))
         };
-    // Single-term conditions stay plain term queries rather than constant-score filters: an
+    // Single-term conditions stay term queries rather than constant-score filters: an
     // intersection of term queries is ranked with block-max WAND (top hits found without
-    // scoring every match), and their own scores are nearly the same for every hit of one
-    // tenant (the tenant, a `has:` kind or one author: one term for all hits).
+    // scoring every match).
     parts.push((Occur::Must, term_query(fields.tenant, tenant_id)));
 
     let mut highlights = Highlights::default();
@@ -151,7 +162,8 @@ pub fn build(
             .iter()
             .map(|w| Term::from_field_text(fields.content, w))
             .collect();
-        let query: Box<dyn tantivy::query::Query> = match (terms.len(), prefix) {
+        let terms_len = terms.len();
+        let query: Box<dyn tantivy::query::Query> = match (terms_len, prefix) {
             (1, false) => Box::new(TermQuery::new(
                 terms[0].clone(),
                 IndexRecordOption::WithFreqs,
@@ -164,7 +176,13 @@ pub fn build(
             }
         };
         if negated {
-            parts.push((Occur::MustNot, query));
+            // A single term keeps its term scorer (tantivy's fast path for exclusion).
+            let excluded: Box<dyn tantivy::query::Query> = if terms_len == 1 && !prefix {
+                query
+            } else {
+                Box::new(Excluded(query))
+            };
+            parts.push((Occur::MustNot, excluded));
         } else {
             scoring = true;
             let (last, rest) = words.split_last().unwrap_or((&words[0], &[]));
@@ -210,6 +228,64 @@ pub fn build(
     (Box::new(BooleanQuery::new(parts)), highlights, scoring)
 }
 
+/// A `-` clause. Tantivy's exclusion first asks the excluded scorer about the first candidate
+/// document, which may come before the document a new phrase scorer already stands on; the
+/// phrase scorer does not allow that question (it asserts against it, which panics the search
+/// in a debug build). This wrapper leaves the question to [`DocSet::seek_danger`]'s default,
+/// which answers it from `doc` and `seek`.
+#[derive(Debug)]
+struct Excluded(Box<dyn tantivy::query::Query>);
+
+impl Clone for Excluded {
+    fn clone(&self) -> Self {
+        Self(self.0.box_clone())
+    }
+}
+
+impl tantivy::query::Query for Excluded {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(ExcludedWeight(self.0.weight(scoring)?)))
+    }
+}
+
+struct ExcludedWeight(Box<dyn Weight>);
+
+impl Weight for ExcludedWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(ExcludedScorer(self.0.scorer(reader, boost)?)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
+    }
+}
+
+struct ExcludedScorer(Box<dyn Scorer>);
+
+impl DocSet for ExcludedScorer {
+    fn advance(&mut self) -> DocId {
+        self.0.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.0.seek(target)
+    }
+
+    fn doc(&self) -> DocId {
+        self.0.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.0.size_hint()
+    }
+}
+
+impl Scorer for ExcludedScorer {
+    fn score(&mut self) -> Score {
+        self.0.score()
+    }
+}
+
 /// Matching documents of one page: (message id, order key) in result order, the total, and
 /// whether more follow.
 struct Matches {
@@ -235,34 +311,61 @@ fn order_of(searcher: &Searcher, addr: DocAddress) -> Result<u64> {
     Ok(column.first(addr.doc_id).unwrap_or(0))
 }
 
+/// The factor a relevance score is raised by for a message with order key `order`, at
+/// `now_ms`: from `1 + RECENCY_BOOST` when brand new down to 1, halving with every
+/// `RECENCY_HALF_LIFE_DAYS` of age.
+fn recency_boost(now_ms: i64, order: u64) -> f32 {
+    let age_days = (now_ms - order_millis(order)).max(0) as f32 / 86_400_000.0;
+    1.0 + RECENCY_BOOST * 0.5f32.powf(age_days / RECENCY_HALF_LIFE_DAYS)
+}
+
 fn execute(
     searcher: &Searcher,
     fields: Fields,
     query: Box<dyn tantivy::query::Query>,
     sort: Sort,
+    scoring: bool,
     cursor: Option<&Cursor>,
     limit: u64,
 ) -> Result<Matches> {
     let total = query.count(searcher)? as u64;
     let page: Vec<(u64, DocAddress)> = match sort {
+        Sort::Relevance if !scoring => {
+            // Nothing scores (only conditions and exclusions): recency alone ranks, so the
+            // newest come first, over the whole result set.
+            let offset = cursor.and_then(|c| c.o).unwrap_or(0) as usize;
+            searcher
+                .search(
+                    &query,
+                    &TopDocs::with_limit(limit as usize + 1)
+                        .and_offset(offset)
+                        .order_by_u64_field("order", Order::Desc),
+                )?
+                .into_iter()
+                .map(|(order, addr)| (order.unwrap_or(0), addr))
+                .collect()
+        }
         Sort::Relevance => {
+            // Candidates come by raw score (block-max WAND finds them without scoring every
+            // match), in tiers of WINDOW by raw rank; the recency boost reorders each tier
+            // within itself. The tiers of a result set are the same whichever page asks, so
+            // every page is a slice of one order: no hit twice, none skipped.
             let offset = cursor.and_then(|c| c.o).unwrap_or(0);
             let window = ((offset + limit + 1).div_ceil(WINDOW) * WINDOW) as usize;
             let top = searcher.search(&query, &TopDocs::with_limit(window).order_by_score())?;
             let now = Utc::now().timestamp_millis();
             let mut ranked = Vec::with_capacity(top.len());
-            for (score, addr) in top {
+            for (rank, (score, addr)) in top.into_iter().enumerate() {
                 let order = order_of(searcher, addr)?;
-                let age_days = (now - order_millis(order)).max(0) as f32 / 86_400_000.0;
-                let boost = 1.0 + RECENCY_BOOST * 0.5f32.powf(age_days / RECENCY_HALF_LIFE_DAYS);
-                ranked.push((score * boost, order, addr));
+                let tier = rank / WINDOW as usize;
+                ranked.push((tier, score * recency_boost(now, order), order, addr));
             }
-            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+            ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(b.2.cmp(&a.2)));
             ranked
                 .into_iter()
                 .skip(offset as usize)
                 .take(limit as usize + 1)
-                .map(|(_, order, addr)| (order, addr))
+                .map(|(_, _, order, addr)| (order, addr))
                 .collect()
         }
         Sort::Newest | Sort::Oldest => {
@@ -309,7 +412,7 @@ fn execute(
     Ok(Matches { ids, total, more })
 }
 
-/// Resolve `in:` values (names, case-insensitive, or ids) to the tenant's channel ids.
+/// Resolve `in:` values (names or ids, both case-insensitive) to the tenant's channel ids.
 async fn resolve_channels(
     db: &impl ConnectionTrait,
     tenant_id: &str,
@@ -331,7 +434,7 @@ async fn resolve_channels(
         let folded = value.to_lowercase();
         let found: Vec<&String> = rows
             .iter()
-            .filter(|(id, name)| *id == *value || name.to_lowercase() == folded)
+            .filter(|(id, name)| id.eq_ignore_ascii_case(value) || name.to_lowercase() == folded)
             .map(|(id, _)| id)
             .collect();
         if found.is_empty() {
@@ -366,7 +469,7 @@ pub async fn search(
         .map(|c| decode_cursor(c, &request.q, request.sort))
         .transpose()?;
     let channel_ids = resolve_channels(db, tenant_id, &parsed.channels).await?;
-    let (query, highlights, _) = build(fields, tenant_id, &parsed, &channel_ids);
+    let (query, highlights, scoring) = build(fields, tenant_id, &parsed, &channel_ids);
     let searcher = reader.searcher();
     let (sort, limit) = (request.sort, request.limit);
     let cursor_for_search = cursor.clone();
@@ -376,6 +479,7 @@ pub async fn search(
             fields,
             query,
             sort,
+            scoring,
             cursor_for_search.as_ref(),
             limit,
         )
@@ -410,6 +514,7 @@ pub async fn search(
         hits,
         total: matches.total,
         next_cursor,
+        complete: true,
     })
 }
 

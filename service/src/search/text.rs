@@ -117,6 +117,30 @@ fn is_diacritic(c: char) -> bool {
         | '\u{FE20}'..='\u{FE2F}')
 }
 
+/// Greek letters with tonos or dialytika as their base letter, and final sigma as sigma: the
+/// accent folding tantivy's ASCII folding does for Latin (people type Greek without accents,
+/// and `ς` is only `σ` at the end of a word).
+fn fold_greek(c: char) -> char {
+    match c {
+        'ά' => 'α',
+        'έ' => 'ε',
+        'ή' => 'η',
+        'ί' | 'ϊ' | 'ΐ' => 'ι',
+        'ό' => 'ο',
+        'ύ' | 'ϋ' | 'ΰ' => 'υ',
+        'ώ' => 'ω',
+        'ς' => 'σ',
+        'Ά' => 'Α',
+        'Έ' => 'Ε',
+        'Ή' => 'Η',
+        'Ί' | 'Ϊ' => 'Ι',
+        'Ό' => 'Ο',
+        'Ύ' | 'Ϋ' => 'Υ',
+        'Ώ' => 'Ω',
+        c => c,
+    }
+}
+
 /// The first stage of [`analyzer`]: splits text into runs of letters and digits, single CJK
 /// characters and single emoji.
 #[derive(Clone, Default)]
@@ -183,12 +207,12 @@ impl TokenStream for SplitStream<'_> {
                     return true;
                 }
                 Class::Word => {
-                    self.token.text.push(c);
+                    self.token.text.push(fold_greek(c));
                     while let Some((at, m)) =
                         chars.next_if(|&(_, m)| matches!(class(m), Class::Word | Class::Diacritic))
                     {
                         if class(m) == Class::Word {
-                            self.token.text.push(m);
+                            self.token.text.push(fold_greek(m));
                         }
                         to = at + m.len_utf8();
                     }
@@ -389,8 +413,19 @@ mod tests {
     #[test]
     fn cyrillic_and_greek_words_are_runs() {
         assert_eq!(terms("Привет мир"), ["привет", "мир"]);
-        assert_eq!(terms("Καλημέρα κόσμε"), ["καλημέρα", "κόσμε"]);
+        assert_eq!(terms("Καλημέρα κόσμε"), ["καλημερα", "κοσμε"]);
+        // Accents and final sigma folded, composed or not: typed without accents, it matches.
+        assert_eq!(
+            terms("ΚΑΛΗΜΈΡΑ Καλημε\u{301}ρα σοφός"),
+            ["καλημερα", "καλημερα", "σοφοσ"]
+        );
         assert_eq!(terms("안녕하세요 세계"), ["안녕하세요", "세계"]);
+    }
+
+    #[test]
+    fn a_greek_final_sigma_is_the_same_letter_as_a_capital_or_medial_one() {
+        assert_eq!(terms("ΚΌΣΜΟΣ κόσμος κόσμοσ"), ["κοσμοσ"; 3]);
+        assert_eq!(terms("ΣΟΦΊΑ σοφία"), ["σοφια"; 2]);
     }
 
     #[test]

@@ -134,6 +134,6 @@ pub async fn reconcile_channels<C: ConnectionTrait>(
                 .map(|m| (row.id, m))
         })
         .collect();
-    repo::channels::set_metadata(db, &vanished).await?;
+    repo::channels::set_metadata(db, &vanished, now).await?;
     Ok(row_ids)
 }

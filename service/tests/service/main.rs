@@ -9,5 +9,6 @@ mod helpers;
 mod queue;
 mod repo;
 mod repo_props;
+mod search;
 mod tenant_cache;
 mod tenants;

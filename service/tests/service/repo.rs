@@ -230,3 +230,44 @@ async fn messages_gone_from_the_platform_are_marked_in_one_batch_and_keep_their_
     );
     assert_eq!(stored[&format!("{ch}:1")].updated_at, first);
 }
+
+/// Waits until the current whole second is over (timestamps are whole seconds; an index
+/// opened with no lag reads up to the last complete second).
+async fn next_second() {
+    let ms = 1_000 - u64::from(chrono::Utc::now().timestamp_subsec_millis());
+    tokio::time::sleep(std::time::Duration::from_millis(ms + 1_050)).await;
+}
+
+#[tokio::test]
+async fn a_channel_marked_vanished_moves_its_updated_at_and_leaves_the_search_index() {
+    let ctx = setup().await;
+    let db = &ctx.db;
+    let t = tenant(db).await;
+    let tenant_id = t.id.to_string();
+    let ch = channel(db, t.id, "777").await;
+    messages::upsert(db, &[message(ch, 1), message(ch, 2)])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let index =
+        service::search::SearchIndex::open_with_lag(dir.path(), std::time::Duration::ZERO).unwrap();
+    next_second().await;
+    index.catch_up(db).await.unwrap();
+    assert_eq!(index.document_count(Some(&tenant_id)).unwrap(), 2);
+
+    let before = channels::get(db, &ch.to_string()).await.unwrap().unwrap();
+    next_second().await;
+    // Discovery no longer finds the channel: the sync marks it vanished.
+    store::reconcile_channels(db, &tenant_id, &[], &[], service::db::now())
+        .await
+        .unwrap();
+    let after = channels::get(db, &ch.to_string()).await.unwrap().unwrap();
+    assert!(service::archive::view::metadata_flag(
+        after.metadata.as_ref(),
+        "vanished"
+    ));
+    assert!(after.updated_at > before.updated_at, "updated_at moved");
+    next_second().await;
+    index.catch_up(db).await.unwrap();
+    assert_eq!(index.document_count(Some(&tenant_id)).unwrap(), 0);
+}

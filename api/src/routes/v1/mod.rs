@@ -4,9 +4,11 @@
 //! errors use the standard body (400 for a missing header or bad parameters, 404 for an
 //! unknown tenant, channel or message, 429 over the rate limit).
 //!
-//! Handlers only extract, call one `service::archive` function and wrap the result.
+//! Handlers only extract, call one `service::archive` function (or the search index, in
+//! [`search`]) and wrap the result.
 
 pub mod rate_limit;
+pub mod search;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -276,14 +278,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/channels/{channelId}", web::get().to(channel))
             .route("/channels/{channelId}/messages", web::get().to(messages))
             .route("/channels/{channelId}/threads", web::get().to(threads))
-            .route("/messages/{messageId}", web::get().to(message)),
+            .route("/messages/{messageId}", web::get().to(message))
+            .route("/search", web::get().to(search::search)),
     );
 }
 
 /// OpenAPI part of the read API.
 #[derive(OpenApi)]
 #[openapi(
-    paths(tenant, branding, channels, channel, messages, threads, message),
+    paths(tenant, branding, channels, channel, messages, threads, message, search::search),
     tags((name = "read", description = "Public read API: one tenant's archive, selected by X-Tenant-Slug")),
 )]
 pub struct ReadApi;
