@@ -252,6 +252,7 @@ pub async fn run(args: Args) -> BenchResult {
     )
     .await?;
     check_mix(&client, &queries, &verta_urls, &fts5_urls, &corpus.slug).await?;
+    sequential(&client, &queries, &verta_urls, &fts5_urls, &corpus.slug).await?;
 
     eprintln!(
         "search: Verta, {} clients, {} s + {} s",
@@ -300,8 +301,18 @@ async fn profile(
     fts5_path: &Path,
 ) -> Result<(), AnyError> {
     let index = service::search::SearchIndex::open_with_lag(index_dir, Duration::ZERO)?;
+    // A word no message has: the query's fixed cost without loading any hit.
+    let nothing = MixQuery {
+        kind: "no match",
+        q: "zzqxv".to_owned(),
+        fts5: Fts5Query {
+            match_: "zzqxv".to_owned(),
+            ..Fts5Query::default()
+        },
+    };
+    let queries: Vec<MixQuery> = queries.iter().cloned().chain([nothing]).collect();
     let mut ours = Vec::new();
-    for m in queries {
+    for m in &queries {
         let request = service::search::SearchRequest {
             q: m.q.clone(),
             limit: 25,
@@ -342,7 +353,36 @@ async fn profile(
     Ok(())
 }
 
-/// Rounds of each query in [`profile`].
+/// Each query of the mix [`PROFILE_ROUNDS`] times from one client, one request at a time,
+/// through HTTP: what a search costs with HTTP and JSON but without queueing (stderr).
+async fn sequential(
+    client: &reqwest::Client,
+    queries: &[MixQuery],
+    verta: &[reqwest::Url],
+    fts5: &[reqwest::Url],
+    slug: &str,
+) -> Result<(), AnyError> {
+    for ((m, v), f) in queries.iter().zip(verta).zip(fts5) {
+        let mut times = [Duration::ZERO; 2];
+        for (side, url) in [v, f].into_iter().enumerate() {
+            let started = Instant::now();
+            for _ in 0..PROFILE_ROUNDS {
+                get_json(client, url, slug).await?;
+            }
+            times[side] = started.elapsed() / PROFILE_ROUNDS;
+        }
+        eprintln!(
+            "search: one client, through HTTP: {:<12} {:<40} Verta {:>7.2} ms  FTS5 {:>7.2} ms",
+            m.kind,
+            m.q,
+            times[0].as_secs_f64() * 1000.0,
+            times[1].as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
+}
+
+/// Rounds of each query in [`profile`] and [`sequential`].
 const PROFILE_ROUNDS: u32 = 50;
 
 /// The baseline's query string.
