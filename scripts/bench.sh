@@ -11,15 +11,15 @@
 #
 # `site` stands for the website's three: site-live and site-build on each backend, and
 # site-lighthouse once, on SQLite (Chromium and Lighthouse installed by
-# scripts/browser-tools.sh when missing); site-build runs the release `verta` binary, so the
-# `api` package is built too.
+# scripts/browser-tools.sh when missing). site-build and search run the release `verta`
+# binary, so the `api` package is built too.
 #
 # Environment: BENCH_BACKENDS="sqlite mariadb" (default both) selects the backends;
 # VERTA_MARIADB_BUFFER_POOL / VERTA_MARIADB_LOG_FILE (default 2G / 1G here) size the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL=(upsert sync export read-api site)
+ALL=(upsert sync export read-api site search)
 # What each name runs, and on which backends ("all" = every selected backend).
 expand() {
     case "$1" in
@@ -51,7 +51,7 @@ for n in "${names[@]}"; do
     runs+=("${parts[@]}")
 done
 packages=(-p bench)
-case " ${runs[*]} " in *" site-build:"*) packages+=(-p api) ;; esac
+case " ${runs[*]} " in *" site-build:"* | *" search:"*) packages+=(-p api) ;; esac
 echo "bench.sh: building ${packages[*]} (release)" >&2
 cargo build --release "${packages[@]}" >&2
 target="${CARGO_TARGET_DIR:-target}"
@@ -86,7 +86,7 @@ for run in "${runs[@]}"; do
         continue
     fi
     own=()
-    [ "$name" = site-build ] && own=(--verta "$target/release/verta")
+    case "$name" in site-build | search) own=(--verta "$target/release/verta") ;; esac
     for backend in "${backends[@]}"; do
         [ "$only" = all ] || [ "$only" = "$backend" ] || continue
         echo "bench.sh: $name on $backend" >&2

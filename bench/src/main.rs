@@ -19,6 +19,7 @@ mod archive_gen;
 mod common;
 mod export;
 mod read_api;
+mod search;
 mod site;
 mod sync;
 mod upsert;
@@ -60,6 +61,9 @@ enum Bench {
     /// Lighthouse scores of the website's home, channel and thread pages (demo guild).
     #[command(name = "site-lighthouse")]
     SiteLighthouse(site::LighthouseArgs),
+    /// The search index: `verta search reindex` of a generated archive (throughput, peak
+    /// RSS, size), then queries through the HTTP API against SQLite FTS5 in the same run.
+    Search(search::Args),
     /// One export in this fresh process (used by `export` to measure peak memory).
     #[command(name = "export-child", hide = true)]
     ExportChild(export::ChildArgs),
@@ -86,6 +90,7 @@ fn main() -> std::process::ExitCode {
             Bench::SiteLive(args) => site::run_live(args).await,
             Bench::SiteBuild(args) => site::run_build(args).await,
             Bench::SiteLighthouse(args) => site::run_lighthouse(args).await,
+            Bench::Search(args) => search::run(args).await,
             Bench::ExportChild(args) => export::run_child(args).await,
         }
     });

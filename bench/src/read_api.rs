@@ -44,7 +44,7 @@ pub async fn run(args: Args) -> BenchResult {
     let bench_db = args.db.database().await?;
     let archive = generate(&bench_db.db, "read-bench", args.messages, 1).await?;
     let channel = archive.channels[0];
-    let base = start_app(&bench_db.url, channel).await?;
+    let (base, _index) = start_app(&bench_db.url, channel).await?;
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.clients)
@@ -106,12 +106,16 @@ pub async fn run(args: Args) -> BenchResult {
 }
 
 /// Starts the application on the database at `database_url` (loopback, port 0, rate limit
-/// off); returns the URL of `channel`'s message page.
+/// off, its search index in a temporary directory) and waits until its search index is built,
+/// so that the indexer's first rebuild does not run during the measurement; returns the URL
+/// of `channel`'s message page and the index directory (deleted when dropped).
 async fn start_app(
     database_url: &str,
     channel: uuid::Uuid,
-) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<(String, tempfile::TempDir), Box<dyn std::error::Error + Send + Sync>> {
+    let index = tempfile::tempdir()?;
     let config = Config {
+        search_index_dir: Some(index.path().to_owned()),
         database_url: database_url.to_owned(),
         host: "127.0.0.1".to_owned(),
         port: 0,
@@ -125,8 +129,24 @@ async fn start_app(
         "http://127.0.0.1:{}/api/v1/channels/{channel}/messages",
         app.port()
     );
+    let search = app.search_index();
     tokio::spawn(app.run_until_stopped());
-    Ok(base)
+    wait_for_index(&search).await?;
+    Ok((base, index))
+}
+
+/// Waits (up to ten minutes) until `search` holds the whole archive.
+pub(crate) async fn wait_for_index(
+    search: &service::search::SearchIndex,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !search.is_built().await {
+        if Instant::now() > deadline {
+            return Err("the search index was not built within ten minutes".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
 }
 
 /// Every page's `before` cursor, walking the whole channel (so that requests spread over

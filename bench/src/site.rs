@@ -104,13 +104,23 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-/// Starts the application (loopback, port 0, read-API rate limit off, as `read-api` does);
-/// returns its origin.
-async fn start_app(config: Config) -> Result<String, AnyError> {
-    let app = api::startup::Application::build(config).await?;
+/// Starts the application (loopback, port 0, read-API rate limit off, as `read-api` does)
+/// with its search index in a temporary directory of its own (two apps on one database must
+/// not share one), and waits until that index is built, so that the indexer's first rebuild
+/// does not run during a measurement; returns its origin and the index directory (deleted when
+/// dropped).
+async fn start_app(config: Config) -> Result<(String, tempfile::TempDir), AnyError> {
+    let index = tempfile::tempdir()?;
+    let app = api::startup::Application::build(Config {
+        search_index_dir: Some(index.path().to_owned()),
+        ..config
+    })
+    .await?;
     let origin = format!("http://127.0.0.1:{}", app.port());
+    let search = app.search_index();
     tokio::spawn(app.run_until_stopped());
-    Ok(origin)
+    crate::read_api::wait_for_index(&search).await?;
+    Ok((origin, index))
 }
 
 fn app_config(database_url: &str) -> Config {
@@ -219,7 +229,7 @@ pub async fn run_live(args: LiveArgs) -> BenchResult {
     let bench_db = args.db.database().await?;
     let archive = generate(&bench_db.db, "site-live", args.messages, 1).await?;
     let channel = archive.channels[0];
-    let origin = start_app(app_config(&bench_db.url)).await?;
+    let (origin, _index) = start_app(app_config(&bench_db.url)).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.clients)
         .build()?;
@@ -282,7 +292,7 @@ pub async fn run_live(args: LiveArgs) -> BenchResult {
     .await?;
     // The same pages from an app that renders every request (`SITE_CACHE_SECS=0`): what a
     // page costs when nobody has asked for it in the last seconds.
-    let uncached_origin = start_app(Config {
+    let (uncached_origin, _uncached_index) = start_app(Config {
         site_cache_secs: 0,
         ..app_config(&bench_db.url)
     })
@@ -456,7 +466,7 @@ struct BuildRun {
 }
 
 /// Peak RSS (`VmHWM`) of process `pid` in KiB, when it is still there.
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
+pub(crate) fn vm_hwm_kb(pid: u32) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()?
         .lines()
@@ -516,7 +526,7 @@ async fn build_child(
 }
 
 /// Bytes of the files under `dir` (the build's manifest included).
-fn dir_bytes(dir: &Path) -> u64 {
+pub(crate) fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -678,7 +688,7 @@ pub async fn run_lighthouse(args: LighthouseArgs) -> BenchResult {
     eprintln!(
         "site-lighthouse: busiest text channel {text_count} messages, busiest thread {thread_count}"
     );
-    let origin = start_app(config).await?;
+    let (origin, _index) = start_app(config).await?;
     let root = format!("{origin}/archive/{}/", tenant.slug);
     let pages = [
         ("home", root.clone()),

@@ -254,6 +254,10 @@ pub struct Batch<'a> {
     pub indexed: u64,
     /// Messages now absent from the index.
     pub removed: u64,
+    /// Whether every document these rows could have was already deleted in this commit (a
+    /// rebuild), so that a row needs no delete of its own: tantivy keeps each queued delete
+    /// (about a kilobyte) until the commit, a million of them in a big rebuild.
+    fresh: bool,
 }
 
 impl<'a> Batch<'a> {
@@ -263,6 +267,15 @@ impl<'a> Batch<'a> {
             fields: store.fields,
             indexed: 0,
             removed: 0,
+            fresh: false,
+        }
+    }
+
+    /// A batch of a rebuild whose scope was deleted first: rows are added without a delete each.
+    pub fn rebuilding(store: &'a Store) -> Self {
+        Self {
+            fresh: true,
+            ..Self::new(store)
         }
     }
 
@@ -276,9 +289,11 @@ impl<'a> Batch<'a> {
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let kinds = attachment_kinds(db, &ids).await?;
         for row in rows {
-            self.store
-                .writer
-                .delete_term(Term::from_field_text(self.fields.id, &row.id));
+            if !self.fresh {
+                self.store
+                    .writer
+                    .delete_term(Term::from_field_text(self.fields.id, &row.id));
+            }
             let parent = parent_row_id(
                 &row.tenant_id,
                 row.channel_type.as_deref(),
@@ -644,7 +659,7 @@ pub async fn reindex(
     let total = count_messages(db, tenant).await?;
     progress(0, total);
     let mut position = store.position.clone();
-    let mut batch = Batch::new(store);
+    let mut batch = Batch::rebuilding(store);
     match tenant {
         Some(t) => {
             batch
@@ -720,4 +735,128 @@ async fn count_messages(db: &DatabaseConnection, tenant: Option<&str>) -> Result
         .one(db)
         .await?
         .map_or(0, |n| n.n.max(0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::channels::{ChannelKind, ChannelRow};
+    use crate::repo::messages::MessageRow;
+    use crate::tenants::{self, CreateTenant};
+    use chrono::TimeZone;
+
+    /// A migrated test database with one tenant whose one channel holds `n` messages.
+    async fn archive(n: usize) -> (testkit::db::TestDb, DatabaseConnection, String) {
+        let test_db = testkit::db::TestDb::new().await;
+        let db = crate::db::connect_url(test_db.url()).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let tenant = tenants::create(
+            &db,
+            &CreateTenant {
+                name: Some("Rebuild".into()),
+                slug: None,
+                platform: Some("discord".into()),
+                platform_id: Some("rebuild-1".into()),
+                status: None,
+            },
+        )
+        .await
+        .unwrap();
+        let channel = ChannelRow {
+            tenant_id: tenant.id,
+            platform_channel_id: "100".into(),
+            name: "general".into(),
+            kind: ChannelKind::Text,
+            parent_channel_id: None,
+            metadata: None,
+        };
+        repo::channels::upsert(&db, std::slice::from_ref(&channel))
+            .await
+            .unwrap();
+        let at = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        let rows: Vec<MessageRow> = (0..n)
+            .map(|i| MessageRow {
+                channel_id: channel.id(),
+                platform_message_id: (1_000 + i).to_string(),
+                anonymized_author_id: format!("{:064x}", i % 7 + 1),
+                content: format!("message number {i} about rebuilding"),
+                reply_to_id: None,
+                metadata: None,
+                platform_created_at: at + chrono::Duration::seconds(i as i64),
+            })
+            .collect();
+        repo::messages::upsert(&db, &rows).await.unwrap();
+        (test_db, db, tenant.id.to_string())
+    }
+
+    fn copies(store: &Store, id: &str) -> usize {
+        store
+            .reader
+            .searcher()
+            .search(
+                &TermQuery::new(
+                    Term::from_field_text(store.fields.id, id),
+                    IndexRecordOption::Basic,
+                ),
+                &Count,
+            )
+            .unwrap()
+    }
+
+    /// tantivy holds every queued delete (about a kilobyte each) until the commit, so a rebuild
+    /// that deleted each message before adding it grew with the archive. A rebuild deletes its
+    /// whole scope once instead, and still leaves exactly one document a message, however
+    /// often it runs.
+    #[tokio::test]
+    async fn a_rebuild_queues_one_delete_for_its_scope_not_one_per_message() {
+        let (_test_db, db, tenant) = archive(300).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        // A fresh index, then the tenant twice: opstamps count up from the last commit (a
+        // rebuild of everything restarts them, so it is counted only on the fresh index).
+        for scope in [None, Some(tenant.as_str()), Some(tenant.as_str())] {
+            let before = committed_opstamp(&store);
+            let (_, indexed) = reindex(&db, &mut store, scope, Duration::ZERO, &|_, _| {})
+                .await
+                .unwrap();
+            assert_eq!(indexed, 300);
+            // One operation per document added, plus a few for the scope's delete and the
+            // commit (a delete per message would make it twice as many).
+            let operations = committed_opstamp(&store).saturating_sub(before);
+            assert!(
+                operations < 300 + 10,
+                "{operations} operations for 300 messages"
+            );
+            assert_eq!(store.reader.searcher().num_docs(), 300);
+        }
+        reindex(&db, &mut store, None, Duration::ZERO, &|_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(store.reader.searcher().num_docs(), 300);
+        let ids: Vec<String> = messages_from(
+            &db,
+            &tenant_channel(&db, &tenant).await,
+            None,
+            Direction::Newer,
+            300,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+        assert_eq!(ids.len(), 300);
+        for id in &ids {
+            assert_eq!(copies(&store, id), 1, "{id}");
+        }
+    }
+
+    /// The opstamp of the index's last commit: every add and delete takes one.
+    fn committed_opstamp(store: &Store) -> u64 {
+        store.writer.index().load_metas().unwrap().opstamp
+    }
+
+    async fn tenant_channel(db: &DatabaseConnection, tenant: &str) -> String {
+        tenant_channels(db, tenant).await.unwrap()[0].id.clone()
+    }
 }
