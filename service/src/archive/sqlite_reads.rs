@@ -104,6 +104,44 @@ impl SqliteReader {
         page
     }
 
+    /// The messages whose row ids are `ids` (any order, missing ones left out) with their
+    /// reactions and attachments, from one snapshot: what a page of search hits loads.
+    pub fn messages_with_details(
+        &self,
+        ids: &[&str],
+    ) -> Result<(Vec<messages::Model>, Vec<Detail>)> {
+        let conn = self.take()?;
+        let read = Self::read_messages(&conn, ids);
+        if conn.is_autocommit() {
+            self.give_back(conn);
+        }
+        read
+    }
+
+    fn read_messages(
+        conn: &Connection,
+        ids: &[&str],
+    ) -> Result<(Vec<messages::Model>, Vec<Detail>)> {
+        let tx = conn.unchecked_transaction().map_err(sqlite_error)?;
+        let reads = SqliteReads(&tx);
+        let json =
+            serde_json::to_string(ids).map_err(|e| Error::Database(DbErr::Json(e.to_string())))?;
+        let statement =
+            Statement::from_sql_and_values(DbBackend::Sqlite, MESSAGES_BY_IDS_SQL, [json.into()]);
+        let mut out = Vec::with_capacity(ids.len());
+        {
+            let mut stmt = reads.prepare(&statement)?;
+            let columns = MessageColumns::of(&stmt)?;
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next().map_err(sqlite_error)? {
+                out.push(columns.read(row)?);
+            }
+        }
+        let details = reads.details_by_ids(ids)?;
+        tx.commit().map_err(sqlite_error)?;
+        Ok((out, details))
+    }
+
     fn read_page(
         conn: &Connection,
         tenant_id: &str,
@@ -178,10 +216,71 @@ pub const DETAILS_BY_IDS_SQL: &str = "WITH page(id) AS (SELECT value FROM json_e
        a.content_type AS text2, a.url, a.file_size \
      FROM page CROSS JOIN message_attachments a ON a.message_id = page.id";
 
+/// The messages whose row ids are in the JSON array bound to `?1` (primary key lookups).
+const MESSAGES_BY_IDS_SQL: &str = "SELECT m.* FROM json_each(?1) AS wanted \
+     CROSS JOIN messages m ON m.id = wanted.value";
+
 /// [`PageReads`] on one direct SQLite connection (inside the page's transaction).
 struct SqliteReads<'c>(&'c Connection);
 
 impl SqliteReads<'_> {
+    /// The reactions and attachments of the messages `message_ids` ([`DETAILS_BY_IDS_SQL`]).
+    fn details_by_ids(&self, message_ids: &[&str]) -> Result<Vec<Detail>> {
+        let ids = serde_json::to_string(message_ids)
+            .map_err(|e| Error::Database(DbErr::Json(e.to_string())))?;
+        let statement =
+            Statement::from_sql_and_values(DbBackend::Sqlite, DETAILS_BY_IDS_SQL, [ids.into()]);
+        let mut stmt = self.prepare(&statement)?;
+        let [
+            kind,
+            id,
+            message_id,
+            created_at,
+            text1,
+            text2,
+            url,
+            file_size,
+        ] = columns(
+            &stmt,
+            [
+                "kind",
+                "id",
+                "message_id",
+                "created_at",
+                "text1",
+                "text2",
+                "url",
+                "file_size",
+            ],
+        )?;
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(sqlite_error)? {
+            let k: i64 = get(row, kind)?;
+            let created = get_timestamp(row, created_at)?;
+            out.push(if k == 0 {
+                Detail::Reaction(ReactionView {
+                    id: get(row, id)?,
+                    message_id: get(row, message_id)?,
+                    emoji: get(row, text1)?,
+                    anonymized_user_id: get(row, text2)?,
+                    created_at: created,
+                })
+            } else {
+                Detail::Attachment(AttachmentView {
+                    id: get(row, id)?,
+                    message_id: get(row, message_id)?,
+                    filename: get(row, text1)?,
+                    content_type: get(row, text2)?,
+                    url: get(row, url)?,
+                    file_size: get(row, file_size)?,
+                    created_at: created,
+                })
+            });
+        }
+        Ok(out)
+    }
+
     /// Prepare (from the connection's cache) and bind `statement`.
     fn prepare(&self, statement: &Statement) -> Result<CachedStatement<'_>> {
         let mut stmt = self
@@ -413,59 +512,7 @@ impl PageReads for SqliteReads<'_> {
         _last: &Position,
         message_ids: &[&str],
     ) -> Result<Vec<Detail>> {
-        let ids = serde_json::to_string(message_ids)
-            .map_err(|e| Error::Database(DbErr::Json(e.to_string())))?;
-        let statement =
-            Statement::from_sql_and_values(DbBackend::Sqlite, DETAILS_BY_IDS_SQL, [ids.into()]);
-        let mut stmt = self.prepare(&statement)?;
-        let [
-            kind,
-            id,
-            message_id,
-            created_at,
-            text1,
-            text2,
-            url,
-            file_size,
-        ] = columns(
-            &stmt,
-            [
-                "kind",
-                "id",
-                "message_id",
-                "created_at",
-                "text1",
-                "text2",
-                "url",
-                "file_size",
-            ],
-        )?;
-        let mut rows = stmt.raw_query();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(sqlite_error)? {
-            let k: i64 = get(row, kind)?;
-            let created = get_timestamp(row, created_at)?;
-            out.push(if k == 0 {
-                Detail::Reaction(ReactionView {
-                    id: get(row, id)?,
-                    message_id: get(row, message_id)?,
-                    emoji: get(row, text1)?,
-                    anonymized_user_id: get(row, text2)?,
-                    created_at: created,
-                })
-            } else {
-                Detail::Attachment(AttachmentView {
-                    id: get(row, id)?,
-                    message_id: get(row, message_id)?,
-                    filename: get(row, text1)?,
-                    content_type: get(row, text2)?,
-                    url: get(row, url)?,
-                    file_size: get(row, file_size)?,
-                    created_at: created,
-                })
-            });
-        }
-        Ok(out)
+        self.details_by_ids(message_ids)
     }
 }
 

@@ -146,6 +146,11 @@ pub struct SearchIndex {
     /// The committed position's [`index::Position::built`], readable without waiting for a
     /// pass or a rebuild to finish.
     built: AtomicBool,
+    /// Direct reads of the SQLite file the hits are loaded from (set at the first search;
+    /// `None` inside for other backends).
+    sqlite: std::sync::OnceLock<Option<crate::archive::sqlite_reads::SqliteReader>>,
+    /// The tenants' channels, briefly kept for searches.
+    channels: query::ChannelCache,
 }
 
 /// How often the indexer looks for changes.
@@ -176,6 +181,8 @@ impl SearchIndex {
             fields: store.fields,
             reader: store.reader.clone(),
             built: AtomicBool::new(store.position.built),
+            sqlite: std::sync::OnceLock::new(),
+            channels: query::ChannelCache::default(),
             store: Mutex::new(store),
             lag,
         }))
@@ -353,7 +360,16 @@ impl SearchIndex {
         tenant_id: &str,
         request: &SearchRequest,
     ) -> Result<SearchPage> {
-        let mut page = query::search(db, &self.reader, self.fields, tenant_id, request).await?;
+        let sources = query::Sources {
+            db,
+            sqlite: self
+                .sqlite
+                .get_or_init(|| crate::archive::sqlite_reads::SqliteReader::for_database(db))
+                .as_ref(),
+            channels: &self.channels,
+        };
+        let mut page =
+            query::search(&sources, &self.reader, self.fields, tenant_id, request).await?;
         page.complete = self.built.load(Ordering::Acquire);
         Ok(page)
     }

@@ -8,7 +8,7 @@ use std::ops::Bound;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tantivy::collector::TopDocs;
@@ -26,6 +26,7 @@ use super::index::{Fields, order_floor, order_millis};
 use super::indexer::PINNED;
 use super::syntax::{self, AuthorKey, Clause, Query};
 use super::{HitChannel, SearchHit, SearchPage, SearchRequest, Sort, text};
+use crate::archive::query::Detail;
 use crate::archive::view::{AttachmentView, MessageView, ReactionView, metadata_flag};
 use crate::error::{Error, Result};
 
@@ -412,30 +413,97 @@ fn execute(
     Ok(Matches { ids, total, more })
 }
 
-/// Resolve `in:` values (names or ids, both case-insensitive) to the tenant's channel ids.
-async fn resolve_channels(
-    db: &impl ConnectionTrait,
-    tenant_id: &str,
-    wanted: &[String],
-) -> Result<Vec<String>> {
-    if wanted.is_empty() {
-        return Ok(Vec::new());
+/// A tenant's channels, by row id and by snowflake.
+#[derive(Debug, Default)]
+pub struct TenantChannels {
+    by_id: HashMap<String, channels::Model>,
+    by_platform: HashMap<String, String>,
+}
+
+impl TenantChannels {
+    fn parent_of(&self, c: &channels::Model) -> Option<&channels::Model> {
+        if c.r#type.as_deref() != Some("thread") {
+            return None;
+        }
+        let id = self.by_platform.get(c.parent_channel_id.as_deref()?)?;
+        self.by_id.get(id)
     }
-    let rows: Vec<(String, String)> = channels::Entity::find()
-        .select_only()
-        .column(channels::Column::Id)
-        .column(channels::Column::Name)
-        .filter(channels::Column::TenantId.eq(tenant_id))
-        .into_tuple()
-        .all(db)
-        .await?;
+}
+
+/// Most tenants whose channels [`ChannelCache`] keeps.
+const CACHED_TENANTS: usize = 64;
+/// How long a tenant's channels are reused: channels change when a sync discovers them, and
+/// a hit's channel is only named and checked for being public (the index itself drops a
+/// channel that stops being public within seconds).
+const CHANNELS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+type CachedChannels = (std::time::Instant, std::sync::Arc<TenantChannels>);
+
+/// Recently read channels of each tenant, so that a search reads no channel rows.
+#[derive(Debug, Default)]
+pub struct ChannelCache {
+    entries: std::sync::Mutex<HashMap<String, CachedChannels>>,
+}
+
+impl ChannelCache {
+    async fn get(
+        &self,
+        db: &impl ConnectionTrait,
+        tenant_id: &str,
+    ) -> Result<std::sync::Arc<TenantChannels>> {
+        let now = std::time::Instant::now();
+        if let Ok(entries) = self.entries.lock()
+            && let Some((at, channels)) = entries.get(tenant_id)
+            && now.duration_since(*at) < CHANNELS_TTL
+        {
+            return Ok(channels.clone());
+        }
+        let mut channels = TenantChannels::default();
+        for c in channels::Entity::find()
+            .filter(channels::Column::TenantId.eq(tenant_id))
+            .all(db)
+            .await?
+        {
+            channels
+                .by_platform
+                .insert(c.platform_channel_id.clone(), c.id.clone());
+            channels.by_id.insert(c.id.clone(), c);
+        }
+        let channels = std::sync::Arc::new(channels);
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHED_TENANTS {
+                entries.retain(|_, (at, _)| now.duration_since(*at) < CHANNELS_TTL);
+                if entries.len() >= CACHED_TENANTS {
+                    entries.clear();
+                }
+            }
+            entries.insert(tenant_id.to_owned(), (now, channels.clone()));
+        }
+        Ok(channels)
+    }
+}
+
+/// Where a search reads the archive: the pool, direct SQLite reads when the database is an
+/// SQLite file, and the channel cache.
+pub struct Sources<'a> {
+    /// The connection pool.
+    pub db: &'a sea_orm::DatabaseConnection,
+    /// Direct reads of the SQLite file (`None` on other backends).
+    pub sqlite: Option<&'a crate::archive::sqlite_reads::SqliteReader>,
+    /// The tenants' channels.
+    pub channels: &'a ChannelCache,
+}
+
+/// Resolve `in:` values (names, or ids, both case-insensitive) to the tenant's channel ids.
+fn resolve_channels(channels: &TenantChannels, wanted: &[String]) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     for value in wanted {
         let folded = value.to_lowercase();
-        let found: Vec<&String> = rows
-            .iter()
-            .filter(|(id, name)| id.eq_ignore_ascii_case(value) || name.to_lowercase() == folded)
-            .map(|(id, _)| id)
+        let mut found: Vec<&String> = channels
+            .by_id
+            .values()
+            .filter(|c| c.id.eq_ignore_ascii_case(value) || c.name.to_lowercase() == folded)
+            .map(|c| &c.id)
             .collect();
         if found.is_empty() {
             return Err(Error::invalid(
@@ -443,6 +511,7 @@ async fn resolve_channels(
                 format!("in:{value} — this archive has no channel of that name"),
             ));
         }
+        found.sort();
         ids.extend(found.into_iter().cloned());
     }
     Ok(ids)
@@ -450,7 +519,7 @@ async fn resolve_channels(
 
 /// Run `request` for `tenant_id`.
 pub async fn search(
-    db: &sea_orm::DatabaseConnection,
+    sources: &Sources<'_>,
     reader: &tantivy::IndexReader,
     fields: Fields,
     tenant_id: &str,
@@ -468,7 +537,8 @@ pub async fn search(
         .as_deref()
         .map(|c| decode_cursor(c, &request.q, request.sort))
         .transpose()?;
-    let channel_ids = resolve_channels(db, tenant_id, &parsed.channels).await?;
+    let channels = sources.channels.get(sources.db, tenant_id).await?;
+    let channel_ids = resolve_channels(&channels, &parsed.channels)?;
     let (query, highlights, scoring) = build(fields, tenant_id, &parsed, &channel_ids);
     let searcher = reader.searcher();
     let (sort, limit) = (request.sort, request.limit);
@@ -509,7 +579,7 @@ pub async fn search(
         None
     };
     let ids: Vec<String> = matches.ids.into_iter().map(|(id, _)| id).collect();
-    let hits = load_hits(db, tenant_id, &ids, &highlights).await?;
+    let hits = load_hits(sources, &channels, &ids, &highlights).await?;
     Ok(SearchPage {
         hits,
         total: matches.total,
@@ -519,114 +589,46 @@ pub async fn search(
 }
 
 /// The hits of `ids`, in that order, from the database: the tenant's messages only, and never
-/// one deleted or in a channel that stopped being public since it was indexed.
+/// one deleted or in a channel that is not public (the index may lag a few seconds behind).
 async fn load_hits(
-    db: &impl ConnectionTrait,
-    tenant_id: &str,
+    sources: &Sources<'_>,
+    channels: &TenantChannels,
     ids: &[String],
     highlights: &Highlights,
 ) -> Result<Vec<SearchHit>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = messages::Entity::find()
-        .filter(messages::Column::Id.is_in(ids.iter().map(String::as_str)))
-        .all(db)
-        .await?;
-    let channel_ids: HashSet<&str> = rows.iter().map(|m| m.channel_id.as_str()).collect();
-    let channels: HashMap<String, channels::Model> = channels::Entity::find()
-        .filter(channels::Column::TenantId.eq(tenant_id))
-        .filter(channels::Column::Id.is_in(channel_ids.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id.clone(), c))
-        .collect();
-    let parent_ids: HashSet<&str> = channels
-        .values()
-        .filter(|c| c.r#type.as_deref() == Some("thread"))
-        .filter_map(|c| c.parent_channel_id.as_deref())
-        .collect();
-    let parents: HashMap<String, channels::Model> = if parent_ids.is_empty() {
-        HashMap::new()
-    } else {
-        channels::Entity::find()
-            .filter(channels::Column::TenantId.eq(tenant_id))
-            .filter(channels::Column::PlatformChannelId.is_in(parent_ids.iter().copied()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| (c.platform_channel_id.clone(), c))
-            .collect()
-    };
-    let kept: Vec<&messages::Model> = rows
-        .iter()
-        .filter(|m| !metadata_flag(m.metadata.as_ref(), "deleted"))
-        .filter(|m| {
-            channels.get(&m.channel_id).is_some_and(|c| {
+    let (rows, mut reactions, mut attachments) = load_messages(sources, ids).await?;
+    let visible = |m: &messages::Model| {
+        !metadata_flag(m.metadata.as_ref(), "deleted")
+            && channels.by_id.get(&m.channel_id).is_some_and(|c| {
                 public(c)
                     && (c.r#type.as_deref() != Some("thread")
-                        || c.parent_channel_id
-                            .as_ref()
-                            .and_then(|p| parents.get(p))
-                            .is_none_or(public))
+                        || channels.parent_of(c).is_none_or(public))
             })
-        })
+    };
+    let mut by_id: HashMap<&str, &messages::Model> = rows
+        .iter()
+        .filter(|m| visible(m))
+        .map(|m| (m.id.as_str(), m))
         .collect();
-    let kept_ids: Vec<&str> = kept.iter().map(|m| m.id.as_str()).collect();
-    let mut reactions: HashMap<String, Vec<ReactionView>> = HashMap::new();
-    let mut attachments: HashMap<String, Vec<AttachmentView>> = HashMap::new();
-    if !kept_ids.is_empty() {
-        for r in message_emoji_reactions::Entity::find()
-            .filter(message_emoji_reactions::Column::MessageId.is_in(kept_ids.iter().copied()))
-            .order_by_asc(message_emoji_reactions::Column::CreatedAt)
-            .order_by_asc(message_emoji_reactions::Column::Id)
-            .all(db)
-            .await?
-        {
-            reactions
-                .entry(r.message_id.clone())
-                .or_default()
-                .push(r.into());
-        }
-        for a in message_attachments::Entity::find()
-            .filter(message_attachments::Column::MessageId.is_in(kept_ids.iter().copied()))
-            .order_by_asc(message_attachments::Column::CreatedAt)
-            .order_by_asc(message_attachments::Column::Id)
-            .all(db)
-            .await?
-        {
-            attachments
-                .entry(a.message_id.clone())
-                .or_default()
-                .push(a.into());
-        }
-    }
-    let by_id: HashMap<&str, &messages::Model> = kept.iter().map(|m| (m.id.as_str(), *m)).collect();
-    let mut hits = Vec::with_capacity(kept.len());
+    let mut hits = Vec::with_capacity(by_id.len());
     for id in ids {
-        let Some(m) = by_id.get(id.as_str()) else {
+        let Some(m) = by_id.remove(id.as_str()) else {
             continue;
         };
-        let Some(channel) = channels.get(&m.channel_id) else {
+        let Some(channel) = channels.by_id.get(&m.channel_id) else {
             continue;
         };
         let own = hit_channel(channel);
-        let parent = (channel.r#type.as_deref() == Some("thread"))
-            .then(|| {
-                channel
-                    .parent_channel_id
-                    .as_ref()
-                    .and_then(|p| parents.get(p))
-            })
-            .flatten();
-        let (channel_hit, thread) = match parent {
+        let (channel_hit, thread) = match channels.parent_of(channel) {
             Some(p) => (hit_channel(p), Some(own)),
             None => (own, None),
         };
         let snippet = snippet(&text::display_text(&m.content), highlights);
         let message = MessageView::new(
-            (*m).clone(),
+            m.clone(),
             reactions.remove(&m.id).unwrap_or_default(),
             attachments.remove(&m.id).unwrap_or_default(),
         )
@@ -639,6 +641,70 @@ async fn load_hits(
         });
     }
     Ok(hits)
+}
+
+type Loaded = (
+    Vec<messages::Model>,
+    HashMap<String, Vec<ReactionView>>,
+    HashMap<String, Vec<AttachmentView>>,
+);
+
+/// The rows of messages `ids` with their reactions and attachments (each in creation order,
+/// then id): three statements through the pool, or one snapshot of direct SQLite reads.
+async fn load_messages(sources: &Sources<'_>, ids: &[String]) -> Result<Loaded> {
+    let mut reactions: HashMap<String, Vec<ReactionView>> = HashMap::new();
+    let mut attachments: HashMap<String, Vec<AttachmentView>> = HashMap::new();
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let rows = if let Some(sqlite) = sources.sqlite {
+        let (rows, details) = sqlite.messages_with_details(&id_refs)?;
+        for detail in details {
+            match detail {
+                Detail::Reaction(r) => reactions.entry(r.message_id.clone()).or_default().push(r),
+                Detail::Attachment(a) => {
+                    attachments.entry(a.message_id.clone()).or_default().push(a)
+                }
+            }
+        }
+        for list in reactions.values_mut() {
+            list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        }
+        for list in attachments.values_mut() {
+            list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        }
+        rows
+    } else {
+        let db = sources.db;
+        let rows = messages::Entity::find()
+            .filter(messages::Column::Id.is_in(id_refs.iter().copied()))
+            .all(db)
+            .await?;
+        for r in message_emoji_reactions::Entity::find()
+            .filter(message_emoji_reactions::Column::MessageId.is_in(id_refs.iter().copied()))
+            .order_by_asc(message_emoji_reactions::Column::CreatedAt)
+            .order_by_asc(message_emoji_reactions::Column::Id)
+            .all(db)
+            .await?
+        {
+            reactions
+                .entry(r.message_id.clone())
+                .or_default()
+                .push(r.into());
+        }
+        for a in message_attachments::Entity::find()
+            .filter(message_attachments::Column::MessageId.is_in(id_refs.iter().copied()))
+            .order_by_asc(message_attachments::Column::CreatedAt)
+            .order_by_asc(message_attachments::Column::Id)
+            .all(db)
+            .await?
+        {
+            attachments
+                .entry(a.message_id.clone())
+                .or_default()
+                .push(a.into());
+        }
+        rows
+    };
+    Ok((rows, reactions, attachments))
 }
 
 fn public(c: &channels::Model) -> bool {
