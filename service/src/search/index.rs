@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 
 /// Bumped whenever the schema or the analyzer changes: an index of another version is
 /// rebuilt from the database instead of being misread.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The writer's memory budget (tantivy flushes a segment when it is used up).
 const WRITER_HEAP_BYTES: usize = 96 * 1024 * 1024;
