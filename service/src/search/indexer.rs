@@ -39,8 +39,10 @@ fn horizon(lag: Duration) -> DateTime<Utc> {
 /// Rows read per query.
 const BATCH: u64 = 2_000;
 /// Most message changes one pass indexes before it commits (a long catch-up commits as it
-/// goes, so its progress survives a crash and shows in results early).
-const PASS_MESSAGES: u64 = 100_000;
+/// goes, so its progress survives a crash and shows in results early). Each replaced document
+/// queues a delete that tantivy keeps, at about a kilobyte and a half, until the commit: this
+/// bounds that memory to some 30 MB.
+const PASS_MESSAGES: u64 = 20_000;
 /// Rows per `IN (...)` list.
 const IN_CHUNK: usize = 1_000;
 
