@@ -584,6 +584,7 @@ async fn edits_deletions_and_vanished_channels_are_reflected() {
     // vanished channel as the sync marks them.
     let mut edited = lab.messages["edit"].clone();
     edited.content = "revised wording giraffine".to_owned();
+    let written = std::time::Instant::now();
     repo::messages::upsert(&app.db, &[edited]).await.unwrap();
     let now = service::db::now();
     let gone = lab.messages["delete"].id().to_string();
@@ -605,6 +606,13 @@ async fn edits_deletions_and_vanished_channels_are_reflected() {
     let found = app
         .search_until(SLUG, &[("q", "giraffine")], |b| b["meta"]["total"] == 1)
         .await;
+    // The running app's indexer (polling every second, one second behind the last complete
+    // second) makes a write searchable within 5 s.
+    assert!(
+        written.elapsed() < std::time::Duration::from_secs(5),
+        "searchable after {:?}",
+        written.elapsed()
+    );
     assert_eq!(found["data"][0]["message"]["id"], lab.id("edit").as_str());
     assert_eq!(
         found["data"][0]["snippet"],
