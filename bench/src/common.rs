@@ -141,3 +141,65 @@ pub fn bench_line(name: &str, backend: BackendArg, fields: &[(&str, String)]) {
     }
     println!("{line}");
 }
+
+/// What a measured child process did: its stdout, wall time and peak RSS.
+pub struct ChildRun {
+    /// Everything it printed on stdout.
+    pub stdout: String,
+    /// Wall time from spawn to exit.
+    pub seconds: f64,
+    /// Peak RSS (`VmHWM`) in KiB, polled every 20 ms.
+    pub peak_kb: u64,
+}
+
+/// Runs `command` (stdout captured, stderr dropped) to its end, polling its peak RSS; an exit
+/// other than success is an error naming `what`.
+pub async fn run_measured(
+    mut command: tokio::process::Command,
+    what: &str,
+) -> Result<ChildRun, Box<dyn std::error::Error + Send + Sync>> {
+    let started = std::time::Instant::now();
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    let pid = child.id().ok_or_else(|| format!("{what} has no pid"))?;
+    let mut stdout = child.stdout.take().ok_or("no stdout")?;
+    let reader = tokio::spawn(async move {
+        let mut text = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text)
+            .await
+            .map(|_| text)
+    });
+    let mut peak_kb = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        peak_kb = peak_kb.max(vm_hwm_kb(pid).unwrap_or(0));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    if !status.success() {
+        return Err(format!("{what} failed: {status}").into());
+    }
+    Ok(ChildRun {
+        stdout: reader.await??,
+        seconds,
+        peak_kb,
+    })
+}
+
+/// Peak RSS (`VmHWM`) of process `pid` in KiB, when it is still there.
+fn vm_hwm_kb(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}

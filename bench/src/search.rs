@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::common::{BenchResult, DbArgs, bench_line};
-use crate::site::{dir_bytes, vm_hwm_kb};
+use crate::site::dir_bytes;
 use fts5::Fts5Query;
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
@@ -422,40 +422,20 @@ struct Build {
 
 /// Runs `verta search reindex` into `index_dir` and waits for it, polling its peak RSS.
 async fn reindex(verta: &Path, database_url: &str, index_dir: &Path) -> Result<Build, AnyError> {
-    let started = Instant::now();
-    let mut child = tokio::process::Command::new(verta)
+    let mut command = tokio::process::Command::new(verta);
+    command
         .args(["search", "reindex"])
         .env("DATABASE_URL", database_url)
         .env("SEARCH_INDEX_DIR", index_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", verta.display()))?;
-    let pid = child.id().ok_or("the reindex child has no pid")?;
-    let mut stdout = child.stdout.take().ok_or("no stdout")?;
-    let reader = tokio::spawn(async move {
-        let mut text = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text)
-            .await
-            .map(|_| text)
-    });
-    let mut peak_kb = 0;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        peak_kb = peak_kb.max(vm_hwm_kb(pid).unwrap_or(0));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let wall_seconds = started.elapsed().as_secs_f64();
-    if !status.success() {
-        return Err(format!("verta search reindex failed: {status}").into());
-    }
-    let text = reader.await??;
-    let summary: Summary = serde_json::from_str(text.trim())
-        .map_err(|e| format!("unexpected output of verta search reindex ({e}): {text}"))?;
+        .env("RUST_LOG", "warn");
+    let run = crate::common::run_measured(command, "verta search reindex").await?;
+    let summary: Summary = serde_json::from_str(run.stdout.trim()).map_err(|e| {
+        format!(
+            "unexpected output of verta search reindex ({e}): {}",
+            run.stdout
+        )
+    })?;
+    let (wall_seconds, peak_kb) = (run.seconds, run.peak_kb);
     Ok(Build {
         messages: summary.messages,
         index_bytes: summary.index_bytes,

@@ -465,18 +465,6 @@ struct BuildRun {
     peak_rss_mb: u64,
 }
 
-/// Peak RSS (`VmHWM`) of process `pid` in KiB, when it is still there.
-pub(crate) fn vm_hwm_kb(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 /// Runs `verta site build` on `out` and waits for it, polling its peak RSS.
 async fn build_child(
     verta: &Path,
@@ -484,40 +472,21 @@ async fn build_child(
     slug: &str,
     out: &Path,
 ) -> Result<BuildRun, AnyError> {
-    let started = Instant::now();
-    let mut child = tokio::process::Command::new(verta)
+    let mut command = tokio::process::Command::new(verta);
+    command
         .args(["site", "build", "--tenant", slug, "--out"])
         .arg(out)
         .args(["--base-url", "https://bench.example/"])
         .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", verta.display()))?;
-    let pid = child.id().ok_or("the build child has no pid")?;
-    let mut stdout = child.stdout.take().ok_or("no stdout")?;
-    let reader = tokio::spawn(async move {
-        let mut text = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text)
-            .await
-            .map(|_| text)
-    });
-    let mut peak_kb = 0;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        peak_kb = peak_kb.max(vm_hwm_kb(pid).unwrap_or(0));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let seconds = started.elapsed().as_secs_f64();
-    if !status.success() {
-        return Err(format!("verta site build failed: {status}").into());
-    }
-    let text = reader.await??;
-    let summary: Summary = serde_json::from_str(text.trim())
-        .map_err(|e| format!("unexpected output of verta site build ({e}): {text}"))?;
+        .env("RUST_LOG", "warn");
+    let run = crate::common::run_measured(command, "verta site build").await?;
+    let summary: Summary = serde_json::from_str(run.stdout.trim()).map_err(|e| {
+        format!(
+            "unexpected output of verta site build ({e}): {}",
+            run.stdout
+        )
+    })?;
+    let (seconds, peak_kb) = (run.seconds, run.peak_kb);
     Ok(BuildRun {
         summary,
         seconds,
