@@ -507,6 +507,8 @@ async fn apply_channels(
     rows: &[ChannelRow],
 ) -> Result<bool> {
     let mut acted = false;
+    // A tenant's channels, read once for all of its channels that came back in `rows`.
+    let mut of_tenant: HashMap<String, Vec<ChannelRow>> = HashMap::new();
     for c in rows {
         let public = is_public(c.metadata.as_ref());
         let hidden = position.hidden.contains_key(&c.id);
@@ -518,8 +520,11 @@ async fn apply_channels(
             position.hidden.remove(&c.id);
             acted = true;
             // Back in public: its messages, and those of its threads, come back.
-            let threads: Vec<ChannelInfo> = tenant_channels(db, &c.tenant_id)
-                .await?
+            if !of_tenant.contains_key(&c.tenant_id) {
+                let all = tenant_channels(db, &c.tenant_id).await?;
+                of_tenant.insert(c.tenant_id.clone(), all);
+            }
+            let threads: Vec<ChannelInfo> = of_tenant[&c.tenant_id]
                 .iter()
                 .filter(|t| {
                     t.id == c.id
