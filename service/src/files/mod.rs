@@ -592,6 +592,40 @@ pub async fn gc(db: &impl ConnectionTrait, store: &BlobStore) -> Result<GcSummar
     Ok(summary)
 }
 
+/// How often a worker collects garbage in the store (and once, a minute after it starts).
+pub const GC_INTERVAL: Duration = Duration::from_secs(6 * 3600);
+
+/// Run [`gc`] a minute after start and then every `interval` until `stop` turns true
+/// (every worker does; collections are safe to run concurrently).
+pub async fn run_periodic_gc(
+    db: DatabaseConnection,
+    store: BlobStore,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut wait = Duration::from_secs(60).min(interval);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+        match gc(&db, &store).await {
+            Ok(s) if s.removed > 0 || s.temporary_files > 0 => tracing::info!(
+                removed = s.removed,
+                bytes = s.removed_bytes,
+                temporary_files = s.temporary_files,
+                "attachment store garbage collected"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "attachment store garbage collection failed"),
+        }
+        wait = interval;
+    }
+}
+
 /// A tenant's files as `verta files status` prints them.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
