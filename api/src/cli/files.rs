@@ -20,8 +20,7 @@ pub async fn run(command: FilesCommand, config: Config) -> Result<ExitCode, CliE
     match command {
         FilesCommand::Status { tenant } => {
             let tenant = tenants::get_by_id_or_slug(&db, &tenant).await?;
-            let status =
-                files::status(&db, &tenant, &store, config.sync_attachment_files).await?;
+            let status = files::status(&db, &tenant, &store, config.sync_attachment_files).await?;
             print_json(&status)?;
         }
         FilesCommand::Gc => {
