@@ -292,6 +292,9 @@ impl Body {
             let end = s.stop.unwrap_or(s.content.size);
             if s.offset >= end {
                 if s.stop.is_some() {
+                    // Pending for a moment first, so that the head and the bytes sent so far
+                    // leave the write buffer before the connection drops.
+                    actix_web::rt::time::sleep(Duration::from_millis(50)).await;
                     let e = std::io::Error::new(
                         std::io::ErrorKind::ConnectionReset,
                         "fake-discord: injected dropped download",

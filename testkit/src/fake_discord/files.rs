@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::model::mix;
 
 /// The bytes of one attachment: `size` bytes derived from `seed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Content {
     /// Seed of the bytes; equal seeds and sizes mean equal bytes.
     pub seed: u64,
