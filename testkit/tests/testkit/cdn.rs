@@ -119,7 +119,7 @@ async fn served_links_are_signed_and_download_the_advertised_bytes() {
         let served = served_attachments(&h, *c, *m).await;
         let a = served
             .iter()
-            .find(|a| a["id"] == truth.id.to_string())
+            .find(|a| a["id"].as_str() == Some(truth.id.to_string().as_str()))
             .expect("served attachment");
         let url = a["url"].as_str().expect("url");
         assert_eq!(url, truth.url, "the truth carries the served URL");
@@ -325,6 +325,9 @@ async fn refresh_renews_expired_links_and_is_counted_like_an_api_route() {
     assert_eq!(refresh(&limited, body).await.0, 429);
 }
 
+/// How often a content appears, and with which (size, content type).
+type Uses = (u64, BTreeSet<(u64, Option<String>)>);
+
 #[test]
 fn popular_contents_repeat_across_messages_and_across_guild_seeds() {
     let spec = |seed| {
@@ -337,12 +340,11 @@ fn popular_contents_repeat_across_messages_and_across_guild_seeds() {
     let fake =
         testkit::fake_discord::FakeDiscord::start(FakeConfig::with_guilds(vec![spec(1), spec(2)]))
             .expect("fake");
-    let mut per_guild: Vec<BTreeMap<Content, (u64, BTreeSet<(u64, Option<String>)>)>> = Vec::new();
+    let mut per_guild: Vec<BTreeMap<Content, Uses>> = Vec::new();
     let mut ids = BTreeSet::new();
     for gid in fake.guild_ids() {
         let truth = fake.truth(gid).expect("truth");
-        let mut contents: BTreeMap<Content, (u64, BTreeSet<(u64, Option<String>)>)> =
-            BTreeMap::new();
+        let mut contents: BTreeMap<Content, Uses> = BTreeMap::new();
         for c in truth.message_channels() {
             for m in truth.messages(c.platform_id) {
                 for a in m.attachments {
