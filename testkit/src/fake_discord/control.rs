@@ -3,7 +3,7 @@
 //! | method + path | effect |
 //! |---|---|
 //! | `GET /_control/info` | `{"proxy","token","guild_ids"}` |
-//! | `GET /_control/stats` | `{"total", "routes": {template: count}, "statuses": {code: count}}` |
+//! | `GET /_control/stats` | `{"total", "routes": {template: count}, "statuses": {code: count}, "cdn": CdnStats}` |
 //! | `GET /_control/requests` | request log (oldest first) |
 //! | `POST /_control/reset` | clears counters, log, faults, rate-limit state and runtime data |
 //! | `POST /_control/reset-stats` | clears counters and log only |
@@ -123,7 +123,7 @@ fn fake(shared: &Shared, method: &str, resource: &str, body: &[u8]) -> Outcome {
             let s = lock(&shared.stats);
             Ok((
                 200,
-                json!({"total": s.total, "routes": s.counters, "statuses": s.statuses}),
+                json!({"total": s.total, "routes": s.counters, "statuses": s.statuses, "cdn": s.cdn}),
             ))
         }
         ("GET", "cdn-stats") => Ok((200, json!(lock(&shared.stats).cdn))),

@@ -551,7 +551,7 @@ async fn a_one_gib_download_streams_with_flat_memory() {
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_fake-discord"))
             .args(["--port", "0", "--preset", "bench", "--channels", "1"])
-            .args(["--messages", "10"])
+            .args(["--messages", "10", "--link-ttl-secs", "3600"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -581,6 +581,10 @@ async fn a_one_gib_download_streams_with_flat_memory() {
         .expect("url")
         .to_string();
     assert_eq!(m["attachments"][0]["size"], SIZE);
+    let q = query_of(&url);
+    let lifetime = i64::from_str_radix(&q["ex"], 16).expect("ex")
+        - i64::from_str_radix(&q["is"], 16).expect("is");
+    assert_eq!(lifetime, 3600, "--link-ttl-secs");
     let Some(before) = rss_kib(pid) else {
         eprintln!("no /proc/<pid>/status: memory not measured");
         return;
@@ -613,6 +617,15 @@ async fn a_one_gib_download_streams_with_flat_memory() {
         .await
         .expect("json");
     assert_eq!(stats["bytes_served"], SIZE);
+    let all: Value = http
+        .get(format!("{base}/_control/stats"))
+        .send()
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(all["cdn"], stats);
     let id = m["attachments"][0]["id"].as_str().expect("id");
     assert_eq!(stats["downloads_completed"][id], 1);
 }
