@@ -7,23 +7,30 @@
 # named) on SQLite and on a throwaway MariaDB started by scripts/mariadb.sh (deleted at the
 # end). Arguments after `--` are passed to every benchmark (e.g. `-- --messages 10000`).
 # Each measurement prints one `BENCH <name> backend=<sqlite|mariadb> key=value ...` line on
-# stdout; progress goes to stderr. Exit status 1 when any benchmark failed.
+# stdout (`files`: backend=<file|s3>, the store); progress goes to stderr. Exit status 1 when any benchmark failed.
 #
 # `site` stands for the website's three: site-live and site-build on each backend, and
 # site-lighthouse once, on SQLite (Chromium and Lighthouse installed by
-# scripts/browser-tools.sh when missing). site-build and search run the release `verta`
-# binary, so the `api` package is built too.
+# scripts/browser-tools.sh when missing). site-build, search and files run the release
+# `verta` binary, so the `api` package is built too.
 #
-# Environment: BENCH_BACKENDS="sqlite mariadb" (default both) selects the backends;
+# `files` runs on SQLite only (the database holds a row per file; the bytes are what is
+# measured), into a local store, and also into S3 when scripts/s3.sh exists: it then installs
+# (once, cached) and starts a throwaway S3 server on loopback for the run (BENCH_S3=0 skips it;
+# a failed install or start is reported and the S3 line skipped).
+#
+# Environment: BENCH_BACKENDS="sqlite mariadb" (default both) selects the backends (a
+# benchmark whose backends are all deselected is not run); BENCH_S3=0 keeps `files` off S3;
 # VERTA_MARIADB_BUFFER_POOL / VERTA_MARIADB_LOG_FILE (default 2G / 1G here) size the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL=(upsert sync export read-api site search)
+ALL=(upsert sync export read-api site search files)
 # What each name runs, and on which backends ("all" = every selected backend).
 expand() {
     case "$1" in
         site) echo "site-live:all site-build:all site-lighthouse:sqlite" ;;
+        files) echo "files:sqlite" ;;
         *) echo "$1:all" ;;
     esac
 }
@@ -32,7 +39,7 @@ extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) names+=("$1"); shift ;;
     esac
 done
@@ -51,7 +58,7 @@ for n in "${names[@]}"; do
     runs+=("${parts[@]}")
 done
 packages=(-p bench)
-case " ${runs[*]} " in *" site-build:"* | *" search:"*) packages+=(-p api) ;; esac
+case " ${runs[*]} " in *" site-build:"* | *" search:"* | *" files:"*) packages+=(-p api) ;; esac
 echo "bench.sh: building ${packages[*]} (release)" >&2
 cargo build --release "${packages[@]}" >&2
 target="${CARGO_TARGET_DIR:-target}"
@@ -64,8 +71,14 @@ case " ${runs[*]} " in
         ;;
 esac
 
+# A MariaDB only when some selected run uses it (`files` alone runs on SQLite).
 need_mariadb=0
-for b in "${backends[@]}"; do [ "$b" = mariadb ] && need_mariadb=1; done
+for b in "${backends[@]}"; do
+    [ "$b" = mariadb ] || continue
+    for run in "${runs[@]}"; do
+        case "${run#*:}" in all | mariadb) need_mariadb=1 ;; esac
+    done
+done
 if [ $need_mariadb -eq 1 ]; then
     # shellcheck source=scripts/mariadb.sh
     source scripts/mariadb.sh
@@ -77,6 +90,20 @@ if [ $need_mariadb -eq 1 ]; then
     mariadb_start   # exports VERTA_TEST_MARIADB_URL; stopped and deleted on exit
 fi
 
+case " ${runs[*]} " in
+    *" files:"*)
+        if [ "${BENCH_S3:-1}" != 0 ] && [ -f scripts/s3.sh ]; then
+            # shellcheck source=/dev/null
+            source scripts/s3.sh
+            # Exports VERTA_TEST_S3_URL and the AWS_* variables; stopped and deleted on exit.
+            if ! { s3_install && s3_start; }; then
+                echo "bench.sh: no S3 server: files runs on the local store only" >&2
+                unset VERTA_TEST_S3_URL
+            fi
+        fi
+        ;;
+esac
+
 failed=()
 for run in "${runs[@]}"; do
     name="${run%%:*}"
@@ -86,7 +113,7 @@ for run in "${runs[@]}"; do
         continue
     fi
     own=()
-    case "$name" in site-build | search) own=(--verta "$target/release/verta") ;; esac
+    case "$name" in site-build | search | files) own=(--verta "$target/release/verta") ;; esac
     for backend in "${backends[@]}"; do
         [ "$only" = all ] || [ "$only" = "$backend" ] || continue
         echo "bench.sh: $name on $backend" >&2

@@ -18,6 +18,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod archive_gen;
 mod common;
 mod export;
+mod files;
 mod read_api;
 mod search;
 mod site;
@@ -64,6 +65,10 @@ enum Bench {
     /// The search index: `verta search reindex` of a generated archive (throughput, peak
     /// RSS, size), then queries through the HTTP API against SQLite FTS5 in the same run.
     Search(search::Args),
+    /// Attachment files: the fetcher from the fake CDN into the store vs a plain concurrent
+    /// download of the same URLs, then a 1 GiB file through `verta sync start --wait`
+    /// (release binary, child process) at flat memory.
+    Files(files::Args),
     /// One export in this fresh process (used by `export` to measure peak memory).
     #[command(name = "export-child", hide = true)]
     ExportChild(export::ChildArgs),
@@ -91,6 +96,7 @@ fn main() -> std::process::ExitCode {
             Bench::SiteBuild(args) => site::run_build(args).await,
             Bench::SiteLighthouse(args) => site::run_lighthouse(args).await,
             Bench::Search(args) => search::run(args).await,
+            Bench::Files(args) => files::run(args).await,
             Bench::ExportChild(args) => export::run_child(args).await,
         }
     });
