@@ -56,7 +56,7 @@ pub struct Args {
     #[command(flatten)]
     db: DbArgs,
     /// Attachments of the throughput part.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 300)]
     files: usize,
     /// Smallest attachment, KiB.
     #[arg(long, default_value_t = 256)]
@@ -68,7 +68,7 @@ pub struct Args {
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
     /// Rounds of (plain download, fetcher) per store; the best of each side is reported.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Size of the single large attachment, MiB.
     #[arg(long, default_value_t = 1024)]
@@ -259,18 +259,21 @@ async fn throughput(
     let mb = guild.total_bytes as f64 / MIB;
     let (mut best_plain, mut best_fetch, mut peak) = (0f64, 0f64, 0u64);
     for round in 1..=args.rounds.max(1) {
+        let cpu = cpu_seconds();
         let secs = plain_download(guild, args.concurrency).await?;
         eprintln!(
-            "files: round {round} ({kind}): plain download {:.2} s, {:.0} MiB/s",
+            "files: round {round} ({kind}): plain download {:.2} s, {:.0} MiB/s, {:.2} CPU s",
             secs,
-            mb / secs
+            mb / secs,
+            cpu_seconds() - cpu
         );
         best_plain = best_plain.max(mb / secs);
         let run = fetcher_round(args, guild, s3.clone()).await?;
         eprintln!(
-            "files: round {round} ({kind}): fetcher {:.2} s, {:.0} MiB/s, peak RSS {} MiB",
+            "files: round {round} ({kind}): fetcher {:.2} s, {:.0} MiB/s, {:.2} CPU s, peak RSS {} MiB",
             run.seconds,
             mb / run.seconds,
+            run.cpu_seconds,
             run.peak_rss_mb
         );
         best_fetch = best_fetch.max(mb / run.seconds);
@@ -315,11 +318,7 @@ async fn plain_download(guild: &Guild, concurrency: usize) -> Result<f64, AnyErr
         .await?;
     let secs = started.elapsed().as_secs_f64();
     if bytes != guild.total_bytes {
-        return Err(format!(
-            "plain download read {bytes} bytes of {}",
-            guild.total_bytes
-        )
-        .into());
+        return Err(format!("plain download read {bytes} bytes of {}", guild.total_bytes).into());
     }
     Ok(secs)
 }
@@ -327,6 +326,7 @@ async fn plain_download(guild: &Guild, concurrency: usize) -> Result<f64, AnyErr
 /// What one timed fetcher run measured.
 struct FetchRun {
     seconds: f64,
+    cpu_seconds: f64,
     peak_rss_mb: u64,
 }
 
@@ -361,9 +361,10 @@ async fn fetcher_round(
     if !reset_peak_rss() {
         eprintln!("files: cannot reset the peak RSS; peak_rss_mb covers the whole process");
     }
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_seconds());
     let summary = fetcher.run_until_idle().await?;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = cpu_seconds() - cpu;
     let peak_rss_mb = peak_rss_mb();
     let n = guild.attachments.len() as u64;
     if summary.stored != n || summary.bytes != guild.total_bytes || summary.failures != 0 {
@@ -385,6 +386,7 @@ async fn fetcher_round(
     }
     Ok(FetchRun {
         seconds,
+        cpu_seconds,
         peak_rss_mb,
     })
 }
@@ -521,6 +523,24 @@ async fn large(args: &Args) -> BenchResult {
         run.peak_kb / 1024
     );
     Ok(())
+}
+
+/// CPU time this process has used so far (user + system, all threads), seconds; 0 when
+/// unknown. Progress lines show it per phase: on a machine of few cores the fetcher and the
+/// fake CDN compete for them.
+fn cpu_seconds() -> f64 {
+    // /proc/self/stat: fields 14 and 15 (utime, stime) after the parenthesised name, in
+    // clock ticks (100 a second on Linux).
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0)
 }
 
 /// SHA-256 (hex) and size of a file, read in 1 MiB pieces.
