@@ -558,12 +558,15 @@ async fn a_killed_worker_leaves_no_partial_blob_and_stored_files_are_not_fetched
         }
     }
 
-    // Another fetcher takes over once the dead worker's leases (30 s) have expired.
+    // Another worker takes over the job and the files once the dead worker's leases (30 s)
+    // have expired.
     h.fake.update_faults(|f| f.cdn_bytes_per_sec = 0);
+    let expected = h.truth_hashes(h.tenants[0].guild).len();
     let fetcher = h.fetcher();
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    while stored_count().await < files.len() {
+    while stored_count().await < expected {
         assert!(std::time::Instant::now() < deadline, "never resumed");
+        h.sync().await;
         fetcher.run_until_idle().await.expect("fetch");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
