@@ -44,12 +44,13 @@ s3_install() {
     root=$(_verta_s3_root)
     _verta_s3_log "Garage $VERTA_GARAGE_VERSION not found: building it once into $root (cargo install, several minutes)"
     # Its own target directory, so that the build never touches (or is cleaned with) the
-    # workspace's, and is deleted once the binary is installed.
+    # workspace's, and is deleted once the binary is installed; run from there too, so that
+    # the workspace's .cargo/config.toml (its SQLite flags) does not apply to Garage.
     build=$(mktemp -d "${TMPDIR:-/tmp}/verta-garage-build.XXXXXX")
     t0=$(date +%s)
-    CARGO_TARGET_DIR="$build" nice -n 10 cargo install garage --version "$VERTA_GARAGE_VERSION" \
-        --locked --root "$root" >&2
-    status=$?
+    status=0
+    (cd "$build" && CARGO_TARGET_DIR="$build/target" nice -n 10 cargo install garage \
+        --version "$VERTA_GARAGE_VERSION" --locked --root "$root" >&2) || status=$?
     rm -rf "$build"
     if [ "$status" -ne 0 ] || [ ! -x "$garage" ]; then
         _verta_s3_log "building Garage failed (cargo install exited with $status)"
