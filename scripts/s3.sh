@@ -166,7 +166,7 @@ EOF
     # the key from GARAGE_DEFAULT_ACCESS_KEY / _SECRET_KEY and the bucket, and allows the key
     # read, write and owner on it. Garage does all of it before it opens the S3 port.
     GARAGE_DEFAULT_ACCESS_KEY="$key_id" GARAGE_DEFAULT_SECRET_KEY="$secret" \
-        GARAGE_DEFAULT_BUCKET="$VERTA_S3_BUCKET" RUST_LOG="${VERTA_S3_LOG:-garage=info}" \
+        GARAGE_DEFAULT_BUCKET="$VERTA_S3_BUCKET" RUST_LOG="${VERTA_S3_LOG:-garage=info}" NO_COLOR=1 \
         "$garage" -c "$dir/garage.toml" server --single-node --default-bucket \
         >"$dir/garage.log" 2>&1 </dev/null &
     local pid=$!
