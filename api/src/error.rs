@@ -109,6 +109,7 @@ impl ApiError {
                 service::Error::Config { .. } => "Service Unavailable",
                 service::Error::Io { .. }
                 | service::Error::Search(_)
+                | service::Error::Store(_)
                 | service::Error::Database(_) => "Internal Server Error",
             },
             ApiError::MissingApiKey | ApiError::InvalidApiKey => "Unauthorized",
@@ -138,6 +139,7 @@ impl ApiError {
                 // Internal details stay in the logs.
                 service::Error::Io { .. }
                 | service::Error::Search(_)
+                | service::Error::Store(_)
                 | service::Error::Database(_) => "An error occurred. Please try again.".to_owned(),
             },
             ApiError::Internal(_) => "An error occurred. Please try again.".to_owned(),
@@ -195,6 +197,7 @@ impl ResponseError for ApiError {
                 service::Error::Config { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 service::Error::Io { .. }
                 | service::Error::Search(_)
+                | service::Error::Store(_)
                 | service::Error::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             ApiError::MissingApiKey | ApiError::InvalidApiKey => StatusCode::UNAUTHORIZED,

@@ -2,6 +2,7 @@
 
 pub mod prelude;
 
+pub mod attachment_files;
 pub mod channel_sync_jobs;
 pub mod channels;
 pub mod message_attachments;

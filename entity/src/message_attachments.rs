@@ -16,6 +16,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub url: String,
     pub created_at: DateTimeUtc,
+    #[sea_orm(has_one)]
+    pub attachment_files: HasOne<super::attachment_files::Entity>,
     #[sea_orm(
         belongs_to,
         from = "message_id",

@@ -20,6 +20,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     #[sea_orm(has_many)]
+    pub attachment_files: HasMany<super::attachment_files::Entity>,
+    #[sea_orm(has_many)]
     pub channel_sync_jobs: HasMany<super::channel_sync_jobs::Entity>,
     #[sea_orm(has_many)]
     pub channels: HasMany<super::channels::Entity>,

@@ -24,6 +24,7 @@ mod m008_channel_type_category;
 mod m009_create_sync_jobs;
 mod m010_read_indexes;
 mod m011_search_indexes;
+mod m012_attachment_files;
 mod sql;
 
 /// The default database URL when `DATABASE_URL` is not set (the same file the app uses).
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m009_create_sync_jobs::Migration),
             Box::new(m010_read_indexes::Migration),
             Box::new(m011_search_indexes::Migration),
+            Box::new(m012_attachment_files::Migration),
         ]
     }
 }

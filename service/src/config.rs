@@ -55,6 +55,10 @@ pub const VARIABLES: &[&str] = &[
     "SITE_BASE_URL",
     "SITE_CACHE_SECS",
     "SEARCH_INDEX_DIR",
+    "ATTACHMENT_STORE",
+    "ATTACHMENT_MAX_BYTES",
+    "SYNC_ATTACHMENT_FILES",
+    "SYNC_ATTACHMENT_CONCURRENCY",
 ];
 
 /// Log output format (`LOG_FORMAT`).
@@ -233,6 +237,64 @@ pub struct Config {
         value_parser = Var::new(parse_path)
     )]
     pub search_index_dir: Option<PathBuf>,
+    /// Where attachment bytes are stored, content-addressed: `file://<dir>` or
+    /// `s3://bucket[/prefix]` (credentials, region and endpoint from the usual AWS_*
+    /// variables). Unset: beside the SQLite file (`verta.db` -> `verta.files/`), or
+    /// `./verta-files/` for MySQL-family databases.
+    #[arg(
+        long, env = "ATTACHMENT_STORE", global = true,
+        value_parser = Var::new(parse_attachment_store)
+    )]
+    pub attachment_store: Option<AttachmentStoreUrl>,
+    /// Attachments larger than this many bytes are not downloaded (recorded as skipped).
+    #[arg(
+        long, env = "ATTACHMENT_MAX_BYTES", global = true,
+        default_value_t = DEFAULT_ATTACHMENT_MAX_BYTES, value_parser = Var::new(parse_number::<u64>)
+    )]
+    pub attachment_max_bytes: u64,
+    /// Download attachment bytes during sync (and backfill those of earlier syncs): true or
+    /// false.
+    #[arg(
+        long, env = "SYNC_ATTACHMENT_FILES", global = true, action = ArgAction::Set,
+        default_value_t = true, value_parser = Var::new(parse_bool)
+    )]
+    pub sync_attachment_files: bool,
+    /// Attachment downloads in flight per worker process (>= 1), apart from the message
+    /// paging.
+    #[arg(
+        long, env = "SYNC_ATTACHMENT_CONCURRENCY", global = true,
+        default_value_t = 4, value_parser = Var::new(parse_at_least_one::<usize>)
+    )]
+    pub sync_attachment_concurrency: usize,
+}
+
+/// Default `ATTACHMENT_MAX_BYTES`: 25 MiB.
+pub const DEFAULT_ATTACHMENT_MAX_BYTES: u64 = 25 * 1024 * 1024;
+
+/// Where attachment bytes live (`ATTACHMENT_STORE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentStoreUrl {
+    /// A local directory.
+    File(PathBuf),
+    /// An S3-compatible bucket, with an optional key prefix (no leading or trailing `/`).
+    S3 {
+        /// Bucket name.
+        bucket: String,
+        /// Key prefix ("" for the bucket's root).
+        prefix: String,
+    },
+}
+
+impl fmt::Display for AttachmentStoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttachmentStoreUrl::File(dir) => write!(f, "file://{}", dir.display()),
+            AttachmentStoreUrl::S3 { bucket, prefix } if prefix.is_empty() => {
+                write!(f, "s3://{bucket}")
+            }
+            AttachmentStoreUrl::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
 }
 
 impl Config {
@@ -245,6 +307,18 @@ impl Config {
             Some(file) => file.with_extension("search"),
             None => PathBuf::from("./verta-search"),
         }
+    }
+
+    /// The attachment store: `ATTACHMENT_STORE`, or a directory beside the SQLite file
+    /// (`verta.db` -> `verta.files/`), or `./verta-files` for MySQL-family databases.
+    pub fn attachment_store(&self) -> AttachmentStoreUrl {
+        if let Some(store) = &self.attachment_store {
+            return store.clone();
+        }
+        AttachmentStoreUrl::File(match sqlite_file(&self.database_url) {
+            Some(file) => file.with_extension("files"),
+            None => PathBuf::from("./verta-files"),
+        })
     }
 }
 
@@ -279,6 +353,10 @@ impl Default for Config {
             site_base_url: None,
             site_cache_secs: 10,
             search_index_dir: None,
+            attachment_store: None,
+            attachment_max_bytes: DEFAULT_ATTACHMENT_MAX_BYTES,
+            sync_attachment_files: true,
+            sync_attachment_concurrency: 4,
         }
     }
 }
@@ -308,6 +386,16 @@ impl fmt::Debug for Config {
             .field("site_base_url", &self.site_base_url)
             .field("site_cache_secs", &self.site_cache_secs)
             .field("search_index_dir", &self.search_index_dir)
+            .field(
+                "attachment_store",
+                &self.attachment_store.as_ref().map(ToString::to_string),
+            )
+            .field("attachment_max_bytes", &self.attachment_max_bytes)
+            .field("sync_attachment_files", &self.sync_attachment_files)
+            .field(
+                "sync_attachment_concurrency",
+                &self.sync_attachment_concurrency,
+            )
             .finish()
     }
 }
@@ -491,6 +579,40 @@ fn parse_text(value: &str) -> std::result::Result<String, String> {
     Ok(value.to_owned())
 }
 
+fn parse_attachment_store(value: &str) -> std::result::Result<AttachmentStoreUrl, String> {
+    if let Some(dir) = value.strip_prefix("file://") {
+        if dir.is_empty() {
+            return Err("file:// needs a directory, e.g. file:///var/lib/verta/files".into());
+        }
+        return Ok(AttachmentStoreUrl::File(PathBuf::from(dir)));
+    }
+    if let Some(rest) = value.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let valid_bucket = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !valid_bucket {
+            return Err(format!(
+                "{bucket:?} is not an S3 bucket name (3-63 lowercase letters, digits, '-' or '.')"
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        if !prefix.is_empty()
+            && prefix
+                .split('/')
+                .any(|p| p.is_empty() || p == "." || p == "..")
+        {
+            return Err(format!("{prefix:?} is not a usable key prefix"));
+        }
+        return Ok(AttachmentStoreUrl::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+        });
+    }
+    Err("expected file://<dir> or s3://bucket[/prefix]".into())
+}
+
 fn parse_path(value: &str) -> std::result::Result<PathBuf, String> {
     Ok(PathBuf::from(value))
 }
@@ -647,6 +769,47 @@ mod tests {
         assert!(c.trusted_proxies.is_empty());
         assert!(c.admin_api_key.is_none() && c.anonymization_secret.is_none());
         assert_eq!(c.search_index_dir(), PathBuf::from("verta.search"));
+        assert_eq!(
+            c.attachment_store(),
+            AttachmentStoreUrl::File(PathBuf::from("verta.files"))
+        );
+        assert_eq!(c.attachment_max_bytes, 25 * 1024 * 1024);
+        assert!(c.sync_attachment_files);
+        assert_eq!(c.sync_attachment_concurrency, 4);
+    }
+
+    #[test]
+    fn the_attachment_store_defaults_beside_the_sqlite_file_and_parses_both_schemes() {
+        let store = |vars: &[(&str, &str)]| {
+            Config::from_map(vars.iter().copied())
+                .unwrap()
+                .attachment_store()
+        };
+        assert_eq!(
+            store(&[("DATABASE_URL", "sqlite:///var/lib/verta/a.db?mode=rwc")]),
+            AttachmentStoreUrl::File(PathBuf::from("/var/lib/verta/a.files"))
+        );
+        assert_eq!(
+            store(&[("DATABASE_URL", "mysql://root@db/verta")]),
+            AttachmentStoreUrl::File(PathBuf::from("./verta-files"))
+        );
+        assert_eq!(
+            store(&[("ATTACHMENT_STORE", "file:///srv/files")]),
+            AttachmentStoreUrl::File(PathBuf::from("/srv/files"))
+        );
+        let s3 = store(&[("ATTACHMENT_STORE", "s3://archive-bucket/verta/prod/")]);
+        assert_eq!(
+            s3,
+            AttachmentStoreUrl::S3 {
+                bucket: "archive-bucket".into(),
+                prefix: "verta/prod".into()
+            }
+        );
+        assert_eq!(s3.to_string(), "s3://archive-bucket/verta/prod");
+        assert_eq!(
+            store(&[("ATTACHMENT_STORE", "s3://archive-bucket")]).to_string(),
+            "s3://archive-bucket"
+        );
     }
 
     #[test]
@@ -691,6 +854,10 @@ mod tests {
             ("READ_API_RATE_LIMIT", "0"),
             ("TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::7"),
             ("SEARCH_INDEX_DIR", "/srv/index"),
+            ("ATTACHMENT_STORE", "s3://bucket/p"),
+            ("ATTACHMENT_MAX_BYTES", "1024"),
+            ("SYNC_ATTACHMENT_FILES", "off"),
+            ("SYNC_ATTACHMENT_CONCURRENCY", "9"),
             ("UNRELATED", "ignored"),
         ])
         .unwrap();
@@ -710,6 +877,10 @@ mod tests {
         assert_eq!(c.read_api_rate_limit, 0);
         assert_eq!(c.trusted_proxies.to_string(), "10.0.0.0/8,2001:db8::7/128");
         assert_eq!(c.search_index_dir(), PathBuf::from("/srv/index"));
+        assert_eq!(c.attachment_store().to_string(), "s3://bucket/p");
+        assert_eq!(c.attachment_max_bytes, 1024);
+        assert!(!c.sync_attachment_files);
+        assert_eq!(c.sync_attachment_concurrency, 9);
     }
 
     #[test]
@@ -738,6 +909,13 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("READ_API_RATE_LIMIT", "many"),
             ("TRUSTED_PROXIES", "10.0.0.1,proxy.internal"),
+            ("ATTACHMENT_STORE", "/srv/files"),
+            ("ATTACHMENT_STORE", "file://"),
+            ("ATTACHMENT_STORE", "s3://UPPER"),
+            ("ATTACHMENT_STORE", "s3://bucket/a/../b"),
+            ("ATTACHMENT_MAX_BYTES", "-5"),
+            ("SYNC_ATTACHMENT_FILES", "sometimes"),
+            ("SYNC_ATTACHMENT_CONCURRENCY", "0"),
         ];
         for (name, value) in cases {
             let err = Config::from_map([("PORT", "8080"), (name, value)]).unwrap_err();

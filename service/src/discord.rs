@@ -316,6 +316,53 @@ impl PlatformAdapter for DiscordAdapter {
         Ok(out)
     }
 
+    async fn refresh_attachment_urls(
+        &self,
+        urls: &[String],
+    ) -> Result<Vec<(String, String)>, PlatformError> {
+        #[derive(serde::Deserialize)]
+        struct Refreshed {
+            original: String,
+            refreshed: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            refreshed_urls: Vec<Refreshed>,
+        }
+        if urls.is_empty() {
+            return Ok(Vec::new());
+        }
+        // twilight has no typed request for this route; a raw one goes through the same
+        // client, token and rate limiter as every other call.
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "attachment_urls": urls })).map_err(|e| {
+                PlatformError::Other {
+                    status: None,
+                    message: e.to_string(),
+                }
+            })?;
+        let request = twilight_http::request::RequestBuilder::raw(
+            twilight_http::request::Method::Post,
+            "attachments/refresh-urls".to_owned(),
+        )
+        .body(body)
+        .build()
+        .map_err(classify)?;
+        let client = self.client();
+        let answer: Answer = client
+            .request::<Answer>(request)
+            .await
+            .map_err(classify)?
+            .model()
+            .await
+            .map_err(deserialize_error)?;
+        Ok(answer
+            .refreshed_urls
+            .into_iter()
+            .map(|r| (r.original, r.refreshed))
+            .collect())
+    }
+
     async fn reaction_users(
         &self,
         channel_id: &str,

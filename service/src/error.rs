@@ -75,6 +75,9 @@ pub enum Error {
     /// holding its write lock.
     #[error("search index error: {0}")]
     Search(String),
+    /// The attachment store (a directory or an S3 bucket) failed (HTTP 500).
+    #[error("attachment store error: {0}")]
+    Store(String),
     /// Any other database failure (HTTP 500).
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),

@@ -11,6 +11,7 @@ pub mod db;
 pub mod discord;
 pub mod error;
 pub mod export;
+pub mod files;
 pub mod platform;
 pub mod pseudonym;
 pub mod repo;

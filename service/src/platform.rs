@@ -214,6 +214,13 @@ pub trait PlatformAdapter: Send + Sync {
         reaction: &PlatformReaction,
     ) -> Result<Vec<String>, PlatformError>;
 
+    /// Fresh signed links for attachment `urls` (at most 50): `(original, refreshed)` pairs,
+    /// `original` exactly as given. Links the platform does not recognise are left out.
+    async fn refresh_attachment_urls(
+        &self,
+        urls: &[String],
+    ) -> Result<Vec<(String, String)>, PlatformError>;
+
     /// Number of HTTP requests this adapter has issued (for metrics and benchmarks).
     fn requests_made(&self) -> u64;
 }

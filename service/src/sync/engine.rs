@@ -39,6 +39,9 @@ pub struct SyncSettings {
     pub poll_interval: Duration,
     /// Delays before retrying a transient platform failure.
     pub retry_delays: Vec<Duration>,
+    /// Queue attachments for download (`SYNC_ATTACHMENT_FILES`): new ones with their page,
+    /// and, at the start of each job, the tenant's earlier ones that were never queued.
+    pub attachment_files: bool,
 }
 
 impl SyncSettings {
@@ -56,6 +59,7 @@ impl SyncSettings {
                 Duration::from_secs(2),
                 Duration::from_secs(4),
             ],
+            attachment_files: config.sync_attachment_files,
         }
     }
 }
@@ -358,6 +362,12 @@ impl SyncEngine {
             Ok(targets) => targets,
             Err(failed) => return Ok(JobEnd::Failed(failed)),
         };
+        if self.settings.attachment_files {
+            let queued = crate::files::queue::backfill(&self.db, &job.tenant_id).await?;
+            if queued > 0 {
+                tracing::info!(queued, "queued the files of earlier synced attachments");
+            }
+        }
         let order: Vec<String> = targets.iter().map(|t| t.row_id.clone()).collect();
         queue::create_items(&self.db, &job.id, &job.tenant_id, &order).await?;
         let total = i32::try_from(order.len()).unwrap_or(i32::MAX);
@@ -537,6 +547,7 @@ impl SyncEngine {
         let (page_writer, writer_task) = PageWriter::spawn(
             crate::db::write_connection(&self.db),
             self.worker_id.clone(),
+            self.settings.attachment_files,
         );
         let mut slots = tokio::task::JoinSet::new();
         for _ in 0..self.settings.concurrency {

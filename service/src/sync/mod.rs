@@ -49,17 +49,55 @@ pub fn engine_from_config(db: DatabaseConnection, config: &Config) -> SyncEngine
     )
 }
 
-/// Start the sync worker and the scheduler of this process. Both stop once `stop` turns
+/// The attachment fetcher for `config`, its store opened; `platform` renews expired links
+/// (pass the sync engine's adapter, so renewals wait in the same rate limiter as every other
+/// call of the bot).
+pub fn fetcher_from_config(
+    db: DatabaseConnection,
+    config: &Config,
+    platform: Option<Arc<dyn PlatformAdapter>>,
+) -> crate::Result<crate::files::FileFetcher> {
+    let store = crate::files::BlobStore::open(&config.attachment_store())?;
+    Ok(crate::files::FileFetcher::new(
+        db,
+        store,
+        platform,
+        crate::files::FileSettings::from_config(config),
+    ))
+}
+
+/// Start the sync worker, the attachment fetcher and the scheduler of this process. Both stop once `stop` turns
 /// true (a running job is handed back to the queue at its next page).
 pub fn spawn_worker(
     db: DatabaseConnection,
     config: &Config,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    let engine = engine_from_config(db.clone(), config);
+    let platform = platform_from_config(config);
+    let engine = SyncEngine::new(
+        db.clone(),
+        platform.clone(),
+        Anonymizer::from_config(config),
+        SyncSettings::from_config(config),
+    );
+    let fetcher = fetcher_from_config(db.clone(), config, platform);
     let interval = std::time::Duration::from_secs(config.sync_interval_secs);
     tokio::spawn(async move {
         let scheduler = scheduler::run(&db, interval, stop.clone());
-        tokio::join!(engine.run(stop), scheduler);
+        let files = async {
+            match fetcher {
+                Ok(fetcher) => {
+                    let gc = crate::files::run_periodic_gc(
+                        db.clone(),
+                        fetcher.store().clone(),
+                        crate::files::GC_INTERVAL,
+                        stop.clone(),
+                    );
+                    tokio::join!(fetcher.run(stop.clone()), gc);
+                }
+                Err(e) => tracing::error!(error = %e, "attachment files are not fetched"),
+            }
+        };
+        tokio::join!(engine.run(stop.clone()), scheduler, files);
     })
 }

@@ -80,9 +80,15 @@ impl PendingPage {
 
 impl PageWriter {
     /// Start the writer task of a job on `db` (see [`crate::db::write_connection`]).
-    pub fn spawn(db: DatabaseConnection, worker_id: String) -> (Self, tokio::task::JoinHandle<()>) {
+    /// With `queue_files`, the page's new attachments are queued for download in the same
+    /// transaction.
+    pub fn spawn(
+        db: DatabaseConnection,
+        worker_id: String,
+        queue_files: bool,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_PAGES_PER_COMMIT);
-        let task = tokio::spawn(run(db, worker_id, rx).in_current_span());
+        let task = tokio::spawn(run(db, worker_id, queue_files, rx).in_current_span());
         (Self { tx }, task)
     }
 
@@ -115,10 +121,16 @@ fn writer_gone(what: &str) -> crate::Error {
 /// executor has taken the group before, builds one group of them, and hands it over; the
 /// executor runs the groups' transactions one after another, in order. At most one group is
 /// built ahead of the one being written, so a group takes every page that arrived meanwhile.
-async fn run(db: DatabaseConnection, worker_id: String, mut rx: mpsc::Receiver<Request>) {
+async fn run(
+    db: DatabaseConnection,
+    worker_id: String,
+    queue_files: bool,
+    mut rx: mpsc::Receiver<Request>,
+) {
     let backend = db.get_database_backend();
     let (groups, ready) = mpsc::channel(1);
-    let executor = tokio::spawn(execute(db, worker_id.clone(), ready).in_current_span());
+    let executor =
+        tokio::spawn(execute(db, worker_id.clone(), queue_files, ready).in_current_span());
     let mut batch = Vec::with_capacity(MAX_PAGES_PER_COMMIT);
     // Waits while a group built ahead is still queued; fails when the executor is gone, and
     // then the pages' senders are dropped, which answers their channels with an error.
@@ -127,7 +139,10 @@ async fn run(db: DatabaseConnection, worker_id: String, mut rx: mpsc::Receiver<R
             break;
         }
         let (pages, replies): (Vec<PageWrite>, Vec<_>) = batch.drain(..).unzip();
-        slot.send((Group::build(backend, &worker_id, pages), replies));
+        slot.send((
+            Group::build(backend, &worker_id, queue_files, pages),
+            replies,
+        ));
     }
     drop(groups);
     let _ = executor.await;
@@ -137,12 +152,13 @@ async fn run(db: DatabaseConnection, worker_id: String, mut rx: mpsc::Receiver<R
 async fn execute(
     db: DatabaseConnection,
     worker_id: String,
+    queue_files: bool,
     mut ready: mpsc::Receiver<(Group, Vec<Reply>)>,
 ) {
     // Channel runs with a page that failed: their later pages are refused.
     let mut failed = HashSet::new();
     while let Some((group, replies)) = ready.recv().await {
-        let results = group.write(&db, &worker_id, &mut failed).await;
+        let results = group.write(&db, &worker_id, queue_files, &mut failed).await;
         for (reply, result) in replies.into_iter().zip(results) {
             // A channel that stopped waiting (cancelled) does not need the answer.
             let _ = reply.send(result);
@@ -160,7 +176,12 @@ struct Group {
 }
 
 impl Group {
-    fn build(backend: DbBackend, worker_id: &str, mut pages: Vec<PageWrite>) -> Self {
+    fn build(
+        backend: DbBackend,
+        worker_id: &str,
+        queue_files: bool,
+        mut pages: Vec<PageWrite>,
+    ) -> Self {
         let mut all = rows::PageRows::default();
         let mut ranges = Vec::with_capacity(pages.len());
         for page in &mut pages {
@@ -184,7 +205,7 @@ impl Group {
             reactions: 0..all.reactions.len(),
             attachments: 0..all.attachments.len(),
         };
-        let statements = Statements::build(backend, worker_id, &all, &whole, &pages);
+        let statements = Statements::build(backend, worker_id, queue_files, &all, &whole, &pages);
         Self {
             pages,
             all,
@@ -200,6 +221,7 @@ impl Group {
         self,
         db: &DatabaseConnection,
         worker_id: &str,
+        queue_files: bool,
         failed: &mut HashSet<u64>,
     ) -> Vec<Result<()>> {
         let Self {
@@ -231,7 +253,7 @@ impl Group {
                 continue;
             }
             let one = std::slice::from_ref(page);
-            let statements = Statements::build(backend, worker_id, &all, rows, one);
+            let statements = Statements::build(backend, worker_id, queue_files, &all, rows, one);
             let result = transaction(db, statements, one).await;
             if result.is_err() {
                 failed.insert(page.run);
@@ -263,6 +285,7 @@ impl Statements {
     fn build(
         backend: DbBackend,
         worker_id: &str,
+        queue_files: bool,
         all: &rows::PageRows,
         rows: &Rows,
         pages: &[PageWrite],
@@ -277,13 +300,19 @@ impl Statements {
                 .iter()
                 .map(|p| queue::storage::item_progress(backend, &p.item_id, worker_id, p.written)),
         );
+        let attachments = &all.attachments[rows.attachments.clone()];
+        let mut statements = store::rows_statements(
+            backend,
+            &all.messages[rows.messages.clone()],
+            &all.reactions[rows.reactions.clone()],
+            attachments,
+        );
+        if queue_files {
+            let ids: Vec<String> = attachments.iter().map(|a| a.id().to_string()).collect();
+            statements.extend(crate::files::queue::queue_statements(backend, &ids));
+        }
         Self {
-            rows: store::rows_statements(
-                backend,
-                &all.messages[rows.messages.clone()],
-                &all.reactions[rows.reactions.clone()],
-                &all.attachments[rows.attachments.clone()],
-            ),
+            rows: statements,
             progress,
         }
     }
@@ -394,7 +423,7 @@ mod tests {
         let (a, b) = (rows[0].id(), rows[1].id());
         let missing = Uuid::new_v4(); // no such channel row: its page breaks a foreign key
 
-        let (writer, task) = PageWriter::spawn(crate::db::write_connection(&db), "w".into());
+        let (writer, task) = PageWriter::spawn(crate::db::write_connection(&db), "w".into(), true);
         // Queued before the writer task first runs (current-thread runtime): one group.
         let first = writer.submit(page(tenant.id, a, 100)).await;
         let broken = writer.submit(page(tenant.id, missing, 200)).await;
@@ -447,7 +476,7 @@ mod tests {
         let mut broken = of_run(100);
         broken.rows.messages[0].channel_id = Uuid::new_v4();
 
-        let (writer, task) = PageWriter::spawn(crate::db::write_connection(&db), "w".into());
+        let (writer, task) = PageWriter::spawn(crate::db::write_connection(&db), "w".into(), true);
         // One group: the failed page, a later page of its run, a page of another run.
         let failing = writer.submit(broken).await;
         let same_group = writer.submit(of_run(200)).await;
