@@ -18,9 +18,9 @@
 #   scripts/s3.sh install
 #
 # Garage is AGPL: a test-only tool run as a separate process, never linked into Verta. The first
-# s3_install builds it from crates.io (a few minutes of CPU, `nice`d, in a temporary target
-# directory that is deleted afterwards); later runs start it in about a second. The binary lives
-# in ${VERTA_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/verta-tools}/garage-<version>/bin.
+# s3_install builds it from crates.io (about 20 minutes on two busy cores, `nice`d, in a
+# temporary target directory deleted afterwards); later runs start it in well under a second.
+# The binary lives in ${VERTA_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/verta-tools}/garage-<version>/bin.
 
 # Exact version: the server's behaviour must not change with the day the cache is built.
 VERTA_GARAGE_VERSION="2.5.0"
