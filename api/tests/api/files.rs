@@ -190,6 +190,31 @@ impl Harness {
         hashes
     }
 
+    /// Add a message with one attachment of `size` bytes named `name` to the first text
+    /// channel of the first guild; returns the attachment's platform id.
+    fn add_file(&self, name: &str, size: u64) -> u64 {
+        let channel = self
+            .fake
+            .truth(self.tenants[0].guild)
+            .expect("truth")
+            .message_channels()
+            .next()
+            .expect("channel")
+            .platform_id;
+        self.fake
+            .add_message_with_attachments(
+                channel,
+                NewMessage {
+                    content: format!("a file: {name}"),
+                    ..NewMessage::default()
+                },
+                vec![NewAttachment::new(name, size)],
+            )
+            .expect("message")
+            .attachments[0]
+            .id
+    }
+
     /// Expected SHA-256 per platform attachment id of a guild.
     fn truth_hashes(&self, guild: u64) -> BTreeMap<u64, String> {
         let truth = self.fake.truth(guild).expect("truth");
@@ -290,27 +315,7 @@ async fn every_attachment_is_stored_byte_identical_after_renewing_expired_links(
 async fn failing_downloads_are_retried_and_oversized_or_foreign_files_skipped_unrequested() {
     let h = Harness::new(vec![files_guild(12)]).await;
     h.sync().await;
-    let channel = h
-        .fake
-        .truth(h.tenants[0].guild)
-        .expect("truth")
-        .message_channels()
-        .next()
-        .expect("channel")
-        .platform_id;
-    let big = h
-        .fake
-        .add_message_with_attachments(
-            channel,
-            NewMessage {
-                content: "a big one".into(),
-                ..NewMessage::default()
-            },
-            vec![NewAttachment::new("big.bin", 3 * 1024 * 1024)],
-        )
-        .expect("message")
-        .attachments[0]
-        .id;
+    let big = h.add_file("big.bin", 3 * 1024 * 1024);
     h.sync().await;
     // One attachment URL rewritten to point off the CDN (as crafted message data could).
     let files = h.files().await;
@@ -480,25 +485,8 @@ async fn a_killed_worker_leaves_no_partial_blob_and_stored_files_are_not_fetched
     let mut spec = files_guild(41).with_messages_per_channel(5);
     spec.attachment_share = 0.0;
     let h = Harness::new(vec![spec]).await;
-    let channel = h
-        .fake
-        .truth(h.tenants[0].guild)
-        .expect("truth")
-        .message_channels()
-        .next()
-        .expect("channel")
-        .platform_id;
     for i in 0..12 {
-        h.fake
-            .add_message_with_attachments(
-                channel,
-                NewMessage {
-                    content: format!("file {i}"),
-                    ..NewMessage::default()
-                },
-                vec![NewAttachment::new(format!("part-{i}.bin"), 1024 * 1024)],
-            )
-            .expect("message");
+        h.add_file(&format!("part-{i}.bin"), 1024 * 1024);
     }
     // 4 MiB/s per download: each file takes about a quarter of a second.
     h.fake
@@ -631,24 +619,7 @@ async fn a_download_longer_than_its_lease_keeps_the_claim_and_is_not_fetched_twi
     spec.attachment_share = 0.0;
     let h = Harness::new(vec![spec]).await;
     h.sync().await;
-    let channel = h
-        .fake
-        .truth(h.tenants[0].guild)
-        .expect("truth")
-        .message_channels()
-        .next()
-        .expect("channel")
-        .platform_id;
-    h.fake
-        .add_message_with_attachments(
-            channel,
-            NewMessage {
-                content: "slow".into(),
-                ..NewMessage::default()
-            },
-            vec![NewAttachment::new("slow.bin", 768 * 1024)],
-        )
-        .expect("message");
+    h.add_file("slow.bin", 768 * 1024);
     h.sync().await;
     // About 3 s per download, with a 1 s lease renewed every third of it.
     h.fake.update_faults(|f| f.cdn_bytes_per_sec = 256 * 1024);
