@@ -598,7 +598,11 @@ fn parse_attachment_store(value: &str) -> std::result::Result<AttachmentStoreUrl
             ));
         }
         let prefix = prefix.trim_matches('/');
-        if !prefix.is_empty() && prefix.split('/').any(|p| p.is_empty() || p == "." || p == "..") {
+        if !prefix.is_empty()
+            && prefix
+                .split('/')
+                .any(|p| p.is_empty() || p == "." || p == "..")
+        {
             return Err(format!("{prefix:?} is not a usable key prefix"));
         }
         return Ok(AttachmentStoreUrl::S3 {

@@ -334,10 +334,12 @@ impl PlatformAdapter for DiscordAdapter {
         }
         // twilight has no typed request for this route; a raw one goes through the same
         // client, token and rate limiter as every other call.
-        let body = serde_json::to_vec(&serde_json::json!({ "attachment_urls": urls }))
-            .map_err(|e| PlatformError::Other {
-                status: None,
-                message: e.to_string(),
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "attachment_urls": urls })).map_err(|e| {
+                PlatformError::Other {
+                    status: None,
+                    message: e.to_string(),
+                }
             })?;
         let request = twilight_http::request::RequestBuilder::raw(
             twilight_http::request::Method::Post,

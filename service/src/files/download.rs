@@ -55,9 +55,11 @@ pub fn link_expiry(url: &url::Url) -> Option<i64> {
 /// credentials). Anything else is never requested.
 pub fn allowed_url(raw: &str) -> Result<url::Url, DownloadError> {
     let url = url::Url::parse(raw).map_err(|_| DownloadError::NotAllowed)?;
-    let host_ok = url
-        .host_str()
-        .is_some_and(|h| CDN_HOSTS.iter().any(|allowed| h.eq_ignore_ascii_case(allowed)));
+    let host_ok = url.host_str().is_some_and(|h| {
+        CDN_HOSTS
+            .iter()
+            .any(|allowed| h.eq_ignore_ascii_case(allowed))
+    });
     if url.scheme() != "https"
         || !host_ok
         || url.port().is_some()
@@ -186,7 +188,11 @@ pub fn stage_bytes(staging: &Path, bytes: &[u8]) -> std::io::Result<Staged> {
     file.write_all(bytes)?;
     file.flush()?;
     let sha256 = hex::encode(Sha256::digest(bytes));
-    Ok(Staged::new(file.into_temp_path(), sha256, bytes.len() as u64))
+    Ok(Staged::new(
+        file.into_temp_path(),
+        sha256,
+        bytes.len() as u64,
+    ))
 }
 
 #[cfg(test)]
@@ -218,8 +224,10 @@ mod tests {
 
     #[test]
     fn the_proxy_gets_the_same_path_and_query() {
-        let url = allowed_url("https://cdn.discordapp.com/attachments/1/2/a%20b.png?ex=65d8f5a2&is=1&hm=ab&")
-            .expect("allowed");
+        let url = allowed_url(
+            "https://cdn.discordapp.com/attachments/1/2/a%20b.png?ex=65d8f5a2&is=1&hm=ab&",
+        )
+        .expect("allowed");
         assert_eq!(
             request_url(&url, Some("127.0.0.1:9000")),
             "http://127.0.0.1:9000/attachments/1/2/a%20b.png?ex=65d8f5a2&is=1&hm=ab&"

@@ -13,6 +13,7 @@
 
 pub mod download;
 pub mod queue;
+pub mod read;
 pub mod store;
 
 use std::collections::HashMap;
@@ -155,7 +156,10 @@ pub struct FetchSummary {
 
 /// How one claimed file ended.
 enum Outcome {
-    Stored { bytes: u64, dedup: bool },
+    Stored {
+        bytes: u64,
+        dedup: bool,
+    },
     Final(&'static str, String),
     Retry(String, Option<Duration>),
     /// The claim was lost (taken over, or reset by garbage collection): nothing to record.
@@ -294,7 +298,10 @@ impl FileFetcher {
     async fn clean_staging(&self) {
         match self.inner.store.clean_staging(store::STALE_TEMP).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "removed temporary files of interrupted downloads"),
+            Ok(n) => tracing::info!(
+                removed = n,
+                "removed temporary files of interrupted downloads"
+            ),
             Err(e) => tracing::warn!(error = %e, "cannot clean the download directory"),
         }
     }
@@ -305,9 +312,12 @@ impl FileFetcher {
             let every = this.inner.settings.lease / 3;
             loop {
                 tokio::time::sleep(every).await;
-                if let Err(e) =
-                    queue::renew(&this.inner.db, &this.inner.worker_id, this.inner.settings.lease)
-                        .await
+                if let Err(e) = queue::renew(
+                    &this.inner.db,
+                    &this.inner.worker_id,
+                    this.inner.settings.lease,
+                )
+                .await
                 {
                     tracing::warn!(error = %e, "cannot renew the attachment leases");
                 }
@@ -341,7 +351,8 @@ impl FileFetcher {
         for file in claimed {
             let id = file.attachment_id.clone();
             let this = self.clone();
-            let span = tracing::info_span!("attachment", attachment_id = %id, tenant_id = %file.tenant_id);
+            let span =
+                tracing::info_span!("attachment", attachment_id = %id, tenant_id = %file.tenant_id);
             let handle = tasks.spawn(async move { this.process(file).await }.instrument(span));
             in_flight.insert(handle.id(), id);
         }
@@ -370,7 +381,9 @@ impl FileFetcher {
             let renewed = self.refresh(&urls).await;
             for &i in batch {
                 if let Some(new) = renewed.get(&files[i].url) {
-                    if let Err(e) = queue::set_url(&self.inner.db, &files[i].attachment_id, new).await {
+                    if let Err(e) =
+                        queue::set_url(&self.inner.db, &files[i].attachment_id, new).await
+                    {
                         tracing::warn!(error = %e, "cannot remember a renewed link");
                     }
                     files[i].url = new.clone();
@@ -423,7 +436,11 @@ impl FileFetcher {
                 }
             }
             Outcome::Final(final_state, reason) => {
-                let counter = if final_state == state::GONE { &p.gone } else { &p.skipped };
+                let counter = if final_state == state::GONE {
+                    &p.gone
+                } else {
+                    &p.skipped
+                };
                 FetchProgress::add(counter, 1);
                 tracing::info!(state = final_state, %reason, "attachment not stored");
                 queue::mark_final(db, &file.attachment_id, worker, final_state, &reason).await?;
@@ -455,7 +472,10 @@ impl FileFetcher {
             Err(e) => return Ok(Outcome::Final(state::SKIPPED, e.to_string())),
         };
         if u64::try_from(file.file_size).unwrap_or(0) > settings.max_bytes {
-            return Ok(Outcome::Final(state::SKIPPED, DownloadError::TooLarge.to_string()));
+            return Ok(Outcome::Final(
+                state::SKIPPED,
+                DownloadError::TooLarge.to_string(),
+            ));
         }
         let staging = self.inner.store.staging_dir();
         let mut attempt = download::fetch(

@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use entity::{attachment_files, message_attachments};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Statement, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Statement, Value,
 };
 
 use crate::db::now;
@@ -101,7 +101,10 @@ pub async fn backfill(db: &impl ConnectionTrait, tenant_id: &str) -> Result<u64>
         };
         after = last.clone();
         for statement in queue_statements(backend, &ids) {
-            queued += Ord::min(db.execute_raw(statement).await?.rows_affected(), ids.len() as u64);
+            queued += Ord::min(
+                db.execute_raw(statement).await?.rows_affected(),
+                ids.len() as u64,
+            );
         }
         if (ids.len() as u64) < BATCH {
             return Ok(queued);
@@ -240,8 +243,14 @@ pub async fn mark_stored(
             attachment_files::Column::Bytes,
             Expr::value(i64::try_from(bytes).unwrap_or(i64::MAX)),
         )
-        .col_expr(attachment_files::Column::Reason, Expr::value(Option::<String>::None))
-        .col_expr(attachment_files::Column::WorkerId, Expr::value(Option::<String>::None))
+        .col_expr(
+            attachment_files::Column::Reason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            attachment_files::Column::WorkerId,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(
             attachment_files::Column::LeaseExpiresAt,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -265,9 +274,18 @@ pub async fn mark_final(
 ) -> Result<bool> {
     Ok(attachment_files::Entity::update_many()
         .col_expr(attachment_files::Column::State, Expr::value(final_state))
-        .col_expr(attachment_files::Column::Reason, Expr::value(truncate(reason)))
-        .col_expr(attachment_files::Column::Sha256, Expr::value(Option::<String>::None))
-        .col_expr(attachment_files::Column::WorkerId, Expr::value(Option::<String>::None))
+        .col_expr(
+            attachment_files::Column::Reason,
+            Expr::value(truncate(reason)),
+        )
+        .col_expr(
+            attachment_files::Column::Sha256,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            attachment_files::Column::WorkerId,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(
             attachment_files::Column::LeaseExpiresAt,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -295,9 +313,18 @@ pub async fn retry_later(
             Expr::col(attachment_files::Column::Attempts).add(1),
         )
         .col_expr(attachment_files::Column::NextAttemptAt, Expr::value(at))
-        .col_expr(attachment_files::Column::Reason, Expr::value(truncate(reason)))
-        .col_expr(attachment_files::Column::Sha256, Expr::value(Option::<String>::None))
-        .col_expr(attachment_files::Column::WorkerId, Expr::value(Option::<String>::None))
+        .col_expr(
+            attachment_files::Column::Reason,
+            Expr::value(truncate(reason)),
+        )
+        .col_expr(
+            attachment_files::Column::Sha256,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            attachment_files::Column::WorkerId,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(
             attachment_files::Column::LeaseExpiresAt,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -311,10 +338,20 @@ pub async fn retry_later(
 }
 
 /// Hand a claimed file back untouched (the fetcher is stopping).
-pub async fn release(db: &impl ConnectionTrait, attachment_id: &str, worker_id: &str) -> Result<()> {
+pub async fn release(
+    db: &impl ConnectionTrait,
+    attachment_id: &str,
+    worker_id: &str,
+) -> Result<()> {
     attachment_files::Entity::update_many()
-        .col_expr(attachment_files::Column::Sha256, Expr::value(Option::<String>::None))
-        .col_expr(attachment_files::Column::WorkerId, Expr::value(Option::<String>::None))
+        .col_expr(
+            attachment_files::Column::Sha256,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            attachment_files::Column::WorkerId,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(
             attachment_files::Column::LeaseExpiresAt,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -365,9 +402,18 @@ pub async fn requeue_hashes(db: &impl ConnectionTrait, hashes: &[String]) -> Res
     for chunk in hashes.chunks(IDS_PER_STATEMENT) {
         requeued += attachment_files::Entity::update_many()
             .col_expr(attachment_files::Column::State, Expr::value(state::PENDING))
-            .col_expr(attachment_files::Column::Sha256, Expr::value(Option::<String>::None))
-            .col_expr(attachment_files::Column::Bytes, Expr::value(Option::<i64>::None))
-            .col_expr(attachment_files::Column::WorkerId, Expr::value(Option::<String>::None))
+            .col_expr(
+                attachment_files::Column::Sha256,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                attachment_files::Column::Bytes,
+                Expr::value(Option::<i64>::None),
+            )
+            .col_expr(
+                attachment_files::Column::WorkerId,
+                Expr::value(Option::<String>::None),
+            )
             .col_expr(
                 attachment_files::Column::LeaseExpiresAt,
                 Expr::value(Option::<DateTime<Utc>>::None),

@@ -37,7 +37,10 @@ pub const STALE_TEMP: Duration = Duration::from_secs(3600);
 
 /// Whether `hash` is a SHA-256 as the store names blobs (64 lowercase hex digits).
 pub fn is_sha256(hash: &str) -> bool {
-    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    hash.len() == 64
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The key of a blob relative to the store's root.
@@ -297,11 +300,7 @@ impl BlobStore {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                     Err(e) => return Err(io_error(&path, e)),
                 };
-                let size = file
-                    .metadata()
-                    .await
-                    .map_err(|e| io_error(&path, e))?
-                    .len();
+                let size = file.metadata().await.map_err(|e| io_error(&path, e))?.len();
                 let range = range.unwrap_or(0..size);
                 let (start, end) = (range.start.min(size), range.end.min(size));
                 file.seek(SeekFrom::Start(start))
@@ -315,9 +314,7 @@ impl BlobStore {
             Backend::S3 { store, prefix, .. } => {
                 let key = Self::object_path(prefix, hash);
                 let options = GetOptions {
-                    range: range
-                        .filter(|r| r.start < r.end)
-                        .map(GetRange::Bounded),
+                    range: range.filter(|r| r.start < r.end).map(GetRange::Bounded),
                     ..GetOptions::default()
                 };
                 match store.get_opts(&key, options).await {
@@ -481,8 +478,7 @@ fn list_local(base: PathBuf) -> BoxStream<'static, Result<(String, u64)>> {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                     Err(e) => return Err(io_error(&dir, e)),
                 };
-                while let Some(entry) = entries.next_entry().await.map_err(|e| io_error(&dir, e))?
-                {
+                while let Some(entry) = entries.next_entry().await.map_err(|e| io_error(&dir, e))? {
                     let name = entry.file_name().to_string_lossy().into_owned();
                     let Ok(kind) = entry.file_type().await else {
                         continue;
