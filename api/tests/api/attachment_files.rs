@@ -44,16 +44,23 @@ fn hostile_names(db: &DatabaseConnection) -> Vec<String> {
 }
 
 /// One attachment to add: name, content type, and what to record for it.
-struct Planned {
-    name: String,
-    content_type: &'static str,
-    outcome: Outcome,
+pub struct Planned {
+    /// File name.
+    pub name: String,
+    /// Declared content type.
+    pub content_type: &'static str,
+    /// What the fetcher recorded.
+    pub outcome: Outcome,
 }
 
+/// What the fetcher recorded for a file.
 #[derive(Clone)]
-enum Outcome {
+pub enum Outcome {
+    /// Downloaded: these bytes.
     Stored(Vec<u8>),
+    /// Not yet.
     Pending,
+    /// Skipped or gone, and why.
     Final(&'static str, &'static str),
 }
 
@@ -76,8 +83,20 @@ async fn add_files(
     planned: &[Planned],
 ) -> (Vec<String>, Uuid) {
     let at = chrono::Utc::now() - chrono::Duration::days(1) + chrono::Duration::seconds(seq as i64);
+    add_files_to(db, store, archive.general, at, seq, planned).await
+}
+
+/// [`add_files`] into any channel, the message sent at `at`.
+pub async fn add_files_to(
+    db: &DatabaseConnection,
+    store: &BlobStore,
+    channel: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+    seq: u64,
+    planned: &[Planned],
+) -> (Vec<String>, Uuid) {
     let message = MessageRow {
-        channel_id: archive.general,
+        channel_id: channel,
         platform_message_id: archive_data::snowflake(at, 900_000 + seq),
         anonymized_author_id: "anon-files".to_owned(),
         content: format!("files {seq}"),
@@ -205,6 +224,68 @@ fn assert_disposition_is_safe(value: &str) {
         "{encoded}"
     );
     assert!(encoded.len() <= 200 * 12, "capped: {}", encoded.len());
+}
+
+/// A real PNG of `width` x `height` pixels (RGB, a diagonal gradient), stored uncompressed:
+/// enough for a browser to decode and lay out, without an image library.
+pub fn gradient_png(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend((data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend(data);
+        out.extend(&body);
+        out.extend(crc32(&body).to_be_bytes());
+    }
+    let mut raw = Vec::new();
+    for y in 0..height {
+        raw.push(0); // filter: none
+        for x in 0..width {
+            raw.extend([
+                (x * 255 / width.max(1)) as u8,
+                (y * 255 / height.max(1)) as u8,
+                160,
+            ]);
+        }
+    }
+    // zlib with stored (uncompressed) deflate blocks of at most 65,535 bytes.
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        z.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        z.extend(len.to_le_bytes());
+        z.extend((!len).to_le_bytes());
+        z.extend(*block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    z.extend(((b << 16) | a).to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::new();
+    header.extend(width.to_be_bytes());
+    header.extend(height.to_be_bytes());
+    header.extend([8, 2, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &header);
+    chunk(&mut png, b"IDAT", &z);
+    chunk(&mut png, b"IEND", &[]);
+    png
 }
 
 fn png_bytes() -> Vec<u8> {
