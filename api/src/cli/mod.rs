@@ -11,6 +11,7 @@ use service::Config;
 
 pub mod demo;
 pub mod export;
+pub mod files;
 pub mod search;
 pub mod site;
 pub mod sync;
@@ -69,6 +70,24 @@ pub enum Command {
     /// The full-text search index.
     #[command(subcommand)]
     Search(SearchCommand),
+    /// Attachment files (their bytes, in ATTACHMENT_STORE).
+    #[command(subcommand)]
+    Files(FilesCommand),
+}
+
+/// `verta files ...`
+#[derive(Debug, Subcommand)]
+pub enum FilesCommand {
+    /// Print a tenant's attachment files as JSON: stored, pending, skipped (with reasons) and
+    /// gone, counts and bytes.
+    Status {
+        /// Tenant id or slug.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Remove the blobs no attachment references (a deleted tenant's files) and the
+    /// temporary files of interrupted downloads; print a JSON summary.
+    Gc,
 }
 
 /// `verta search ...`
@@ -261,6 +280,7 @@ pub async fn dispatch(command: Command, config: Config) -> Result<ExitCode, CliE
         Command::Demo(args) => demo::run(args, config).await,
         Command::Site(SiteCommand::Build(args)) => site::build(args, config).await,
         Command::Search(command) => search::run(command, config).await,
+        Command::Files(command) => files::run(command, config).await,
     }
 }
 

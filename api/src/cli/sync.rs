@@ -1,8 +1,9 @@
 //! `verta sync start|status|reset`.
 //!
 //! Contract (docs/design.md): `sync start` prints the job with `id` and `status` as JSON on stdout
-//! (with `--wait`: processes it in this process with a progress bar on stderr, exit 0 only if
-//! it completed); `sync status` prints the latest job per tenant with its status, counts and
+//! (with `--wait`: processes it in this process with a progress bar on stderr, downloading
+//! the attachment files it queues meanwhile and the due ones after it, exit 0 only if it
+//! completed); `sync status` prints the latest job per tenant with its status, counts and
 //! per-channel state; `sync reset` forgets a tenant's cursors.
 
 use std::process::ExitCode;
@@ -85,7 +86,19 @@ pub(crate) async fn wait_for(
     config: &Config,
     job_id: &str,
 ) -> Result<JobView, CliError> {
-    let engine = Arc::new(service::sync::engine_from_config(db.clone(), config));
+    let platform = service::sync::platform_from_config(config);
+    let engine = Arc::new(service::sync::SyncEngine::new(
+        db.clone(),
+        platform.clone(),
+        service::anonymize::Anonymizer::from_config(config),
+        service::sync::SyncSettings::from_config(config),
+    ));
+    let fetcher = service::sync::fetcher_from_config(db.clone(), config, platform)?;
+    let (stop_files, files_stopped) = tokio::sync::watch::channel(false);
+    let files_task = {
+        let fetcher = fetcher.clone();
+        tokio::spawn(async move { fetcher.run(files_stopped).await })
+    };
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
@@ -96,17 +109,21 @@ pub(crate) async fn wait_for(
     let ticker = {
         let bar = bar.clone();
         let progress = Arc::clone(&engine.progress);
+        let fetcher = fetcher.clone();
         let started = Instant::now();
         tokio::spawn(async move {
             loop {
                 let messages = progress.messages.load(Ordering::Relaxed);
                 let secs = started.elapsed().as_secs_f64().max(0.001);
+                let files = fetcher.summary();
                 bar.set_message(format!(
-                    "{messages} messages, {}/{} channels ({} failed), {:.0} msgs/s",
+                    "{messages} messages, {}/{} channels ({} failed), {:.0} msgs/s; {} files ({:.1} MB)",
                     progress.channels_done.load(Ordering::Relaxed),
                     progress.channels_total.load(Ordering::Relaxed),
                     progress.channels_failed.load(Ordering::Relaxed),
-                    messages as f64 / secs
+                    messages as f64 / secs,
+                    files.stored,
+                    files.bytes as f64 / 1e6
                 ));
                 bar.tick();
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -132,6 +149,20 @@ pub(crate) async fn wait_for(
             ));
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
+        // The files the job queued that are not stored yet (those waiting for a retry stay
+        // queued for the worker).
+        let _ = stop_files.send(true);
+        let _ = files_task.await;
+        fetcher.run_until_idle().await?;
+        let files = fetcher.summary();
+        tracing::info!(
+            stored = files.stored,
+            bytes = files.bytes,
+            skipped = files.skipped,
+            gone = files.gone,
+            failures = files.failures,
+            "attachment files"
+        );
         sync::job(db, job_id).await
     }
     .await;

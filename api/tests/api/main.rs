@@ -14,6 +14,7 @@ mod demo;
 mod details;
 mod errors;
 mod export;
+mod files;
 mod health;
 mod metrics;
 mod openapi;

@@ -154,6 +154,25 @@ pub struct FetchSummary {
     pub failures: u64,
 }
 
+/// A fetcher's work: downloads running, and files claimed but not started yet.
+#[derive(Default)]
+struct Slots {
+    tasks: JoinSet<()>,
+    in_flight: HashMap<tokio::task::Id, String>,
+    waiting: std::collections::VecDeque<Claimed>,
+}
+
+impl Slots {
+    fn finished(&mut self, done: Option<Result<(tokio::task::Id, ()), tokio::task::JoinError>>) {
+        let id = match done {
+            Some(Ok((id, ()))) => id,
+            Some(Err(e)) => e.id(),
+            None => return,
+        };
+        self.in_flight.remove(&id);
+    }
+}
+
 /// How one claimed file ended.
 enum Outcome {
     Stored {
@@ -198,8 +217,8 @@ impl FileFetcher {
         &self.inner.progress
     }
 
-    /// Download due files until `stop` turns true. Files in flight when it does are handed
-    /// back to the queue.
+    /// Download due files until `stop` turns true. Files claimed but not finished when it
+    /// does are handed back to the queue.
     pub async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         if !self.inner.settings.enabled {
             return;
@@ -207,16 +226,15 @@ impl FileFetcher {
         self.clean_staging().await;
         tracing::info!(worker_id = %self.inner.worker_id, store = %self.inner.store.describe(), "attachment fetcher started");
         let heartbeat = self.spawn_heartbeat();
-        let mut tasks = JoinSet::new();
-        let mut in_flight: HashMap<tokio::task::Id, String> = HashMap::new();
+        let mut slots = Slots::default();
         loop {
             if *stop.borrow() {
                 break;
             }
-            if let Err(e) = self.fill(&mut tasks, &mut in_flight).await {
+            if let Err(e) = self.fill(&mut slots).await {
                 tracing::warn!(error = %e, "attachment queue unavailable; retrying");
             }
-            if tasks.is_empty() {
+            if slots.tasks.is_empty() {
                 tokio::select! {
                     _ = tokio::time::sleep(self.inner.settings.poll_interval) => {}
                     _ = stop.changed() => {}
@@ -224,21 +242,16 @@ impl FileFetcher {
                 continue;
             }
             tokio::select! {
-                done = tasks.join_next_with_id() => {
-                    let id = match done {
-                        Some(Ok((id, ()))) => Some(id),
-                        Some(Err(e)) => Some(e.id()),
-                        None => None,
-                    };
-                    if let Some(id) = id {
-                        in_flight.remove(&id);
-                    }
-                }
+                done = slots.tasks.join_next_with_id() => slots.finished(done),
                 _ = stop.changed() => {}
             }
         }
-        tasks.abort_all();
-        for (_, attachment_id) in in_flight.drain() {
+        slots.tasks.abort_all();
+        let held = slots
+            .in_flight
+            .into_values()
+            .chain(slots.waiting.into_iter().map(|f| f.attachment_id));
+        for attachment_id in held {
             let _ = queue::release(&self.inner.db, &attachment_id, &self.inner.worker_id).await;
         }
         heartbeat.abort();
@@ -254,24 +267,25 @@ impl FileFetcher {
         }
         self.clean_staging().await;
         let heartbeat = self.spawn_heartbeat();
-        let mut tasks = JoinSet::new();
-        let mut in_flight = HashMap::new();
+        let mut slots = Slots::default();
         let result: Result<()> = async {
             loop {
-                self.fill(&mut tasks, &mut in_flight).await?;
-                match tasks.join_next_with_id().await {
-                    Some(Ok((id, ()))) => {
-                        in_flight.remove(&id);
-                    }
-                    Some(Err(e)) => {
-                        in_flight.remove(&e.id());
-                    }
+                self.fill(&mut slots).await?;
+                match slots.tasks.join_next_with_id().await {
                     None => return Ok(()),
+                    done => slots.finished(done),
                 }
             }
         }
         .await;
         heartbeat.abort();
+        if result.is_err() {
+            slots.tasks.abort_all();
+            for file in slots.waiting {
+                let _ = queue::release(&self.inner.db, &file.attachment_id, &self.inner.worker_id)
+                    .await;
+            }
+        }
         result?;
         let after = self.summary();
         Ok(FetchSummary {
@@ -325,36 +339,39 @@ impl FileFetcher {
         })
     }
 
-    /// Claim due files up to the concurrency, renew the expired links among them in
-    /// batches, and start a download task for each.
-    async fn fill(
-        &self,
-        tasks: &mut JoinSet<()>,
-        in_flight: &mut HashMap<tokio::task::Id, String>,
-    ) -> Result<()> {
+    /// Start downloads up to the concurrency from the claimed files waiting; when fewer
+    /// wait than there are free slots, claim a batch (up to [`REFRESH_BATCH`], so that the
+    /// expired links among them are renewed in one request) first.
+    async fn fill(&self, slots: &mut Slots) -> Result<()> {
         let settings = &self.inner.settings;
-        let free = settings.concurrency.saturating_sub(tasks.len());
+        let free = settings.concurrency.saturating_sub(slots.tasks.len());
         if free == 0 {
             return Ok(());
         }
-        let mut claimed = queue::claim(
-            &self.inner.db,
-            &self.inner.worker_id,
-            settings.lease,
-            free as u64,
-        )
-        .await?;
-        if claimed.is_empty() {
-            return Ok(());
+        if slots.waiting.len() < free {
+            let batch = REFRESH_BATCH.max(settings.concurrency) - slots.waiting.len();
+            let mut claimed = queue::claim(
+                &self.inner.db,
+                &self.inner.worker_id,
+                settings.lease,
+                batch as u64,
+            )
+            .await?;
+            self.refresh_expiring(&mut claimed).await;
+            slots.waiting.extend(claimed);
         }
-        self.refresh_expiring(&mut claimed).await;
-        for file in claimed {
+        while slots.tasks.len() < settings.concurrency {
+            let Some(file) = slots.waiting.pop_front() else {
+                break;
+            };
             let id = file.attachment_id.clone();
             let this = self.clone();
             let span =
                 tracing::info_span!("attachment", attachment_id = %id, tenant_id = %file.tenant_id);
-            let handle = tasks.spawn(async move { this.process(file).await }.instrument(span));
-            in_flight.insert(handle.id(), id);
+            let handle = slots
+                .tasks
+                .spawn(async move { this.process(file).await }.instrument(span));
+            slots.in_flight.insert(handle.id(), id);
         }
         Ok(())
     }
@@ -610,6 +627,40 @@ pub async fn gc(db: &impl ConnectionTrait, store: &BlobStore) -> Result<GcSummar
         }
     }
     Ok(summary)
+}
+
+/// How often a worker collects garbage in the store (and once, a minute after it starts).
+pub const GC_INTERVAL: Duration = Duration::from_secs(6 * 3600);
+
+/// Run [`gc`] a minute after start and then every `interval` until `stop` turns true
+/// (every worker does; collections are safe to run concurrently).
+pub async fn run_periodic_gc(
+    db: DatabaseConnection,
+    store: BlobStore,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut wait = Duration::from_secs(60).min(interval);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+        match gc(&db, &store).await {
+            Ok(s) if s.removed > 0 || s.temporary_files > 0 => tracing::info!(
+                removed = s.removed,
+                bytes = s.removed_bytes,
+                temporary_files = s.temporary_files,
+                "attachment store garbage collected"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "attachment store garbage collection failed"),
+        }
+        wait = interval;
+    }
 }
 
 /// A tenant's files as `verta files status` prints them.

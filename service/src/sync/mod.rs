@@ -86,7 +86,15 @@ pub fn spawn_worker(
         let scheduler = scheduler::run(&db, interval, stop.clone());
         let files = async {
             match fetcher {
-                Ok(fetcher) => fetcher.run(stop.clone()).await,
+                Ok(fetcher) => {
+                    let gc = crate::files::run_periodic_gc(
+                        db.clone(),
+                        fetcher.store().clone(),
+                        crate::files::GC_INTERVAL,
+                        stop.clone(),
+                    );
+                    tokio::join!(fetcher.run(stop.clone()), gc);
+                }
                 Err(e) => tracing::error!(error = %e, "attachment files are not fetched"),
             }
         };

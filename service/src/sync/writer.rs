@@ -423,7 +423,7 @@ mod tests {
         let (a, b) = (rows[0].id(), rows[1].id());
         let missing = Uuid::new_v4(); // no such channel row: its page breaks a foreign key
 
-        let (writer, task) = PageWriter::spawn(crate::db::write_connection(&db), "w".into());
+        let (writer, task) = PageWriter::spawn(crate::db::write_connection(&db), "w".into(), true);
         // Queued before the writer task first runs (current-thread runtime): one group.
         let first = writer.submit(page(tenant.id, a, 100)).await;
         let broken = writer.submit(page(tenant.id, missing, 200)).await;
@@ -476,7 +476,7 @@ mod tests {
         let mut broken = of_run(100);
         broken.rows.messages[0].channel_id = Uuid::new_v4();
 
-        let (writer, task) = PageWriter::spawn(crate::db::write_connection(&db), "w".into());
+        let (writer, task) = PageWriter::spawn(crate::db::write_connection(&db), "w".into(), true);
         // One group: the failed page, a later page of its run, a page of another run.
         let failing = writer.submit(broken).await;
         let same_group = writer.submit(of_run(200)).await;

@@ -5,6 +5,7 @@
 mod branding;
 mod cascade;
 mod db;
+mod files;
 mod helpers;
 mod queue;
 mod repo;

@@ -65,6 +65,9 @@ struct Args {
     /// actix worker threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// Lifetime of the attachment links the fake issues, seconds (Discord: a day).
+    #[arg(long, default_value_t = 86_400)]
+    link_ttl_secs: u64,
 }
 
 fn main() {
@@ -106,7 +109,8 @@ fn main() {
     }
     let mut config = FakeConfig::with_guilds(guilds)
         .with_global_limit(args.global_rate_limit)
-        .with_latency(Duration::from_millis(args.latency_ms));
+        .with_latency(Duration::from_millis(args.latency_ms))
+        .with_link_ttl(Duration::from_secs(args.link_ttl_secs));
     if let Some(limit) = args.route_limit {
         config = config.with_route_limit(limit, Duration::from_millis(args.route_window_ms));
     }

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use super::cdn::Links;
 use super::guild::Guild;
 use super::model::{ChannelKind, ChannelMeta, Emoji};
 use super::render;
@@ -34,6 +35,10 @@ pub mod routes {
     pub const GATEWAY_BOT: &str = "GET /gateway/bot";
     /// `GET /gateway`
     pub const GATEWAY: &str = "GET /gateway";
+    /// `POST /attachments/refresh-urls`
+    pub const REFRESH_URLS: &str = "POST /attachments/refresh-urls";
+    /// The CDN route (outside `/api/v10`, no token, no rate limit; `HEAD` counts here too).
+    pub const CDN_ATTACHMENT: &str = "GET /attachments/{channel_id}/{attachment_id}/{filename}";
 }
 
 /// A response before rate-limit headers: status and JSON body.
@@ -128,9 +133,15 @@ pub fn match_route(method: &str, path: &str) -> Result<Matched, Reply> {
         ["users", "@me"] => (routes::CURRENT_USER, None),
         ["gateway", "bot"] => (routes::GATEWAY_BOT, None),
         ["gateway"] => (routes::GATEWAY, None),
+        ["attachments", "refresh-urls"] => (routes::REFRESH_URLS, None),
         _ => return Err(not_found()),
     };
-    if method != "GET" {
+    let expected = if route == routes::REFRESH_URLS {
+        "POST"
+    } else {
+        "GET"
+    };
+    if method != expected {
         return Err((405, render::error(0, "405: Method Not Allowed")));
     }
     let mut major = 0;
@@ -201,7 +212,7 @@ pub fn channel_of(m: &Matched) -> Option<u64> {
 }
 
 /// Serves a matched, authorised, non-limited request.
-pub fn handle(store: &Store, m: &Matched, query: &str) -> Reply {
+pub fn handle(store: &Store, m: &Matched, query: &str, links: Links<'_>) -> Reply {
     let q = parse_query(query);
     match m.route {
         routes::CURRENT_USER => match store.guilds().first() {
@@ -228,7 +239,7 @@ pub fn handle(store: &Store, m: &Matched, query: &str) -> Reply {
             let Some((g, ch)) = store.channel(m.major) else {
                 return unknown(10003, "Channel");
             };
-            channel_route(store, g, ch, m, &q)
+            channel_route(store, g, ch, m, &q, links)
         }
     }
 }
@@ -280,6 +291,7 @@ fn channel_route(
     ch: &ChannelMeta,
     m: &Matched,
     q: &[(String, String)],
+    links: Links<'_>,
 ) -> Reply {
     match m.route {
         routes::CHANNEL => (200, render::channel(store, g, ch)),
@@ -287,7 +299,7 @@ fn channel_route(
             if !ch.kind.has_messages() {
                 return cannot_on_type();
             }
-            match list_messages(store, g, ch, q) {
+            match list_messages(store, g, ch, q, links) {
                 Ok(bytes) => (200, serde_json::from_slice(&bytes).unwrap_or_default()),
                 Err(r) => r,
             }
@@ -295,7 +307,7 @@ fn channel_route(
         routes::MESSAGE => {
             let id = m.segs[3].parse::<u64>().unwrap_or(0);
             match store.message(ch, id) {
-                Some(msg) => (200, message_json(store, g, ch, &msg)),
+                Some(msg) => (200, message_json(store, g, ch, &msg, links)),
                 None => unknown(10008, "Message"),
             }
         }
@@ -309,14 +321,25 @@ fn channel_route(
     }
 }
 
-fn message_json(store: &Store, g: &Guild, ch: &ChannelMeta, msg: &super::model::Message) -> Value {
+fn message_json(
+    store: &Store,
+    g: &Guild,
+    ch: &ChannelMeta,
+    msg: &super::model::Message,
+    links: Links<'_>,
+) -> Value {
     let referenced = msg.reply_to.and_then(|r| store.message(ch, r));
-    render::message(g, msg, referenced.as_ref())
+    render::message(g, msg, referenced.as_ref(), links)
 }
 
 /// The messages route, serialized straight to bytes (the hot path of every sync):
 /// `None` for other routes.
-pub fn handle_messages(store: &Store, m: &Matched, query: &str) -> Option<(u16, Vec<u8>)> {
+pub fn handle_messages(
+    store: &Store,
+    m: &Matched,
+    query: &str,
+    links: Links<'_>,
+) -> Option<(u16, Vec<u8>)> {
     if m.route != routes::MESSAGES {
         return None;
     }
@@ -325,7 +348,7 @@ pub fn handle_messages(store: &Store, m: &Matched, query: &str) -> Option<(u16, 
         return None;
     }
     let q = parse_query(query);
-    Some(match list_messages(store, g, ch, &q) {
+    Some(match list_messages(store, g, ch, &q, links) {
         Ok(bytes) => (200, bytes),
         Err((status, body)) => (status, body.to_string().into_bytes()),
     })
@@ -336,6 +359,7 @@ fn list_messages(
     g: &Guild,
     ch: &ChannelMeta,
     q: &[(String, String)],
+    links: Links<'_>,
 ) -> Result<Vec<u8>, Reply> {
     let limit = query_limit(q, 50, 1, 100)?;
     let around = query_snowflake(q, "around")?;
@@ -367,7 +391,7 @@ fn list_messages(
     let out: Vec<render::MessageOut<'_>> = page
         .iter()
         .zip(&referenced)
-        .map(|(m, r)| render::MessageOut::new(g, m, r.as_ref()))
+        .map(|(m, r)| render::MessageOut::new(g, m, r.as_ref(), links))
         .collect();
     Ok(serde_json::to_vec(&out).unwrap_or_default())
 }

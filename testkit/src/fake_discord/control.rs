@@ -3,7 +3,7 @@
 //! | method + path | effect |
 //! |---|---|
 //! | `GET /_control/info` | `{"proxy","token","guild_ids"}` |
-//! | `GET /_control/stats` | `{"total", "routes": {template: count}, "statuses": {code: count}}` |
+//! | `GET /_control/stats` | `{"total", "routes": {template: count}, "statuses": {code: count}, "cdn": CdnStats}` |
 //! | `GET /_control/requests` | request log (oldest first) |
 //! | `POST /_control/reset` | clears counters, log, faults, rate-limit state and runtime data |
 //! | `POST /_control/reset-stats` | clears counters and log only |
@@ -12,7 +12,8 @@
 //! | `PATCH /_control/channels/{c}` | `{"name"?, "visible"?, "archived"?}`: rename, show / hide for @everyone, (un)archive a thread |
 //! | `POST /_control/channels/{c}/threads` | `{"name"}`: create a public thread (spare slot); returns the thread |
 //! | `DELETE /_control/channels/{c}` | delete a channel (and its threads) |
-//! | `POST /_control/channels/{c}/messages` | add `{"content", "author_id"?, "reply_to"?}`; returns the Discord message |
+//! | `GET /_control/cdn-stats` | [`super::CdnStats`]: CDN requests / downloads started / completed per attachment id, bytes served, refresh requests and URLs refreshed (cleared with the other counters) |
+//! | `POST /_control/channels/{c}/messages` | add `{"content", "author_id"?, "reply_to"?, "attachments"?: [{"filename", "size", "content_type"?}]}`; returns the Discord message |
 //! | `PATCH /_control/channels/{c}/messages/{m}` | edit `{"content"}` |
 //! | `DELETE /_control/channels/{c}/messages/{m}` | delete |
 //! | `PUT` / `DELETE /_control/channels/{c}/messages/{m}/reactions/{emoji}/{user}` | add / remove a reaction (`emoji` as in Discord URLs) |
@@ -95,11 +96,9 @@ fn route(shared: &Shared, method: &str, rest: &str, body: &[u8]) -> Outcome {
     match segs.as_slice() {
         ["channels", c] => channel(&shared.store, method, c, body),
         ["channels", c, "threads"] => threads(&shared.store, method, c, body),
-        ["channels", c, "messages"] => messages(&shared.store, method, c, body),
-        ["channels", c, "messages", m] => message(&shared.store, method, c, m, body),
-        ["channels", c, "messages", m, "reactions", e, u] => {
-            reaction(&shared.store, method, c, m, e, u)
-        }
+        ["channels", c, "messages"] => messages(shared, method, c, body),
+        ["channels", c, "messages", m] => message(shared, method, c, m, body),
+        ["channels", c, "messages", m, "reactions", e, u] => reaction(shared, method, c, m, e, u),
         [resource] => fake(shared, method, resource, body),
         _ => Err(unknown()),
     }
@@ -124,9 +123,10 @@ fn fake(shared: &Shared, method: &str, resource: &str, body: &[u8]) -> Outcome {
             let s = lock(&shared.stats);
             Ok((
                 200,
-                json!({"total": s.total, "routes": s.counters, "statuses": s.statuses}),
+                json!({"total": s.total, "routes": s.counters, "statuses": s.statuses, "cdn": s.cdn}),
             ))
         }
+        ("GET", "cdn-stats") => Ok((200, json!(lock(&shared.stats).cdn))),
         ("GET", "requests") => {
             let s = lock(&shared.stats);
             Ok((200, json!(s.log)))
@@ -209,25 +209,29 @@ fn rendered_channel(store: &Store, c: u64) -> Outcome {
 }
 
 /// `channels/{c}/messages`: add a message.
-fn messages(store: &Store, method: &str, c: &str, body: &[u8]) -> Outcome {
+fn messages(shared: &Shared, method: &str, c: &str, body: &[u8]) -> Outcome {
     if method != "POST" {
         return Err(unknown());
     }
     let b: NewMessageBody = parse(body)?;
-    let new = b.into_new().map_err(bad)?;
-    let m = store.add_message(id(c)?, new).map_err(store_error)?;
-    rendered_message(store, &m)
+    let (new, files) = b.into_new().map_err(bad)?;
+    let m = shared
+        .store
+        .add_message_with_attachments(id(c)?, new, files)
+        .map_err(store_error)?;
+    rendered_message(shared, &m)
 }
 
 /// `channels/{c}/messages/{m}`: edit or delete a message.
-fn message(store: &Store, method: &str, c: &str, m: &str, body: &[u8]) -> Outcome {
+fn message(shared: &Shared, method: &str, c: &str, m: &str, body: &[u8]) -> Outcome {
+    let store = &shared.store;
     match method {
         "PATCH" => {
             let b: EditBody = parse(body)?;
             let m = store
                 .edit_message(id(c)?, id(m)?, b.content)
                 .map_err(store_error)?;
-            rendered_message(store, &m)
+            rendered_message(shared, &m)
         }
         "DELETE" => {
             store.delete_message(id(c)?, id(m)?).map_err(store_error)?;
@@ -237,16 +241,23 @@ fn message(store: &Store, method: &str, c: &str, m: &str, body: &[u8]) -> Outcom
     }
 }
 
-/// Message `m` as Discord renders it.
-fn rendered_message(store: &Store, m: &Message) -> Outcome {
-    let (g, _) = store
+/// Message `m` as Discord renders it (links issued as the faults say).
+fn rendered_message(shared: &Shared, m: &Message) -> Outcome {
+    let (g, _) = shared
+        .store
         .channel(m.channel_id)
         .ok_or_else(|| bad("no channel"))?;
-    Ok((200, render::message(g, m, None)))
+    Ok((200, render::message(g, m, None, links(shared))))
+}
+
+fn links(shared: &Shared) -> super::cdn::Links<'_> {
+    let expired = lock(&shared.faults).expired_links;
+    shared.store.signer().links(expired)
 }
 
 /// `channels/{c}/messages/{m}/reactions/{emoji}/{user}`: add or remove a reaction.
-fn reaction(store: &Store, method: &str, c: &str, m: &str, e: &str, u: &str) -> Outcome {
+fn reaction(shared: &Shared, method: &str, c: &str, m: &str, e: &str, u: &str) -> Outcome {
+    let store = &shared.store;
     if method != "PUT" && method != "DELETE" {
         return Err(unknown());
     }
@@ -261,5 +272,5 @@ fn reaction(store: &Store, method: &str, c: &str, m: &str, e: &str, u: &str) -> 
         store.remove_reaction(c, m, &emoji, u)
     }
     .map_err(store_error)?;
-    Ok((200, render::message(g, &msg, None)))
+    Ok((200, render::message(g, &msg, None, links(shared))))
 }

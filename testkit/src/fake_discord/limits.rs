@@ -31,6 +31,20 @@ pub struct Faults {
     pub token_revoked: bool,
     /// The next `drop_connections` `/api` requests get their connection closed mid-response.
     pub drop_connections: u32,
+    /// Attachment links in served messages are issued already expired, so that every
+    /// download needs a refresh (`POST /attachments/refresh-urls`) first.
+    pub expired_links: bool,
+    /// Attachments whose file is gone: the CDN answers 404 even with a fresh link (the
+    /// refresh endpoint still renews their links, as Discord signs from metadata).
+    pub gone_attachments: BTreeSet<u64>,
+    /// CDN bytes per second per response (0 = no cap).
+    pub cdn_bytes_per_sec: u64,
+    /// The first `cdn_fail_first` CDN requests of each file fail (counted per attachment in
+    /// [`super::CdnStats::requests`], since start or the last stats reset).
+    pub cdn_fail_first: u32,
+    /// How those requests fail: `None` answers 500; `Some(k)` sends a 200 and drops the
+    /// connection after `k` body bytes.
+    pub cdn_drop_after_bytes: Option<u64>,
 }
 
 /// What the limiter decided for one request.

@@ -1,6 +1,7 @@
 //! Message generation: every field of message `i` of a channel is a hash of
 //! (seed, channel, i), so any slot can be computed alone, in any order.
 
+use super::files;
 use super::guild::Guild;
 use super::model::{Attachment, ChannelMeta, Emoji, Message, Reaction, chance, h3, mix, snowflake};
 
@@ -106,7 +107,7 @@ impl Guild {
             0
         };
         let attachments = (0..n_att)
-            .map(|k| attachment(ch.id, id, ts, k, r(12 + k)))
+            .map(|k| attachment(ch.id, id, ts, k, r(12 + k), spec.shared_attachment_share))
             .collect();
         let reactions = if chance(r(20), spec.reaction_share) {
             self.generated_reactions(r(21), r(22), r(23))
@@ -189,27 +190,45 @@ fn generated_content(
     content
 }
 
-fn attachment(channel_id: u64, message_id: u64, ts: i64, k: u64, r: u64) -> Attachment {
-    const KINDS: &[(&str, Option<&str>, bool)] = &[
-        ("image.png", Some("image/png"), true),
-        ("photo.jpg", Some("image/jpeg"), true),
-        ("notes.txt", Some("text/plain; charset=utf-8"), false),
-        ("archive.zip", Some("application/zip"), false),
-        ("data.bin", None, false),
-        ("README", None, false),
-        ("résumé final.pdf", Some("application/pdf"), false),
-    ];
-    let (name, content_type, image) = KINDS[(r % KINDS.len() as u64) as usize];
+/// Kinds of generated files: name, content type, image.
+const KINDS: &[(&str, Option<&str>, bool)] = &[
+    ("image.png", Some("image/png"), true),
+    ("photo.jpg", Some("image/jpeg"), true),
+    ("notes.txt", Some("text/plain; charset=utf-8"), false),
+    ("archive.zip", Some("application/zip"), false),
+    ("data.bin", None, false),
+    ("README", None, false),
+    ("résumé final.pdf", Some("application/pdf"), false),
+];
+
+/// Attachment `k` of a message. A `shared` share of them carry one of the popular contents
+/// ([`files::popular`]): same bytes, size, name and content type wherever they appear.
+fn attachment(
+    channel_id: u64,
+    message_id: u64,
+    ts: i64,
+    k: u64,
+    r: u64,
+    shared: f64,
+) -> Attachment {
     // Unique among attachments: the message's timestamp plus 22 bits derived from the
     // message id and the attachment's index.
     let id = snowflake(ts, 0, 0) | (mix(message_id ^ k) & 0x3F_FFFF);
+    let (kind, content_seed, size, dims_r) = if chance(h3(r, 0x5AED, 1), shared) {
+        let (content, kind) = files::popular(h3(r, 0x5AED, 2));
+        (kind, content.seed, content.size, kind)
+    } else {
+        (r, files::own_seed(id), 1_000 + (r >> 8) % 200_000, r)
+    };
+    let (name, content_type, image) = KINDS[(kind % KINDS.len() as u64) as usize];
     let url_name: String = name.replace(' ', "_");
     Attachment {
         id,
         filename: name.to_string(),
-        size: 1_000 + (r >> 8) % 5_000_000,
+        size,
         content_type: content_type.map(str::to_string),
         url: format!("https://cdn.discordapp.com/attachments/{channel_id}/{id}/{url_name}"),
-        dimensions: image.then_some((640 + (r % 7) as u32 * 10, 480)),
+        dimensions: image.then_some((640 + (dims_r % 7) as u32 * 10, 480)),
+        content_seed,
     }
 }

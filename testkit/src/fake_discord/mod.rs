@@ -1,7 +1,9 @@
 //! The fake Discord REST API: see the crate docs for the overview.
 
 mod api;
+mod cdn;
 mod control;
+mod files;
 mod guild;
 mod limits;
 mod messages;
@@ -20,6 +22,8 @@ use std::thread::JoinHandle;
 use actix_web::{App, HttpServer, web};
 
 pub use api::routes;
+pub use cdn::{CdnStats, GONE_BODY, Links, Signer, find_attachment};
+pub use files::{Content, ContentReader, POPULAR, attachment_reader};
 pub use guild::Guild;
 pub use limits::Faults;
 pub use model::{
@@ -28,7 +32,7 @@ pub use model::{
 };
 pub use server::LoggedRequest;
 pub use spec::{FakeConfig, GuildSpec, RouteLimit};
-pub use store::{NewMessage, Store, StoreError, mentioned_ids};
+pub use store::{NewAttachment, NewMessage, Store, StoreError, mentioned_ids, url_safe_name};
 pub use truth::{
     GuildTruth, TruthAttachment, TruthChannel, TruthMessage, TruthReaction, everyone_can_view,
     everyone_can_view_now, verta_kind,
@@ -59,7 +63,7 @@ impl FakeDiscord {
     pub fn start(config: FakeConfig) -> std::io::Result<FakeDiscord> {
         let guilds = config.guilds.iter().map(Guild::generate).collect();
         let shared = Arc::new(Shared {
-            store: Store::new(guilds),
+            store: Store::new(guilds).with_link_ttl(config.link_ttl),
             token: config.token.clone(),
             proxy: std::sync::Mutex::new(String::new()),
             base_latency: config.latency,
@@ -200,7 +204,22 @@ impl FakeDiscord {
         lock(&self.shared.stats).log.iter().cloned().collect()
     }
 
-    /// Clears counters and the request log.
+    /// CDN and refresh counters since start or the last stats reset.
+    pub fn cdn_stats(&self) -> CdnStats {
+        lock(&self.shared.stats).cdn.clone()
+    }
+
+    /// The signed URL the fake would serve now for an attachment (`expired`: issued already
+    /// expired, like the `expired_links` fault).
+    pub fn signed_url(&self, attachment: &Attachment, expired: bool) -> String {
+        self.shared
+            .store
+            .signer()
+            .links(expired)
+            .sign(&attachment.url)
+    }
+
+    /// Clears counters (CDN ones included) and the request log.
     pub fn reset_stats(&self) {
         *lock(&self.shared.stats) = Default::default();
     }
@@ -239,6 +258,19 @@ impl FakeDiscord {
     /// Adds a message now; see [`Store::add_message`].
     pub fn add_message(&self, channel_id: u64, new: NewMessage) -> Result<Message, StoreError> {
         self.shared.store.add_message(channel_id, new)
+    }
+
+    /// Adds a message now with attachments of the given sizes and names; see
+    /// [`Store::add_message_with_attachments`].
+    pub fn add_message_with_attachments(
+        &self,
+        channel_id: u64,
+        new: NewMessage,
+        files: Vec<NewAttachment>,
+    ) -> Result<Message, StoreError> {
+        self.shared
+            .store
+            .add_message_with_attachments(channel_id, new, files)
     }
 
     /// Edits a message's content.

@@ -320,10 +320,29 @@ pub struct Attachment {
     pub size: u64,
     /// MIME type, absent for some files (Discord omits it when it cannot tell).
     pub content_type: Option<String>,
-    /// CDN URL.
+    /// CDN URL without its signature
+    /// (`https://cdn.discordapp.com/attachments/<channel>/<attachment>/<name>`): messages
+    /// are served with it signed (`?ex=..&is=..&hm=..&`, see [`super::Signer`]).
     pub url: String,
     /// Image dimensions.
     pub dimensions: Option<(u32, u32)>,
+    /// Seed of the bytes the fake's CDN serves for it (see [`Attachment::content`]).
+    pub content_seed: u64,
+}
+
+impl Attachment {
+    /// The bytes the fake's CDN serves for this attachment (`size` of them).
+    pub fn content(&self) -> super::files::Content {
+        super::files::Content {
+            seed: self.content_seed,
+            size: self.size,
+        }
+    }
+
+    /// The last segment of the URL's path (the file name as the CDN path carries it).
+    pub fn url_name(&self) -> &str {
+        self.url.rsplit('/').next().unwrap_or_default()
+    }
 }
 
 /// A message as served (generated, or from the runtime overlay).

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::cdn::Links;
 use super::guild::Guild;
 use super::model::{
     Attachment, ChannelKind, ChannelMeta, Emoji, Message, Reaction, Role, ThreadInfo, User,
@@ -298,7 +299,7 @@ struct AttachmentOut<'a> {
     id: Sf,
     filename: &'a str,
     size: u64,
-    url: &'a str,
+    url: String,
     proxy_url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     content_type: Option<&'a str>,
@@ -372,7 +373,7 @@ pub struct MessageOut<'a> {
 
 impl<'a> MessageOut<'a> {
     /// The message without `reactions` / `referenced_message` (Discord's "basic message").
-    fn basic(g: &'a Guild, m: &'a Message) -> Self {
+    fn basic(g: &'a Guild, m: &'a Message, links: Links<'_>) -> Self {
         MessageOut {
             kind: m.kind,
             content: &m.content,
@@ -381,15 +382,18 @@ impl<'a> MessageOut<'a> {
             attachments: m
                 .attachments
                 .iter()
-                .map(|a: &Attachment| AttachmentOut {
-                    id: Sf(a.id),
-                    filename: &a.filename,
-                    size: a.size,
-                    url: &a.url,
-                    proxy_url: a.url.replace("cdn.discordapp.com", "media.discordapp.net"),
-                    content_type: a.content_type.as_deref(),
-                    width: a.dimensions.map(|d| d.0),
-                    height: a.dimensions.map(|d| d.1),
+                .map(|a: &Attachment| {
+                    let url = links.sign(&a.url);
+                    AttachmentOut {
+                        id: Sf(a.id),
+                        filename: &a.filename,
+                        size: a.size,
+                        proxy_url: url.replacen("cdn.discordapp.com", "media.discordapp.net", 1),
+                        url,
+                        content_type: a.content_type.as_deref(),
+                        width: a.dimensions.map(|d| d.0),
+                        height: a.dimensions.map(|d| d.1),
+                    }
                 })
                 .collect(),
             embeds: [],
@@ -415,12 +419,19 @@ impl<'a> MessageOut<'a> {
     }
 
     /// A full message; `referenced` is the current replied-to message (None when it was
-    /// deleted: Discord then sends `referenced_message: null`).
-    pub fn new(g: &'a Guild, m: &'a Message, referenced: Option<&'a Message>) -> Self {
-        let mut out = MessageOut::basic(g, m);
+    /// deleted: Discord then sends `referenced_message: null`); attachment URLs are signed
+    /// with `links`.
+    pub fn new(
+        g: &'a Guild,
+        m: &'a Message,
+        referenced: Option<&'a Message>,
+        links: Links<'_>,
+    ) -> Self {
+        let mut out = MessageOut::basic(g, m, links);
         out.reactions = m.reactions.iter().map(reaction).collect();
         if m.reply_to.is_some() {
-            out.referenced_message = Some(referenced.map(|r| Box::new(MessageOut::basic(g, r))));
+            out.referenced_message =
+                Some(referenced.map(|r| Box::new(MessageOut::basic(g, r, links))));
         }
         out
     }
@@ -454,8 +465,8 @@ fn reaction(r: &Reaction) -> ReactionOut<'_> {
 }
 
 /// A full message object as a JSON value (see [`MessageOut::new`]).
-pub fn message(g: &Guild, m: &Message, referenced: Option<&Message>) -> Value {
-    serde_json::to_value(MessageOut::new(g, m, referenced)).unwrap_or(Value::Null)
+pub fn message(g: &Guild, m: &Message, referenced: Option<&Message>, links: Links<'_>) -> Value {
+    serde_json::to_value(MessageOut::new(g, m, referenced, links)).unwrap_or(Value::Null)
 }
 
 /// Discord's error body.

@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::api::{self, Reply};
+use super::cdn::{self, CdnStats};
 use super::limits::{Faults, Limiter};
 use super::model::mix;
 use super::render;
-use super::store::{NewMessage, Store, StoreError};
+use super::store::{NewAttachment, NewMessage, Store, StoreError};
 
 /// One served request, as kept in the request log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +36,7 @@ pub(crate) struct Stats {
     pub statuses: BTreeMap<u16, u64>,
     pub log: VecDeque<LoggedRequest>,
     pub total: u64,
+    pub cdn: CdnStats,
 }
 
 /// State shared by all workers.
@@ -157,6 +159,11 @@ pub(crate) async fn dispatch(
         q => format!("{path}?{q}"),
     };
     let method = req.method().as_str().to_string();
+    if path.starts_with("/attachments/") {
+        let (resp, status) = cdn::serve(&shared, &req);
+        shared.record(&method, full, Some(api::routes::CDN_ATTACHMENT), status);
+        return resp;
+    }
     let Some(api_path) = path.strip_prefix("/api/v10/") else {
         let (status, body) = api::not_found();
         shared.record(&method, full, None, status);
@@ -164,7 +171,7 @@ pub(crate) async fn dispatch(
     };
     let matched = api::match_route(&method, api_path);
     let route = matched.as_ref().ok().map(|m| m.route);
-    let (resp, status) = serve_api(&shared, &req, matched).await;
+    let (resp, status) = serve_api(&shared, &req, matched, &body).await;
     tracing::debug!(%method, path = %full, route, status, "fake discord request");
     shared.record(&method, full, route, status);
     resp
@@ -174,6 +181,7 @@ async fn serve_api(
     shared: &Shared,
     req: &HttpRequest,
     matched: Result<api::Matched, Reply>,
+    body: &[u8],
 ) -> (HttpResponse, u16) {
     let faults = lock(&shared.faults).clone();
     let latency = shared.base_latency + Duration::from_millis(faults.latency_ms);
@@ -204,10 +212,16 @@ async fn serve_api(
         let body = render::error(50001, "Missing Access");
         return (json_response(403, &body, &decision.headers), 403);
     }
-    let (status, bytes) = match api::handle_messages(&shared.store, &m, req.query_string()) {
+    let links = shared.store.signer().links(faults.expired_links);
+    let query = req.query_string();
+    let (status, bytes) = match api::handle_messages(&shared.store, &m, query, links) {
         Some(reply) => reply,
         None => {
-            let (status, body) = api::handle(&shared.store, &m, req.query_string());
+            let (status, body) = if m.route == api::routes::REFRESH_URLS {
+                cdn::refresh(shared, body)
+            } else {
+                api::handle(&shared.store, &m, query, links)
+            };
             (status, body.to_string().into_bytes())
         }
     };
@@ -290,10 +304,21 @@ pub(crate) struct NewMessageBody {
     pub author_id: Option<String>,
     #[serde(default)]
     pub reply_to: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<NewAttachmentBody>,
+}
+
+/// An attachment of [`NewMessageBody`]: `{"filename", "size", "content_type"?}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct NewAttachmentBody {
+    pub filename: String,
+    pub size: u64,
+    #[serde(default)]
+    pub content_type: Option<String>,
 }
 
 impl NewMessageBody {
-    pub fn into_new(self) -> Result<NewMessage, String> {
+    pub fn into_new(self) -> Result<(NewMessage, Vec<NewAttachment>), String> {
         let id = |s: Option<String>, field: &str| {
             s.map(|v| {
                 v.parse::<u64>()
@@ -301,11 +326,21 @@ impl NewMessageBody {
             })
             .transpose()
         };
-        Ok(NewMessage {
+        let files = self
+            .attachments
+            .into_iter()
+            .map(|a| NewAttachment {
+                filename: a.filename,
+                size: a.size,
+                content_type: a.content_type,
+            })
+            .collect();
+        let new = NewMessage {
             author_id: id(self.author_id, "author_id")?,
             reply_to: id(self.reply_to, "reply_to")?,
             content: self.content,
-        })
+        };
+        Ok((new, files))
     }
 }
 

@@ -69,6 +69,10 @@ pub struct GuildSpec {
     pub mention_share: f64,
     /// Share of messages with one or two attachments.
     pub attachment_share: f64,
+    /// Share (0..=1) of attachments carrying one of a few popular contents (same bytes,
+    /// size, name and content type on every message and in every guild, whatever the
+    /// seed), so that dedupe across messages and tenants can be tested.
+    pub shared_attachment_share: f64,
     /// Share of messages that were edited (`edited_timestamp` set).
     pub edit_share: f64,
     /// Share of generated message slots that were deleted before the first sync (they are
@@ -116,6 +120,7 @@ impl GuildSpec {
             reply_share: 0.15,
             mention_share: 0.05,
             attachment_share: 0.05,
+            shared_attachment_share: 0.2,
             edit_share: 0.05,
             deleted_share: 0.02,
             empty_share: 0.01,
@@ -241,6 +246,7 @@ impl GuildSpec {
             ("reply_share", self.reply_share),
             ("mention_share", self.mention_share),
             ("attachment_share", self.attachment_share),
+            ("shared_attachment_share", self.shared_attachment_share),
             ("edit_share", self.edit_share),
             ("deleted_share", self.deleted_share),
             ("empty_share", self.empty_share),
@@ -284,6 +290,9 @@ pub struct FakeConfig {
     pub workers: usize,
     /// Maximum entries kept in the request log (oldest dropped first).
     pub request_log_capacity: usize,
+    /// Lifetime of the signed attachment links the fake issues (`ex` = `is` + this;
+    /// default 24 h, like Discord).
+    pub link_ttl: Duration,
 }
 
 impl Default for FakeConfig {
@@ -308,6 +317,7 @@ impl FakeConfig {
             latency: Duration::ZERO,
             workers: 2,
             request_log_capacity: 10_000,
+            link_ttl: Duration::from_secs(24 * 3600),
         }
     }
 
@@ -341,6 +351,12 @@ impl FakeConfig {
     /// Sets the global limit (requests per second).
     pub fn with_global_limit(mut self, per_sec: Option<u32>) -> Self {
         self.global_limit_per_sec = per_sec;
+        self
+    }
+
+    /// Sets the lifetime of issued attachment links.
+    pub fn with_link_ttl(mut self, ttl: Duration) -> Self {
+        self.link_ttl = ttl;
         self
     }
 

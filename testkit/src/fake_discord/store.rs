@@ -7,9 +7,12 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
+use super::cdn::Signer;
+use super::files::own_seed;
 use super::guild::Guild;
 use super::model::{
-    ChannelKind, ChannelMeta, Emoji, Message, Overwrite, Reaction, VIEW_CHANNEL, snowflake,
+    Attachment, ChannelKind, ChannelMeta, Emoji, Message, Overwrite, Reaction, VIEW_CHANNEL, mix,
+    snowflake,
 };
 
 /// Runtime changes of one channel.
@@ -77,6 +80,51 @@ pub struct NewMessage {
     pub reply_to: Option<u64>,
 }
 
+/// An attachment of a message added at runtime ([`Store::add_message_with_attachments`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    /// The `filename` Discord reports: any text (path separators, `..`, control
+    /// characters, quotes, very long or non-ASCII names all go through as given).
+    pub filename: String,
+    /// Size in bytes; the CDN generates them on the fly, so any size costs no memory.
+    pub size: u64,
+    /// Content type (`None`: Discord could not tell).
+    pub content_type: Option<String>,
+}
+
+impl NewAttachment {
+    /// An attachment of `size` bytes named `filename`, without content type.
+    pub fn new(filename: impl Into<String>, size: u64) -> NewAttachment {
+        NewAttachment {
+            filename: filename.into(),
+            size,
+            content_type: None,
+        }
+    }
+}
+
+/// The URL path segment Discord's CDN would give `filename`: ASCII letters, digits, `.`,
+/// `-` and `_` kept, anything else `_`, at most 100 characters; names of dots only become
+/// `file` (a `..` segment would be resolved away by URL parsers).
+pub fn url_safe_name(filename: &str) -> String {
+    let name: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    if name.chars().all(|c| c == '.') {
+        "file".to_string()
+    } else {
+        name
+    }
+}
+
 /// Runtime changes of a channel's metadata.
 #[derive(Debug, Clone, Default)]
 struct ChannelChange {
@@ -97,10 +145,12 @@ pub struct Store {
     channel_owner: HashMap<u64, usize>,
     overlay: RwLock<HashMap<u64, ChannelOverlay>>,
     channel_changes: RwLock<HashMap<u64, ChannelChange>>,
+    signer: Signer,
 }
 
 impl Store {
-    /// Wraps generated guilds.
+    /// Wraps generated guilds (attachment links signed with a random secret, valid 24 h;
+    /// see [`Store::with_link_ttl`]).
     pub fn new(guilds: Vec<Guild>) -> Store {
         let mut channel_owner = HashMap::new();
         for (g, guild) in guilds.iter().enumerate() {
@@ -113,7 +163,19 @@ impl Store {
             channel_owner,
             overlay: RwLock::new(HashMap::new()),
             channel_changes: RwLock::new(HashMap::new()),
+            signer: Signer::random(std::time::Duration::from_secs(24 * 3600)),
         }
+    }
+
+    /// Sets the lifetime of the attachment links issued (new secret).
+    pub fn with_link_ttl(mut self, ttl: std::time::Duration) -> Store {
+        self.signer = Signer::random(ttl);
+        self
+    }
+
+    /// Signs and verifies attachment links.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
     }
 
     /// The guilds.
@@ -442,6 +504,17 @@ impl Store {
 
     /// Adds a message now (id from the current time, after every generated message).
     pub fn add_message(&self, channel_id: u64, new: NewMessage) -> Result<Message, StoreError> {
+        self.add_message_with_attachments(channel_id, new, Vec::new())
+    }
+
+    /// Adds a message now carrying `files` (bytes generated on the fly by the CDN route,
+    /// unique to each attachment; the URL's name segment is [`url_safe_name`]).
+    pub fn add_message_with_attachments(
+        &self,
+        channel_id: u64,
+        new: NewMessage,
+        files: Vec<NewAttachment>,
+    ) -> Result<Message, StoreError> {
         let (g, ch) = self.message_channel(channel_id)?;
         let now_ms = chrono::Utc::now().timestamp_millis();
         let last = self.last_message_id(ch).unwrap_or(ch.id);
@@ -459,7 +532,27 @@ impl Store {
             edited_ms: None,
             reply_to: new.reply_to,
             mentions,
-            attachments: Vec::new(),
+            attachments: files
+                .into_iter()
+                .enumerate()
+                .map(|(k, f)| {
+                    // The message's timestamp plus 22 bits: unique, and the CDN finds the
+                    // message from it (see `cdn::find_attachment`).
+                    let aid = snowflake(ts, 0, 0) | (mix(id ^ k as u64) & 0x3F_FFFF);
+                    Attachment {
+                        id: aid,
+                        url: format!(
+                            "https://cdn.discordapp.com/attachments/{channel_id}/{aid}/{}",
+                            url_safe_name(&f.filename)
+                        ),
+                        filename: f.filename,
+                        size: f.size,
+                        content_type: f.content_type,
+                        dimensions: None,
+                        content_seed: own_seed(aid),
+                    }
+                })
+                .collect(),
             reactions: Vec::new(),
         };
         self.write()

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::files::{Content, ContentReader};
 use super::guild::Guild;
 use super::model::{ChannelKind, ChannelMeta, Message, VIEW_CHANNEL};
 use super::store::Store;
@@ -44,8 +45,25 @@ pub struct TruthAttachment {
     pub size: u64,
     /// MIME type when Discord sent one.
     pub content_type: Option<String>,
-    /// CDN URL.
+    /// CDN URL as the fake serves it now (signed, see [`super::Signer::links_at`] for why
+    /// two renders within a short window agree); from [`TruthMessage::from`] alone, the
+    /// unsigned URL.
     pub url: String,
+    /// The bytes the CDN serves (`size` of them).
+    pub content: Content,
+}
+
+impl TruthAttachment {
+    /// Expected SHA-256 of the bytes, lowercase hex (generates them: O(size) time, O(1)
+    /// memory).
+    pub fn sha256_hex(&self) -> String {
+        self.content.sha256_hex()
+    }
+
+    /// The expected bytes as a reader.
+    pub fn reader(&self) -> ContentReader {
+        self.content.reader()
+    }
 }
 
 /// A message Verta must store.
@@ -102,6 +120,7 @@ impl From<Message> for TruthMessage {
                 .attachments
                 .into_iter()
                 .map(|a| TruthAttachment {
+                    content: a.content(),
                     id: a.id,
                     filename: a.filename,
                     size: a.size,
@@ -224,7 +243,14 @@ impl<'a> GuildTruth<'a> {
             .any(|c| c.platform_id == channel_id && (c.kind == "text" || c.kind == "thread"));
         match self.store.channel(channel_id) {
             Some((_, ch)) if stored => {
-                Box::new(self.store.iter_messages(ch).map(TruthMessage::from))
+                let links = self.store.signer().links(false);
+                Box::new(self.store.iter_messages(ch).map(move |m| {
+                    let mut t = TruthMessage::from(m);
+                    for a in &mut t.attachments {
+                        a.url = links.sign(&a.url);
+                    }
+                    t
+                }))
             }
             _ => Box::new(std::iter::empty()),
         }

@@ -11,7 +11,7 @@ use testkit::fake_discord::{Guild, GuildSpec};
 use crate::helpers::ids;
 
 /// Resident set size of a process in KiB (Linux).
-fn rss_kib(pid: u32) -> Option<u64> {
+pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
@@ -22,7 +22,7 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
-struct Child(std::process::Child);
+pub struct Child(pub std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {

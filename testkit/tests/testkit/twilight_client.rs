@@ -287,3 +287,49 @@ async fn twilight_http_sees_401_and_403_as_response_errors() {
         err.kind()
     );
 }
+
+#[tokio::test]
+async fn twilight_raw_request_refreshes_attachment_urls() {
+    #[derive(serde::Deserialize)]
+    struct Refreshed {
+        original: String,
+        refreshed: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        refreshed_urls: Vec<Refreshed>,
+    }
+    let fake = FakeDiscord::start(FakeConfig::small()).expect("start");
+    fake.update_faults(|f| f.expired_links = true);
+    let client = client(&fake);
+    let truth = fake.truth(fake.guild_ids()[0]).expect("truth");
+    let attachment = truth
+        .message_channels()
+        .filter_map(|c| fake.store().channel(c.platform_id))
+        .flat_map(|(_, ch)| fake.store().iter_messages(ch))
+        .flat_map(|m| m.attachments)
+        .next()
+        .expect("an attachment");
+    let expired = fake.signed_url(&attachment, true);
+    let body =
+        serde_json::to_vec(&serde_json::json!({ "attachment_urls": [expired] })).expect("body");
+    let request = twilight_http::request::RequestBuilder::raw(
+        twilight_http::request::Method::Post,
+        "attachments/refresh-urls".to_owned(),
+    )
+    .body(body)
+    .build()
+    .expect("request");
+    let answer: Answer = client
+        .request::<Answer>(request)
+        .await
+        .expect("refresh")
+        .model()
+        .await
+        .expect("answer");
+    assert_eq!(answer.refreshed_urls.len(), 1);
+    assert_eq!(answer.refreshed_urls[0].original, expired);
+    assert_ne!(answer.refreshed_urls[0].refreshed, expired);
+    assert_eq!(fake.route_count(routes::REFRESH_URLS), 1);
+    assert_eq!(fake.cdn_stats().urls_refreshed, 1);
+}
