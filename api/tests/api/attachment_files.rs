@@ -888,6 +888,11 @@ async fn the_website_shows_stored_images_inline_and_serves_its_files() {
                 content_type: "text/html",
                 outcome: Outcome::Stored(b"<script>alert(1)</script>".to_vec()),
             },
+            Planned {
+                name: "../../../escape\r\n\".png".into(),
+                content_type: "image/png",
+                outcome: Outcome::Stored(b"hostile picture".to_vec()),
+            },
         ],
     )
     .await;
@@ -1005,8 +1010,24 @@ async fn the_website_shows_stored_images_inline_and_serves_its_files() {
         .into_iter()
         .filter(|f| f.starts_with("f/"))
         .collect();
-    let expected: BTreeSet<String> = [png_path.clone(), pdf_path.clone(), html_file.clone()].into();
+    let hostile_path = format!("f/{}.png", sha256_hex(b"hostile picture"));
+    let expected: BTreeSet<String> = [
+        png_path.clone(),
+        pdf_path.clone(),
+        html_file.clone(),
+        hostile_path,
+    ]
+    .into();
     assert_eq!(built, expected);
+    // Nothing named after an attachment, inside the site or up to two levels above it.
+    let inside = files_under(out.path());
+    assert!(inside.iter().all(|f| !f.contains("escape")), "{inside:?}");
+    for dir in out.path().ancestors().skip(1).take(2) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.contains("escape"), "{name} in {}", dir.display());
+        }
+    }
     assert_eq!(std::fs::read(out.path().join(&png_path)).unwrap(), png);
     let built_page = std::fs::read_to_string(
         out.path()
@@ -1044,7 +1065,7 @@ async fn the_website_shows_stored_images_inline_and_serves_its_files() {
     let summary = site::build::build(&app.db, &ctx, out.path(), &app.files, &|_| {})
         .await
         .unwrap();
-    assert!(summary.removed >= 3, "{summary:?}");
+    assert!(summary.removed >= 4, "{summary:?}");
     assert!(
         !out.path().join("f").exists(),
         "the emptied directory goes too"
