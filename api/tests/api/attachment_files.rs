@@ -1084,3 +1084,74 @@ async fn archive_data_message_with(db: &DatabaseConnection, filename: &str) -> S
         .unwrap()
         .message_id
 }
+
+/// `verta export --with-files` and `verta site build` read the store `ATTACHMENT_STORE` names.
+#[tokio::test]
+async fn the_commands_copy_stored_files_from_the_configured_store() {
+    let app = spawn_app().await;
+    let archive = archive_data::generate(&app.db, "cli-files", 4, 0).await;
+    let png = png_bytes();
+    add_files(
+        &app.db,
+        &app.files,
+        &archive,
+        1,
+        &[Planned {
+            name: "shot.png".into(),
+            content_type: "image/png",
+            outcome: Outcome::Stored(png.clone()),
+        }],
+    )
+    .await;
+    let hash = sha256_hex(&png);
+    let out = tempfile::tempdir().unwrap();
+    let store = format!("file://{}", app.files_dir.path().display());
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_verta"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DATABASE_URL", app.test_db.url())
+            .env("ATTACHMENT_STORE", &store)
+            .current_dir(out.path())
+            .output()
+            .expect("the verta binary runs")
+    };
+    let export_dir = out.path().join("export");
+    let output = run(&[
+        "export",
+        "--tenant",
+        "cli-files",
+        "--out",
+        export_dir.to_str().unwrap(),
+        "--with-files",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["tenantSlug"], "cli-files");
+    let copied = std::fs::read(export_dir.join("cli-files").join("files").join(&hash)).unwrap();
+    assert_eq!(copied, png);
+
+    let site_dir = out.path().join("site");
+    let output = run(&[
+        "site",
+        "build",
+        "--tenant",
+        "cli-files",
+        "--out",
+        site_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read(site_dir.join("f").join(format!("{hash}.png"))).unwrap(),
+        png
+    );
+}
