@@ -84,7 +84,7 @@ pub async fn respond(
     let length = range.end - range.start;
     let mut builder = HttpResponse::build(status);
     let mut response = if head {
-        if meta.size > 0 && !store.contains(meta.sha256).await? {
+        if !store.contains(meta.sha256).await? {
             return Ok(None);
         }
         builder.body(SizedStream::new(

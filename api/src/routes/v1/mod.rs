@@ -5,7 +5,7 @@
 //! unknown tenant, channel or message, 429 over the rate limit).
 //!
 //! Handlers only extract, call one `service::archive` function (or the search index, in
-//! [`search`]) and wrap the result.
+//! [`search`]; the attachment store, in [`attachments`]) and wrap the result.
 
 pub mod attachments;
 pub mod rate_limit;
