@@ -558,12 +558,15 @@ async fn a_killed_worker_leaves_no_partial_blob_and_stored_files_are_not_fetched
         }
     }
 
-    // Another fetcher takes over once the dead worker's leases (30 s) have expired.
+    // Another worker takes over the job and the files once the dead worker's leases (30 s)
+    // have expired.
     h.fake.update_faults(|f| f.cdn_bytes_per_sec = 0);
+    let expected = h.truth_hashes(h.tenants[0].guild).len();
     let fetcher = h.fetcher();
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    while stored_count().await < files.len() {
+    while stored_count().await < expected {
         assert!(std::time::Instant::now() < deadline, "never resumed");
+        h.sync().await;
         fetcher.run_until_idle().await.expect("fetch");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -620,4 +623,48 @@ async fn files_status_and_gc_commands_print_json() {
         .output()
         .expect("unknown tenant");
     assert!(!out.status.success());
+}
+
+#[tokio::test]
+async fn a_download_longer_than_its_lease_keeps_the_claim_and_is_not_fetched_twice() {
+    let mut spec = files_guild(61).with_messages_per_channel(5);
+    spec.attachment_share = 0.0;
+    let h = Harness::new(vec![spec]).await;
+    h.sync().await;
+    let channel = h
+        .fake
+        .truth(h.tenants[0].guild)
+        .expect("truth")
+        .message_channels()
+        .next()
+        .expect("channel")
+        .platform_id;
+    h.fake
+        .add_message_with_attachments(
+            channel,
+            NewMessage {
+                content: "slow".into(),
+                ..NewMessage::default()
+            },
+            vec![NewAttachment::new("slow.bin", 768 * 1024)],
+        )
+        .expect("message");
+    h.sync().await;
+    // About 3 s per download, with a 1 s lease renewed every third of it.
+    h.fake.update_faults(|f| f.cdn_bytes_per_sec = 256 * 1024);
+    let one = h.fetcher_with(|s| s.lease = Duration::from_secs(1));
+    let two = h.fetcher_with(|s| s.lease = Duration::from_secs(1));
+    let (a, b) = tokio::join!(one.run_until_idle(), async {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        two.run_until_idle().await
+    });
+    let (a, b) = (a.expect("one"), b.expect("two"));
+    assert_eq!(
+        a.stored + b.stored,
+        h.files().await.len() as u64,
+        "{a:?} {b:?}"
+    );
+    let stats = h.fake.cdn_stats();
+    assert!(stats.requests.values().all(|n| *n == 1), "{stats:?}");
+    assert_every_attachment_stored_and_identical(&h, &BTreeSet::new()).await;
 }

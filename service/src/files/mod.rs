@@ -127,6 +127,8 @@ struct Inner {
     settings: FileSettings,
     worker_id: String,
     progress: FetchProgress,
+    /// Files claimed and not recorded yet (their leases are renewed).
+    held: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for FileFetcher {
@@ -203,6 +205,7 @@ impl FileFetcher {
                 settings,
                 worker_id: format!("files-{}", uuid::Uuid::new_v4()),
                 progress: FetchProgress::default(),
+                held: std::sync::Mutex::new(std::collections::HashSet::new()),
             }),
         }
     }
@@ -253,6 +256,7 @@ impl FileFetcher {
             .chain(slots.waiting.into_iter().map(|f| f.attachment_id));
         for attachment_id in held {
             let _ = queue::release(&self.inner.db, &attachment_id, &self.inner.worker_id).await;
+            self.held().remove(&attachment_id);
         }
         heartbeat.abort();
         tracing::info!(worker_id = %self.inner.worker_id, "attachment fetcher stopped");
@@ -284,6 +288,7 @@ impl FileFetcher {
             for file in slots.waiting {
                 let _ = queue::release(&self.inner.db, &file.attachment_id, &self.inner.worker_id)
                     .await;
+                self.held().remove(&file.attachment_id);
             }
         }
         result?;
@@ -326,9 +331,11 @@ impl FileFetcher {
             let every = this.inner.settings.lease / 3;
             loop {
                 tokio::time::sleep(every).await;
+                let held: Vec<String> = this.held().iter().cloned().collect();
                 if let Err(e) = queue::renew(
                     &this.inner.db,
                     &this.inner.worker_id,
+                    &held,
                     this.inner.settings.lease,
                 )
                 .await
@@ -357,6 +364,8 @@ impl FileFetcher {
                 batch as u64,
             )
             .await?;
+            self.held()
+                .extend(claimed.iter().map(|c| c.attachment_id.clone()));
             self.refresh_expiring(&mut claimed).await;
             slots.waiting.extend(claimed);
         }
@@ -395,7 +404,10 @@ impl FileFetcher {
             .collect();
         for batch in expiring.chunks(REFRESH_BATCH) {
             let urls: Vec<String> = batch.iter().map(|&i| files[i].url.clone()).collect();
-            let renewed = self.refresh(&urls).await;
+            let renewed = match self.refresh(&urls).await {
+                Some(Ok(renewed)) => renewed,
+                _ => HashMap::new(),
+            };
             for &i in batch {
                 if let Some(new) = renewed.get(&files[i].url) {
                     if let Err(e) =
@@ -409,25 +421,30 @@ impl FileFetcher {
         }
     }
 
-    /// Renewed links of `urls` (original -> refreshed); empty when the platform is
-    /// unavailable or refuses.
-    async fn refresh(&self, urls: &[String]) -> HashMap<String, String> {
-        let Some(platform) = &self.inner.platform else {
-            return HashMap::new();
-        };
-        match platform.refresh_attachment_urls(urls).await {
+    /// Renewed links of `urls` (original -> refreshed; links the platform does not know
+    /// are left out); `None` without a platform, an error when the request failed.
+    async fn refresh(
+        &self,
+        urls: &[String],
+    ) -> Option<Result<HashMap<String, String>, crate::platform::PlatformError>> {
+        let platform = self.inner.platform.as_ref()?;
+        Some(match platform.refresh_attachment_urls(urls).await {
             Ok(pairs) => {
                 FetchProgress::add(&self.inner.progress.refreshed, pairs.len() as u64);
-                pairs
+                Ok(pairs
                     .into_iter()
                     .filter(|(_, new)| download::allowed_url(new).is_ok())
-                    .collect()
+                    .collect())
             }
             Err(e) => {
                 tracing::warn!(error = %e, links = urls.len(), "cannot renew attachment links");
-                HashMap::new()
+                Err(e)
             }
-        }
+        })
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.inner.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Download, store and record one claimed file.
@@ -439,6 +456,7 @@ impl FileFetcher {
         if let Err(e) = self.record(&file, outcome).await {
             tracing::warn!(error = %e, "cannot record an attachment's outcome; its lease will expire and it is retried");
         }
+        self.held().remove(&file.attachment_id);
     }
 
     async fn record(&self, file: &Claimed, outcome: Outcome) -> Result<()> {
@@ -504,7 +522,16 @@ impl FileFetcher {
         .await;
         if let Err(DownloadError::NotFound(_)) = attempt {
             // The link may have been revoked early: renew it once before calling it gone.
-            let renewed = self.refresh(std::slice::from_ref(&file.url)).await;
+            let renewed = match self.refresh(std::slice::from_ref(&file.url)).await {
+                Some(Ok(renewed)) => renewed,
+                Some(Err(e)) => {
+                    return Ok(Outcome::Retry(
+                        format!("not found, and the link could not be renewed: {e}"),
+                        None,
+                    ));
+                }
+                None => HashMap::new(),
+            };
             let fresh = renewed
                 .get(&file.url)
                 .and_then(|u| download::allowed_url(u).ok());

@@ -189,18 +189,29 @@ pub async fn claim(
     Ok(claimed)
 }
 
-/// Extend the lease of every file `worker_id` holds (the fetcher's heartbeat).
-pub async fn renew(db: &impl ConnectionTrait, worker_id: &str, lease: Duration) -> Result<u64> {
-    Ok(attachment_files::Entity::update_many()
-        .col_expr(
-            attachment_files::Column::LeaseExpiresAt,
-            Expr::value(lease_until(lease)),
-        )
-        .filter(attachment_files::Column::WorkerId.eq(worker_id))
-        .filter(attachment_files::Column::State.eq(state::PENDING))
-        .exec(db)
-        .await?
-        .rows_affected)
+/// Extend the lease of the files `attachment_ids` that `worker_id` still holds (the
+/// fetcher's heartbeat; by primary key, so it costs the same whatever the table's size).
+pub async fn renew(
+    db: &impl ConnectionTrait,
+    worker_id: &str,
+    attachment_ids: &[String],
+    lease: Duration,
+) -> Result<u64> {
+    let mut renewed = 0;
+    for chunk in attachment_ids.chunks(IDS_PER_STATEMENT) {
+        renewed += attachment_files::Entity::update_many()
+            .col_expr(
+                attachment_files::Column::LeaseExpiresAt,
+                Expr::value(lease_until(lease)),
+            )
+            .filter(attachment_files::Column::AttachmentId.is_in(chunk.to_vec()))
+            .filter(attachment_files::Column::WorkerId.eq(worker_id))
+            .filter(attachment_files::Column::State.eq(state::PENDING))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(renewed)
 }
 
 fn held(attachment_id: &str, worker_id: &str) -> sea_orm::Condition {
