@@ -5,6 +5,7 @@ mod browser;
 mod helpers;
 
 mod archive_data;
+mod attachment_files;
 mod auth;
 mod branding;
 mod browser_harness;

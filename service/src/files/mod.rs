@@ -13,6 +13,7 @@
 
 pub mod download;
 pub mod queue;
+pub mod read;
 pub mod store;
 
 use std::collections::HashMap;
