@@ -639,3 +639,63 @@ async fn a_download_longer_than_its_lease_keeps_the_claim_and_is_not_fetched_twi
     assert!(stats.requests.values().all(|n| *n == 1), "{stats:?}");
     assert_every_attachment_stored_and_identical(&h, &BTreeSet::new()).await;
 }
+
+#[tokio::test]
+async fn hostile_file_names_are_synced_and_fetched_without_reaching_the_store() {
+    let mut spec = files_guild(71).with_messages_per_channel(5);
+    spec.attachment_share = 0.0;
+    let h = Harness::new(vec![spec]).await;
+    let names = [
+        "../../../etc/passwd".to_owned(),
+        "a/b\\c/..\\..\\d.png".to_owned(),
+        "line\r\nbreak\u{0}\u{7}\u{1b}[31m.txt".to_owned(),
+        "\"quoted\"; filename=evil.html".to_owned(),
+        "é".repeat(1_000),
+        "x".repeat(1_000),
+        "..".to_owned(),
+    ];
+    for (i, name) in names.iter().enumerate() {
+        h.add_file(name, 1_000 + i as u64);
+    }
+    h.sync().await;
+    h.fetcher().run_until_idle().await.expect("fetch");
+    assert_every_attachment_stored_and_identical(&h, &BTreeSet::new()).await;
+    let stored: Vec<String> = h
+        .files()
+        .await
+        .into_values()
+        .map(|(a, _)| a.filename)
+        .collect();
+    for name in &names {
+        let kept: String = name.chars().take(500).collect();
+        assert!(stored.contains(&kept), "{name:?} not stored as {kept:?}");
+    }
+    // Nothing but the content-addressed layout (and the temporary directory) in the store.
+    let root = match h.config.attachment_store.as_ref() {
+        Some(AttachmentStoreUrl::File(dir)) => dir.clone(),
+        other => panic!("expected a local store, got {other:?}"),
+    };
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            let relative = path.strip_prefix(&root).expect("inside the store");
+            let parts: Vec<String> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let ok = match parts.as_slice() {
+                [top] => top == "sha256" || top == ".tmp",
+                [top, a] | [top, a, _] => {
+                    top == "sha256" && a.len() == 2 && a.bytes().all(|b| b.is_ascii_hexdigit())
+                }
+                [top, _, _, blob] => top == "sha256" && service::files::is_sha256(blob),
+                _ => false,
+            };
+            assert!(ok, "unexpected path in the store: {relative:?}");
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+}
