@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The test command: every test on SQLite, then every test on a throwaway MariaDB
-# (utf8mb4_bin), then the entity drift check and the API fuzzing. Works on a fresh Debian
-# machine: installs chromium, chromedriver and axe-core for the browser tests when missing
-# (scripts/browser-tools.sh) and MariaDB (apt-get), starts it on loopback with its own datadir,
-# socket and port, and stops and deletes it at exit, also on failure.
+# (utf8mb4_bin), then the tests named `s3` against a throwaway S3-compatible server (Garage),
+# then the entity drift check and the API fuzzing. Works on a fresh Debian machine: installs
+# chromium, chromedriver and axe-core for the browser tests when missing
+# (scripts/browser-tools.sh), MariaDB (apt-get) and Garage (scripts/s3.sh: built once with
+# cargo install into a cache outside the repository), starts each on loopback with its own
+# files and ports, and stops and deletes them at exit, also on failure.
 #
 #   bash scripts/test.sh                 # all legs
-#   bash scripts/test.sh -- -p service   # extra args go to `cargo test` (both legs)
+#   bash scripts/test.sh -- -p service   # extra args go to `cargo test` (every leg)
 #
 # Every leg runs, and every test binary of a leg runs even when an earlier one failed
 # (`--no-fail-fast`), so one report shows every failure. The summary counts the passed and
@@ -95,6 +97,13 @@ mariadb_start || { echo "cannot start MariaDB" >&2; exit 1; }
 # mariadb_start's EXIT trap stops the server; keep it and remove the logs too.
 trap 'mariadb_stop; rm -rf "$LOGS"' EXIT
 
+# The S3 leg's server is started by its leg (scripts/s3.sh run), so that the AWS variables
+# reach only that leg; the build, the only slow part, happens here, once per machine.
+# shellcheck source=scripts/s3.sh
+source scripts/s3.sh
+banner "Setting up Garage (the S3 leg's server)"
+s3_install || { echo "cannot install Garage: see the messages above" >&2; exit 1; }
+
 leg "Self-containment (no path outside the repository)" self_contained
 
 # Build the tests once, before the legs, so that the legs' output is the tests'.
@@ -106,6 +115,22 @@ leg "SQLite leg (VERTA_TEST_BACKEND=sqlite)" \
 leg "MariaDB leg (VERTA_TEST_BACKEND=mariadb, $VERTA_TEST_MARIADB_URL)" \
     env VERTA_TEST_BACKEND=mariadb VERTA_TEST_MARIADB_URL="$VERTA_TEST_MARIADB_URL" \
     cargo test --no-fail-fast "${CARGO_ARGS[@]}"
+
+# Only the tests whose name contains `s3` (the object store's: they read VERTA_TEST_S3_URL and
+# pass without running when it is unset, as in the legs above), and no doctests: `--tests`
+# goes before the extra arguments' `--`, if there is one, and the filter after it.
+S3_ARGS=()
+S3_SEPARATED=0
+for arg in "${CARGO_ARGS[@]}"; do
+    if [ "$arg" = "--" ] && [ "$S3_SEPARATED" -eq 0 ]; then
+        S3_ARGS+=(--tests); S3_SEPARATED=1
+    fi
+    S3_ARGS+=("$arg")
+done
+[ "$S3_SEPARATED" -eq 1 ] || S3_ARGS+=(--tests --)
+S3_ARGS+=(s3)
+leg "S3 leg (tests named s3, VERTA_TEST_S3_URL on a throwaway Garage)" \
+    env VERTA_TEST_BACKEND=sqlite bash scripts/s3.sh run -- cargo test --no-fail-fast "${S3_ARGS[@]}"
 
 leg "Entity drift check (sea-orm-cli on the migrated MariaDB vs entity/src)" \
     bash scripts/regenerate-entities.sh --check

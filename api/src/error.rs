@@ -73,6 +73,10 @@ pub enum ApiError {
     /// Something failed inside the API layer itself (HTTP 500; details only in the logs).
     #[error("internal error: {0}")]
     Internal(String),
+    /// An attachment the reader may see has no bytes to serve (HTTP 404); the message says
+    /// why: `not stored yet`, `gone`, `skipped: <reason>`.
+    #[error("{0}")]
+    FileUnavailable(String),
     /// A route matches the path but not the method.
     #[error("method {method} is not allowed on {path}")]
     MethodNotAllowed {
@@ -115,7 +119,7 @@ impl ApiError {
             ApiError::MissingApiKey | ApiError::InvalidApiKey => "Unauthorized",
             ApiError::BadRequest(_) => "Bad Request",
             ApiError::PayloadTooLarge { .. } => "Payload Too Large",
-            ApiError::RouteNotFound { .. } => "Not Found",
+            ApiError::RouteNotFound { .. } | ApiError::FileUnavailable(_) => "Not Found",
             ApiError::MethodNotAllowed { .. } => "Method Not Allowed",
             ApiError::Internal(_) => "Internal Server Error",
         }
@@ -203,7 +207,7 @@ impl ResponseError for ApiError {
             ApiError::MissingApiKey | ApiError::InvalidApiKey => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RouteNotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::RouteNotFound { .. } | ApiError::FileUnavailable(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client_ip;
 pub mod error;
 pub mod extract;
+pub mod file_response;
 pub mod middleware;
 pub mod openapi;
 pub mod params;

@@ -15,6 +15,7 @@ use sea_orm::DatabaseConnection;
 use service::Config;
 use service::archive::{MessageReader, TenantCache};
 use service::export::ExportJobs;
+use service::files::BlobStore;
 use service::search::SearchIndex;
 use tokio::sync::watch;
 use tracing_actix_web::TracingLogger;
@@ -91,6 +92,9 @@ pub struct AppState {
     pub site_cache: web::Data<SiteCache>,
     /// The search index this process answers queries from (`SEARCH_INDEX_DIR`).
     pub search: web::Data<SearchIndex>,
+    /// The attachment store (`ATTACHMENT_STORE`) the read API and the website serve files
+    /// from, opened once.
+    pub files: web::Data<BlobStore>,
 }
 
 impl AppState {
@@ -101,6 +105,7 @@ impl AppState {
         config: Config,
         admin_key: AdminKey,
         search: Arc<SearchIndex>,
+        files: BlobStore,
     ) -> Result<Self, StartupError> {
         let registry = prometheus::Registry::new();
         let http_metrics =
@@ -119,6 +124,7 @@ impl AppState {
             config: web::Data::new(config),
             admin_key,
             search: web::Data::from(search),
+            files: web::Data::new(files),
             registry,
             http_metrics: web::Data::new(http_metrics),
             queue_gauges,
@@ -167,6 +173,7 @@ pub fn app(
         .app_data(state.message_reader.clone())
         .app_data(state.site_cache.clone())
         .app_data(state.search.clone())
+        .app_data(state.files.clone())
         .configure(routes::configure)
         .default_service(web::to(mw::no_route))
         .wrap(from_fn(mw::finish_response))
@@ -210,7 +217,8 @@ impl Application {
             })?
             .port();
         let search = SearchIndex::open(&config.search_index_dir())?;
-        let state = AppState::new(db, config, admin_key, search)?;
+        let files = BlobStore::open(&config.attachment_store())?;
+        let state = AppState::new(db, config, admin_key, search, files)?;
         let app_state = state.clone();
         let server = HttpServer::new(move || app(app_state.clone()))
             .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
@@ -249,6 +257,11 @@ impl Application {
     /// The search index this process serves (tests wait for it, or make it catch up).
     pub fn search_index(&self) -> Arc<SearchIndex> {
         self.state.search.clone().into_inner()
+    }
+
+    /// The attachment store this process serves files from.
+    pub fn files(&self) -> BlobStore {
+        self.state.files.get_ref().clone()
     }
 
     /// The bound TCP port (the real one when configured with port 0).

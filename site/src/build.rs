@@ -5,14 +5,19 @@
 //! atomically (a temporary name in the same directory, then a rename). A file whose bytes are
 //! unchanged is not rewritten and keeps its mtime; files that the previous build wrote and this
 //! one did not (listed in the manifest it leaves behind) are removed. Memory holds one page,
-//! the set of written paths and the set of authors' avatar seeds, never a channel.
+//! the set of written paths and the set of authors' avatar seeds, never a channel. Stored
+//! attachment files the pages show are copied from the attachment store into `f/`, each blob
+//! once (streamed, never held in memory), and kept as they are when already there.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use futures::StreamExt;
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
+use service::files::BlobStore;
+use tokio::io::AsyncWriteExt;
 
 use service::archive::{self, query::Direction, query::Position};
 
@@ -92,6 +97,41 @@ impl Writer {
         Ok(())
     }
 
+    /// Copy blob `hash` from `store` to `rel` unless a file of its size is there (the name
+    /// holds the hash, so the size is enough to know the bytes): streamed to a temporary name
+    /// in the same directory, synced, renamed. A blob no longer in the store is left out.
+    async fn blob(&mut self, store: &BlobStore, hash: &str, rel: &str) -> Result<()> {
+        let path = self.out.join(rel);
+        let Some(size) = store.size(hash).await? else {
+            return Ok(());
+        };
+        self.summary.files += 1;
+        self.summary.bytes += size;
+        self.seen.insert(rel.to_owned());
+        if std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == size) {
+            self.summary.unchanged += 1;
+            return Ok(());
+        }
+        let Some(body) = store.get(hash, None).await? else {
+            return Ok(());
+        };
+        let dir = path.parent().unwrap_or(&self.out).to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| io(&dir, e))?;
+        let (file, tmp_path) = tmp.into_parts();
+        let mut file = tokio::fs::File::from_std(file);
+        let mut stream = body.stream;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| io(&path, e))?;
+            file.write_all(&chunk).await.map_err(|e| io(&path, e))?;
+        }
+        file.sync_data().await.map_err(|e| io(&path, e))?;
+        drop(file);
+        tmp_path.persist(&path).map_err(|e| io(&path, e.error))?;
+        self.summary.written += 1;
+        Ok(())
+    }
+
     /// A page at a route path (`c/x/1/` → `c/x/1/index.html`).
     fn page(&mut self, route_path: &str, html: &str) -> Result<()> {
         self.summary.pages += 1;
@@ -139,6 +179,7 @@ pub async fn build(
     db: &impl ConnectionTrait,
     ctx: &SiteContext,
     out: &Path,
+    files: &BlobStore,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Summary> {
     let started = Instant::now();
@@ -178,6 +219,7 @@ pub async fn build(
     w.write("robots.txt", sitemap::robots(ctx).as_bytes())?;
 
     let mut seeds: HashSet<String> = HashSet::new();
+    let mut blobs: BTreeSet<(String, String)> = BTreeSet::new();
     for facts in pages::all_channel_facts(&rows, &stats) {
         let channel = &facts.channel;
         if pages::has_threads_index(&facts) {
@@ -203,7 +245,7 @@ pub async fn build(
             }
             continue;
         }
-        done += channel_pages(db, ctx, &facts, &mut w, &mut seeds).await?;
+        done += channel_pages(db, ctx, &facts, &mut w, &mut seeds, &mut blobs).await?;
         progress(Progress {
             messages: done,
             total_messages,
@@ -214,6 +256,10 @@ pub async fn build(
             &Route::Avatar(seed.clone()).path(),
             avatar::svg(seed).as_bytes(),
         )?;
+    }
+    // Each referenced blob once, whatever number of attachments show it.
+    for (hash, rel) in &blobs {
+        w.blob(files, hash, rel).await?;
     }
     let plan = sitemap::Plan::from_channels(&rows, &stats);
     if let Some(index) = sitemap::index(ctx, &plan) {
@@ -242,6 +288,7 @@ async fn channel_pages(
     facts: &ChannelFacts,
     w: &mut Writer,
     seeds: &mut HashSet<String>,
+    blobs: &mut BTreeSet<(String, String)>,
 ) -> Result<u64> {
     let c = &facts.channel;
     let mut n = 0u64;
@@ -266,6 +313,17 @@ async fn channel_pages(
         for m in &views {
             if !seeds.contains(avatar::seed_for(&m.anonymized_author_id)) {
                 seeds.insert(avatar::seed_for(&m.anonymized_author_id).to_owned());
+            }
+            // The page shows no attachment of a deleted message, so links none of its files.
+            if pages::is_deleted(m) {
+                continue;
+            }
+            for a in &m.attachments {
+                if let (Some(hash), Some((route, _))) =
+                    (a.stored_sha256(), pages::attachment_file(a))
+                {
+                    blobs.insert((hash.to_owned(), route.path()));
+                }
             }
         }
         rendered += views.len() as u64;

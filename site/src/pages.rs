@@ -14,8 +14,9 @@ use sea_orm::ConnectionTrait;
 
 use entity::channels;
 use service::archive::query::ChannelStats;
-use service::archive::view::MessageView;
+use service::archive::view::{AttachmentView, MessageView};
 use service::archive::{self, pages as reads};
+use service::files::read;
 use service::search::{DEFAULT_LIMIT, MAX_OFFSET, SearchHit, SearchIndex, SearchRequest, Sort};
 use service::tenants::Tenant;
 
@@ -367,6 +368,19 @@ pub struct AttachmentCard {
     pub kind: String,
     /// Human size.
     pub size: String,
+    /// The stored file (`<root>f/<sha256>.<ext>`), when its bytes are stored.
+    pub href: Option<String>,
+    /// A stored raster image: shown inline.
+    pub image: bool,
+}
+
+/// The site file of an attachment whose bytes are stored: its route (`f/<sha256>.<ext>`)
+/// and whether it is a raster image shown inline.
+pub fn attachment_file(a: &AttachmentView) -> Option<(Route, bool)> {
+    let hash = a.stored_sha256()?;
+    let ext = read::site_extension(&a.content_type);
+    let image = read::presentation(&a.content_type) == read::Presentation::Image;
+    Some((Route::File(hash.to_owned(), ext.to_owned()), image))
 }
 
 /// One reaction pill.
@@ -539,6 +553,11 @@ async fn reply_targets(
     Ok(Targets { by_platform_id })
 }
 
+/// Whether `m` was deleted on Discord (its page shows neither its content nor its files).
+pub fn is_deleted(m: &MessageView) -> bool {
+    metadata_bool(m, "deleted")
+}
+
 fn excerpt_of(m: &MessageView, resolver: &PageResolver) -> String {
     if metadata_bool(m, "deleted") {
         return "Message deleted on Discord".to_owned();
@@ -622,10 +641,15 @@ fn message_items(
             } else {
                 m.attachments
                     .iter()
-                    .map(|a| AttachmentCard {
-                        name: a.filename.clone(),
-                        kind: a.content_type.clone(),
-                        size: size_text(a.file_size),
+                    .map(|a| {
+                        let file = attachment_file(a);
+                        AttachmentCard {
+                            name: a.filename.clone(),
+                            kind: a.content_type.clone(),
+                            size: size_text(a.file_size),
+                            image: file.as_ref().is_some_and(|(_, image)| *image),
+                            href: file.map(|(route, _)| format!("{root}{}", route.path())),
+                        }
                     })
                     .collect()
             },

@@ -15,6 +15,7 @@
 //! | `m/<message>/` | a message's permalink (live only: a redirect to its page and anchor) |
 //! | `search/` | search results, `?q=..&sort=..&cursor=..` (live only: it needs the index) |
 //! | `a/<seed>.svg` | an author's avatar |
+//! | `f/<sha256>.<ext>` | a stored attachment file (its extension from the allow-list) |
 //! | `_assets/<name>` | the stylesheet and the script (content-hashed names) |
 //! | `sitemap.xml`, `sitemap-<k>.xml`, `robots.txt` | for crawlers |
 
@@ -37,6 +38,8 @@ pub enum Route {
     Search,
     /// An avatar (the seed is validated by the avatar module).
     Avatar(String),
+    /// A stored attachment file: its SHA-256 (64 lowercase hex digits) and extension.
+    File(String, String),
     /// A static asset by its published name.
     Asset(String),
     /// The sitemap index.
@@ -74,6 +77,18 @@ impl Route {
             ["m", id, ""] => Route::Message(uuid(id)?),
             ["search", ""] => Route::Search,
             ["a", file] => Route::Avatar(file.strip_suffix(".svg")?.to_owned()),
+            ["f", file] => {
+                let (hash, ext) = file.split_once('.')?;
+                let ext_ok = !ext.is_empty()
+                    && ext.len() <= 8
+                    && ext
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                if !service::files::is_sha256(hash) || !ext_ok {
+                    return None;
+                }
+                Route::File(hash.to_owned(), ext.to_owned())
+            }
             ["_assets", name] => Route::Asset((*name).to_owned()),
             ["sitemap.xml"] => Route::SitemapIndex,
             ["robots.txt"] => Route::Robots,
@@ -95,6 +110,7 @@ impl Route {
             Route::Message(id) => format!("m/{id}/"),
             Route::Search => SEARCH.to_owned(),
             Route::Avatar(seed) => format!("a/{seed}.svg"),
+            Route::File(hash, ext) => format!("f/{hash}.{ext}"),
             Route::Asset(name) => format!("_assets/{name}"),
             Route::SitemapIndex => "sitemap.xml".to_owned(),
             Route::Sitemap(k) => format!("sitemap-{k}.xml"),

@@ -1,12 +1,14 @@
-//! `verta export --tenant <id|slug> --out DIR`: writes the tenant's archive to `<out>/<slug>/`
-//! (see `service::export`), draws a progress bar on stderr and prints the export summary as
-//! JSON on stdout. An unknown tenant or an unwritable directory is an error (non-zero exit).
+//! `verta export --tenant <id|slug> --out DIR [--with-files]`: writes the tenant's archive to
+//! `<out>/<slug>/` (see `service::export`), with `--with-files` its stored attachment files
+//! too, draws a progress bar on stderr and prints the export summary as JSON on stdout. An
+//! unknown tenant or an unwritable directory is an error (non-zero exit).
 
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use service::Config;
 use service::export::{self, Progress};
+use service::files::BlobStore;
 
 use super::{CliError, ExportArgs, open_database, print_json};
 
@@ -37,7 +39,13 @@ pub async fn run(args: ExportArgs, config: Config) -> Result<ExitCode, CliError>
     // Log lines go above the bar, not through it.
     let logs_above_bar = crate::telemetry::show_progress(&bar);
     let progress = Bar(bar);
-    let result = export::export_tenant(&db, &args.tenant, &args.out, &progress).await;
+    let store = match args.with_files {
+        true => Some(BlobStore::open(&config.attachment_store())?),
+        false => None,
+    };
+    let result =
+        export::export_tenant_with_files(&db, &args.tenant, &args.out, &progress, store.as_ref())
+            .await;
     progress.0.finish_and_clear();
     drop(logs_above_bar);
     print_json(&result?)?;

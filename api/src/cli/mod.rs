@@ -203,6 +203,10 @@ pub struct ExportArgs {
     /// Output directory; the tenant's files go to `<out>/<slug>/`.
     #[arg(long, default_value = "./data-export")]
     pub out: std::path::PathBuf,
+    /// Also write the tenant's stored attachment files (from ATTACHMENT_STORE), each once as
+    /// `<out>/<slug>/files/<sha256>`, referenced from the message pages.
+    #[arg(long)]
+    pub with_files: bool,
 }
 
 /// Why a command failed (printed to stderr; the exit code is then non-zero).

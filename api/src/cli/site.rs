@@ -35,7 +35,8 @@ pub async fn build(args: SiteBuildArgs, config: Config) -> Result<ExitCode, CliE
         bar.set_length(p.total_messages);
         bar.set_position(p.messages);
     };
-    let result = build::build(&db, &ctx, &args.out, &on_progress).await;
+    let files = service::files::BlobStore::open(&config.attachment_store())?;
+    let result = build::build(&db, &ctx, &args.out, &files, &on_progress).await;
     bar.finish_and_clear();
     drop(logs_above_bar);
     print_json(&result?)?;

@@ -94,10 +94,22 @@ pub(crate) async fn wait_for(
         service::sync::SyncSettings::from_config(config),
     ));
     let fetcher = service::sync::fetcher_from_config(db.clone(), config, platform)?;
-    let (stop_files, files_stopped) = tokio::sync::watch::channel(false);
+    // Files are downloaded while the job pages (each pass takes the due files; a pass that
+    // starts after the job has finished takes its last ones).
+    let job_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let files_task = {
         let fetcher = fetcher.clone();
-        tokio::spawn(async move { fetcher.run(files_stopped).await })
+        let job_done = Arc::clone(&job_done);
+        tokio::spawn(async move {
+            loop {
+                let last = job_done.load(Ordering::Acquire);
+                let pass = fetcher.run_until_idle().await;
+                if last || pass.is_err() {
+                    return pass;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
     };
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
@@ -151,9 +163,13 @@ pub(crate) async fn wait_for(
         }
         // The files the job queued that are not stored yet (those waiting for a retry stay
         // queued for the worker).
-        let _ = stop_files.send(true);
-        let _ = files_task.await;
-        fetcher.run_until_idle().await?;
+        job_done.store(true, Ordering::Release);
+        match files_task.await {
+            Ok(pass) => {
+                pass?;
+            }
+            Err(e) => tracing::warn!(error = %e, "the attachment downloads stopped"),
+        }
         let files = fetcher.summary();
         tracing::info!(
             stored = files.stored,

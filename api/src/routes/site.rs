@@ -8,7 +8,8 @@
 //! [`SiteCache`] for `SITE_CACHE_SECS` and carries the `ETag` of its bytes (a 304 when the
 //! reader holds them) and the tenant's last change as `Last-Modified`; pages are compressed and
 //! sent with a Content-Security-Policy that allows nothing but the site's own files and its two
-//! inline elements. Pages count against the same per-client limit as the public read API.
+//! inline elements. Stored attachment files the pages show are served under `f/`, streamed
+//! from the attachment store. Pages count against the same per-client limit as the public read API.
 //! The live site answers searches (`search/?q=..`, from the process's [`SearchIndex`]), so its
 //! pages carry a search box; results are rendered for every request and cached by no one.
 
@@ -20,6 +21,8 @@ use actix_web::{HttpRequest, HttpResponse, guard, web};
 use sea_orm::DatabaseConnection;
 use service::Config;
 use service::archive::pages as reads;
+use service::files::BlobStore;
+use service::files::read;
 use service::search::SearchIndex;
 use service::tenants::{self, TenantStatus};
 use site::pages::{self, SiteContext};
@@ -28,6 +31,7 @@ use site::{assets, avatar, sitemap};
 
 use crate::client_ip::client_ip;
 use crate::error::ApiError;
+use crate::file_response::{self, FileMeta};
 use crate::routes::v1::rate_limit::{ReadApiLimiter, retry_after_secs};
 use crate::site_cache::{Answer, SiteCache};
 
@@ -275,10 +279,14 @@ async fn serve(
         }
         _ => {}
     }
+    let cache = req.app_data::<web::Data<SiteCache>>();
+    // A page's images are its own requests: like assets, not counted against the reader.
+    if let Some(Route::File(hash, ext)) = &route {
+        return file(req, db, cache, &mount, hash, ext).await;
+    }
     if let Some(limited) = over_limit(req) {
         return Ok(limited);
     }
-    let cache = req.app_data::<web::Data<SiteCache>>();
     // Results depend on the query string and follow the index: never from the cache.
     if route == Some(Route::Search) {
         let Some(ctx) = context(db, cache, &mount).await? else {
@@ -297,6 +305,38 @@ async fn serve(
         c.keep_answer(&mount.base_url, tail, answer.clone());
     }
     Ok(respond(req, &answer))
+}
+
+/// A stored attachment file of the mounted tenant (`f/<sha256>.<ext>`): only bytes a
+/// public attachment of the tenant has, under the extension of its content type, with the
+/// headers of every served file ([`file_response`]).
+async fn file(
+    req: &HttpRequest,
+    db: &DatabaseConnection,
+    cache: Option<&web::Data<SiteCache>>,
+    mount: &Mount,
+    hash: &str,
+    ext: &str,
+) -> Result<HttpResponse, ApiError> {
+    let (Some(ctx), Some(store)) = (
+        context(db, cache, mount).await?,
+        req.app_data::<web::Data<BlobStore>>(),
+    ) else {
+        return Ok(plain_not_found());
+    };
+    let tenant_id = ctx.tenant.id.to_string();
+    let Some(found) = read::site_file(db, &tenant_id, hash, ext).await? else {
+        return Ok(plain_not_found());
+    };
+    let meta = FileMeta {
+        sha256: hash,
+        size: found.bytes,
+        content_type: &found.content_type,
+        filename: &found.filename,
+    };
+    Ok(file_response::respond(req, store, meta)
+        .await?
+        .unwrap_or_else(plain_not_found))
 }
 
 /// The rendering context of the mounted tenant (`None`: no ACTIVE tenant has the slug), from
@@ -419,7 +459,10 @@ async fn render(
             };
         }
         // Served before the cache, by `search`.
-        Some(Route::Asset(_)) | Some(Route::Avatar(_)) | Some(Route::Search) => None,
+        Some(Route::Asset(_))
+        | Some(Route::Avatar(_))
+        | Some(Route::File(..))
+        | Some(Route::Search) => None,
     };
     let Some(html) = html else {
         return not_found("There is no such page in this archive.");

@@ -36,6 +36,10 @@ pub struct TestApp {
     pub search: std::sync::Arc<service::search::SearchIndex>,
     /// Keeps the search index directory alive.
     pub search_dir: tempfile::TempDir,
+    /// The app's attachment store (in its own temporary directory, `files_dir`).
+    pub files: service::files::BlobStore,
+    /// Keeps the attachment store's directory alive.
+    pub files_dir: tempfile::TempDir,
 }
 
 /// A fresh, migrated database without the app (for tests that call the service directly);
@@ -58,9 +62,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     api::telemetry::init_for_tests();
     let test_db = TestDb::new().await;
     let search_dir = tempfile::tempdir().expect("a temporary directory");
+    let files_dir = tempfile::tempdir().expect("a temporary directory");
     let mut config = Config {
         database_url: test_db.url().to_owned(),
         search_index_dir: Some(search_dir.path().to_owned()),
+        attachment_store: Some(service::config::AttachmentStoreUrl::File(
+            files_dir.path().to_owned(),
+        )),
         host: "127.0.0.1".to_owned(),
         port: 0,
         admin_api_key: Some(TEST_API_KEY.to_owned()),
@@ -74,6 +82,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let port = app.port();
     let db = app.db().clone();
     let search = app.search_index();
+    let files = app.files();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -87,6 +96,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         test_db,
         search,
         search_dir,
+        files,
+        files_dir,
     }
 }
 

@@ -5,6 +5,7 @@ mod browser;
 mod helpers;
 
 mod archive_data;
+mod attachment_files;
 mod auth;
 mod branding;
 mod browser_harness;
@@ -13,6 +14,7 @@ mod demo;
 mod details;
 mod errors;
 mod export;
+mod files;
 mod health;
 mod metrics;
 mod openapi;

@@ -49,6 +49,10 @@ async fn openapi_document_describes_every_registered_route() {
         service::Config::for_database(test_db.url()),
         api::middleware::AdminKey::new(TEST_API_KEY),
         service::search::SearchIndex::open(index_dir.path()).unwrap(),
+        service::files::BlobStore::open(&service::config::AttachmentStoreUrl::File(
+            index_dir.path().join("files"),
+        ))
+        .unwrap(),
     )
     .unwrap();
     let app = test::init_service(api::startup::app(state)).await;

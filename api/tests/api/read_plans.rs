@@ -157,6 +157,12 @@ async fn every_read_query_is_served_by_an_index() {
         "idx_message_attachments_message_id",
     );
     assert_uses("reactions and attachments of a page", &details, idx);
+    // Each attachment's file row by its primary key.
+    let file_row = match backend {
+        DbBackend::Sqlite => "sqlite_autoindex_attachment_files_1 (attachment_id=?)",
+        _ => "table=f type=eq_ref key=PRIMARY",
+    };
+    assert_uses("reactions and attachments of a page", &details, file_row);
     if backend == DbBackend::Sqlite {
         // The direct SQLite reads of the read API look the page's details up by its ids.
         let ids: Vec<&str> = page.iter().map(|m| m.id.as_str()).collect();
@@ -169,6 +175,7 @@ async fn every_read_query_is_served_by_an_index() {
         for index in [
             "idx_message_emoji_reactions_message_id",
             "idx_message_attachments_message_id",
+            file_row,
         ] {
             assert_uses("reactions and attachments of a page's ids", &by_ids, index);
         }

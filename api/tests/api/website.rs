@@ -557,7 +557,7 @@ async fn build_static(site: &SyncedSite, out: &Path) -> site::build::Summary {
     let ctx = site::pages::SiteContext::load(&site.app.db, tenant, Some(SyncedSite::public("")))
         .await
         .unwrap();
-    site::build::build(&site.app.db, &ctx, out, &|_| {})
+    site::build::build(&site.app.db, &ctx, out, &site.app.files, &|_| {})
         .await
         .unwrap()
 }

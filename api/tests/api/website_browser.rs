@@ -448,3 +448,82 @@ async fn the_results_help_and_error_pages_are_clean_light_and_dark_from_320_px_t
     }
     browser.close().await;
 }
+
+/// A stored image shows inline, fits a phone's width, and is a link to the file; the page
+/// stays clean (console, axe) with the picture in it.
+#[tokio::test]
+async fn a_stored_image_shows_inline_and_fits_a_phone_screen() {
+    use crate::attachment_files::{Outcome, Planned, add_files_to, gradient_png};
+
+    let site = synced_site(900, 23).await;
+    let (text, _, _) = sample_paths(&site).await;
+    let channel_id = text
+        .trim_start_matches("c/")
+        .trim_end_matches("/1/")
+        .to_owned();
+    let newest = entity::messages::Entity::find()
+        .filter(entity::messages::Column::ChannelId.eq(channel_id.as_str()))
+        .all(&site.app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .max_by_key(|m| m.platform_created_at)
+        .unwrap();
+    // Wider than any phone: the stylesheet must scale it down.
+    let png = gradient_png(1600, 500);
+    add_files_to(
+        &site.app.db,
+        &site.app.files,
+        channel_id.parse().unwrap(),
+        newest.platform_created_at + chrono::Duration::minutes(1),
+        1,
+        &[Planned {
+            name: "sunset over the harbour.png".into(),
+            content_type: "image/png",
+            outcome: Outcome::Stored(png),
+        }],
+    )
+    .await;
+    let (_keep, shots) = screenshot_dir();
+    let browser = Browser::launch().await;
+    for (width, height) in [(390, 844), (1280, 800)] {
+        browser.set_viewport(width, height).await;
+        browser.open(&site.url(&format!("c/{channel_id}/"))).await;
+        let loaded = browser
+            .eval(
+                "const img = document.querySelector('.file-image img'); \
+                 img.scrollIntoView({block: 'center'}); \
+                 return await new Promise(done => { \
+                   const check = () => img.complete && img.naturalWidth > 0 \
+                     ? done([img.naturalWidth, img.getBoundingClientRect().width, \
+                             img.closest('a').getAttribute('href'), img.alt]) \
+                     : setTimeout(check, 50); \
+                   check(); });",
+            )
+            .await;
+        assert_eq!(loaded[0], json!(1600), "the image decoded: {loaded}");
+        let shown = loaded[1].as_f64().unwrap();
+        assert!(
+            shown > 100.0 && shown <= f64::from(width),
+            "shown {shown}px wide at {width}px"
+        );
+        assert!(loaded[2].as_str().unwrap().contains("f/"), "{loaded}");
+        assert_eq!(loaded[3], json!("sunset over the harbour.png"));
+        assert_clean(&browser, &format!("image {width}px")).await;
+        let overflow = browser
+            .eval("return document.documentElement.scrollWidth - window.innerWidth;")
+            .await;
+        assert!(
+            overflow.as_i64().unwrap_or(0) <= 0,
+            "scrolls sideways: {overflow}"
+        );
+        browser
+            .screenshot(
+                &shots.join(format!("image-light-{width}.png")),
+                width,
+                height,
+            )
+            .await;
+    }
+    browser.close().await;
+}

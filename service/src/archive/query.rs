@@ -18,7 +18,7 @@ use sea_orm::{
 use entity::{channels, messages};
 
 use super::ids::snowflake_unix_millis;
-use super::view::{AttachmentView, MessageView, ReactionView};
+use super::view::{AttachmentFile, AttachmentView, FileStatus, MessageView, ReactionView};
 use crate::error::{Error, Result};
 
 /// The index serving message pages (migration m010).
@@ -210,7 +210,8 @@ fn snowflake_position(snowflake: &str) -> Position {
 /// the attachments of the messages of `channel_id` from position `first` to position `last`
 /// (both included, in channel order), one row per reaction (`kind` 0: `text1` emoji, `text2`
 /// user) or attachment (`kind` 1: `text1` file name, `text2` content type, `url`,
-/// `file_size`); rows come unordered ([`with_details`] sorts them).
+/// `file_size`, and its `attachment_files` row's `file_state`, `file_sha256`, `file_bytes`,
+/// `file_reason`, by primary key); rows come unordered ([`with_details`] sorts them).
 ///
 /// The messages are named by their range rather than by an `IN (...)` list of their ids: each
 /// half walks the range on `idx_messages_channel_created` (the index that served the page)
@@ -243,15 +244,19 @@ pub fn details_query(
          AND (m.platform_created_at < ? OR m.platform_message_id <= ?)";
     let sql = format!(
         "SELECT 0 AS kind, r.id, r.message_id, r.created_at, r.emoji AS text1, \
-           r.anonymized_user_id AS text2, NULL AS url, NULL AS file_size \
+           r.anonymized_user_id AS text2, NULL AS url, NULL AS file_size, \
+           NULL AS file_state, NULL AS file_sha256, NULL AS file_bytes, NULL AS file_reason \
          FROM messages m{messages_hint} {join} message_emoji_reactions r{reactions_hint} \
            ON r.message_id = m.id \
          WHERE {range} \
          UNION ALL \
          SELECT 1 AS kind, a.id, a.message_id, a.created_at, a.filename AS text1, \
-           a.content_type AS text2, a.url, a.file_size \
+           a.content_type AS text2, a.url, a.file_size, \
+           f.state AS file_state, f.sha256 AS file_sha256, f.bytes AS file_bytes, \
+           f.reason AS file_reason \
          FROM messages m{messages_hint} {join} message_attachments a{attachments_hint} \
            ON a.message_id = m.id \
+         LEFT JOIN attachment_files f ON f.attachment_id = a.id \
          WHERE {range}"
     );
     let range_values = || -> [Value; 7] {
@@ -389,6 +394,13 @@ impl<C: ConnectionTrait> PageReads for Orm<'_, C> {
                     created_at,
                 })
             } else {
+                let file = FileStatus::from_columns(
+                    &id,
+                    row.try_get("", "file_state")?,
+                    row.try_get("", "file_sha256")?,
+                    row.try_get("", "file_bytes")?,
+                    row.try_get("", "file_reason")?,
+                );
                 Detail::Attachment(AttachmentView {
                     id,
                     message_id,
@@ -397,6 +409,7 @@ impl<C: ConnectionTrait> PageReads for Orm<'_, C> {
                     url: row.try_get("", "url")?,
                     file_size: row.try_get("", "file_size")?,
                     created_at,
+                    file: Some(AttachmentFile::Status(file)),
                 })
             });
         }

@@ -29,7 +29,7 @@ use sea_orm::{DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement, Value
 use entity::messages;
 
 use super::query::{self, Detail, Direction, PageReads, Position};
-use super::view::{AttachmentView, ReactionView};
+use super::view::{AttachmentFile, AttachmentView, FileStatus, ReactionView};
 use super::{MessagePage, MessagePageParams, PageRequest};
 use crate::db::SQLITE_BUSY_TIMEOUT;
 use crate::error::{Error, Result};
@@ -209,12 +209,16 @@ fn sqlite_error(e: rusqlite::Error) -> Error {
 /// each message's row for its id (twice, once per half); here the ids are already known.
 pub const DETAILS_BY_IDS_SQL: &str = "WITH page(id) AS (SELECT value FROM json_each(?1)) \
      SELECT 0 AS kind, r.id, r.message_id, r.created_at, r.emoji AS text1, \
-       r.anonymized_user_id AS text2, NULL AS url, NULL AS file_size \
+       r.anonymized_user_id AS text2, NULL AS url, NULL AS file_size, \
+       NULL AS file_state, NULL AS file_sha256, NULL AS file_bytes, NULL AS file_reason \
      FROM page CROSS JOIN message_emoji_reactions r ON r.message_id = page.id \
      UNION ALL \
      SELECT 1 AS kind, a.id, a.message_id, a.created_at, a.filename AS text1, \
-       a.content_type AS text2, a.url, a.file_size \
-     FROM page CROSS JOIN message_attachments a ON a.message_id = page.id";
+       a.content_type AS text2, a.url, a.file_size, \
+       f.state AS file_state, f.sha256 AS file_sha256, f.bytes AS file_bytes, \
+       f.reason AS file_reason \
+     FROM page CROSS JOIN message_attachments a ON a.message_id = page.id \
+     LEFT JOIN attachment_files f ON f.attachment_id = a.id";
 
 /// The messages whose row ids are in the JSON array bound to `?1` (primary key lookups).
 const MESSAGES_BY_IDS_SQL: &str = "SELECT m.* FROM json_each(?1) AS wanted \
@@ -240,6 +244,10 @@ impl SqliteReads<'_> {
             text2,
             url,
             file_size,
+            file_state,
+            file_sha256,
+            file_bytes,
+            file_reason,
         ] = columns(
             &stmt,
             [
@@ -251,6 +259,10 @@ impl SqliteReads<'_> {
                 "text2",
                 "url",
                 "file_size",
+                "file_state",
+                "file_sha256",
+                "file_bytes",
+                "file_reason",
             ],
         )?;
         let mut rows = stmt.raw_query();
@@ -267,14 +279,23 @@ impl SqliteReads<'_> {
                     created_at: created,
                 })
             } else {
+                let attachment_id: String = get(row, id)?;
+                let file = FileStatus::from_columns(
+                    &attachment_id,
+                    get(row, file_state)?,
+                    get(row, file_sha256)?,
+                    get(row, file_bytes)?,
+                    get(row, file_reason)?,
+                );
                 Detail::Attachment(AttachmentView {
-                    id: get(row, id)?,
+                    id: attachment_id,
                     message_id: get(row, message_id)?,
                     filename: get(row, text1)?,
                     content_type: get(row, text2)?,
                     url: get(row, url)?,
                     file_size: get(row, file_size)?,
                     created_at: created,
+                    file: Some(AttachmentFile::Status(file)),
                 })
             });
         }

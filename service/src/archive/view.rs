@@ -297,6 +297,12 @@ pub struct AttachmentView {
     /// Row creation time.
     #[serde(with = "ts")]
     pub created_at: DateTime<Utc>,
+    /// Whether the file's bytes are stored and where to get them (read API); in an export
+    /// written with its files, the stored file's path beside the JSON. Absent from plain
+    /// exports, which stay as they were before files were stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<FileStatus>)]
+    pub file: Option<AttachmentFile>,
 }
 
 impl From<message_attachments::Model> for AttachmentView {
@@ -309,6 +315,93 @@ impl From<message_attachments::Model> for AttachmentView {
             content_type: a.content_type,
             url: a.url,
             created_at: a.created_at,
+            file: None,
+        }
+    }
+}
+
+/// The `file` of an attachment: its status (read API) or, in an export written with its
+/// files, the path of the stored file relative to the tenant's directory (`files/<sha256>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum AttachmentFile {
+    /// Whether the bytes are stored, and where to get them.
+    Status(FileStatus),
+    /// Path of the stored file in an export.
+    Path(String),
+}
+
+/// Whether an attachment's bytes are stored, and where the read API serves them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FileStatus {
+    /// `stored`, `pending` (not downloaded yet), `skipped` or `gone` (no bytes, see `reason`).
+    #[schema(example = "stored")]
+    pub state: String,
+    /// Where the bytes are served (`/api/v1/attachments/<id>`, same tenant header); only when
+    /// stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// SHA-256 of the bytes (lowercase hex); only when stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Size of the stored bytes; only when stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    /// Why there are no bytes; only when skipped or gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl FileStatus {
+    /// The status of attachment `attachment_id` from its `attachment_files` columns (all
+    /// `None` when it has no row yet: it is then pending, like a queued file).
+    pub fn from_columns(
+        attachment_id: &str,
+        state: Option<String>,
+        sha256: Option<String>,
+        bytes: Option<i64>,
+        reason: Option<String>,
+    ) -> Self {
+        use crate::files::state as s;
+        match state.as_deref() {
+            Some(s::STORED) if sha256.is_some() => Self {
+                state: s::STORED.to_owned(),
+                url: Some(format!("/api/v1/attachments/{attachment_id}")),
+                sha256,
+                bytes,
+                reason: None,
+            },
+            Some(final_state @ (s::SKIPPED | s::GONE)) => Self {
+                state: final_state.to_owned(),
+                url: None,
+                sha256: None,
+                bytes: None,
+                reason: Some(reason.unwrap_or_default()),
+            },
+            _ => Self {
+                state: s::PENDING.to_owned(),
+                url: None,
+                sha256: None,
+                bytes: None,
+                reason: None,
+            },
+        }
+    }
+
+    /// The SHA-256 of the stored bytes, when stored.
+    pub fn stored_sha256(&self) -> Option<&str> {
+        (self.state == crate::files::state::STORED)
+            .then_some(self.sha256.as_deref())
+            .flatten()
+    }
+}
+
+impl AttachmentView {
+    /// The SHA-256 of the attachment's stored bytes, when its `file` says they are stored.
+    pub fn stored_sha256(&self) -> Option<&str> {
+        match &self.file {
+            Some(AttachmentFile::Status(s)) => s.stored_sha256(),
+            _ => None,
         }
     }
 }

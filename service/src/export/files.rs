@@ -7,9 +7,12 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use futures::StreamExt;
 use serde::Serialize;
+use tokio::io::AsyncWriteExt;
 
 use crate::error::{Error, Result};
+use crate::files::BlobStore;
 
 /// Suffix of in-progress files; anything carrying it is debris from an interrupted export.
 const TMP_SUFFIX: &str = ".tmp";
@@ -65,6 +68,70 @@ fn tmp_path(path: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     path.with_file_name(format!(".{name}{TMP_SUFFIX}"))
+}
+
+/// Copy blob `hash` from `store` to `path` atomically (streamed through `.<name>.tmp`, synced,
+/// renamed), unless `path` already holds a file of the blob's size: blobs are
+/// content-addressed, so the name says the bytes. Returns whether it wrote; a blob missing
+/// from the store (removed since the query) is skipped.
+pub async fn write_blob_atomic(store: &BlobStore, hash: &str, path: &Path) -> Result<bool> {
+    let Some(size) = store.size(hash).await? else {
+        return Ok(false);
+    };
+    if fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == size) {
+        return Ok(false);
+    }
+    let Some(body) = store.get(hash, None).await? else {
+        return Ok(false);
+    };
+    let tmp = tmp_path(path);
+    let result = async {
+        let mut file = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(|e| io_error(&tmp, e))?;
+        let mut stream = body.stream;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| io_error(path, e))?;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| io_error(&tmp, e))?;
+        }
+        file.sync_all().await.map_err(|e| io_error(&tmp, e))?;
+        tokio::fs::rename(&tmp, path)
+            .await
+            .map_err(|e| io_error(path, e))
+    }
+    .await;
+    if result.is_err() {
+        // Best effort: the error being returned is the interesting one.
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map(|()| true)
+}
+
+/// The blob files (named by a SHA-256) in `dir`; temporary debris of an interrupted copy is
+/// removed on the way.
+pub fn blob_names(dir: &Path) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
+        let entry = entry.map_err(|e| io_error(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if crate::files::is_sha256(&name) {
+            out.push(name);
+        } else if name.starts_with('.') && name.ends_with(TMP_SUFFIX) {
+            remove_file(&entry.path())?;
+        }
+    }
+    Ok(out)
+}
+
+/// Remove the file at `path` (no error when it is already gone).
+pub fn remove_file(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error(path, e)),
+    }
 }
 
 /// The page number of a file named `<prefix><N>.json`, if it is one.

@@ -5,6 +5,7 @@
 //! <out>/<tenant slug>/metadata.json                         tenant, channels, branding, generatedAt, dataVersion
 //! <out>/<tenant slug>/channels/<channel id>/page-N.json       1,000 messages a page, newest first
 //! <out>/<tenant slug>/channels/<forum id>/threads-page-N.json 30 threads a page, latest activity first
+//! <out>/<tenant slug>/files/<sha256>                          with --with-files: each stored blob once
 //! ```
 //!
 //! Memory stays flat whatever the tenant's size: messages are read by keyset pages of 1,000
@@ -36,9 +37,10 @@ use entity::channels;
 use crate::archive::{
     self,
     query::{self, ChannelStats, Direction, Position},
-    view::{ChannelView, MessageView, TenantView, ThreadView, ts},
+    view::{AttachmentFile, ChannelView, MessageView, TenantView, ThreadView, ts},
 };
 use crate::error::{Error, Result};
+use crate::files::BlobStore;
 use crate::repo::channels::ChannelKind;
 use crate::tenants::{self, Tenant};
 
@@ -182,19 +184,33 @@ fn page_count(items: u64, per_page: u64) -> u64 {
 ///
 /// Errors: [`Error::NotFound`] for an unknown tenant, [`Error::Io`] naming the path when the
 /// directory cannot be created or written, [`Error::Database`] on database failures.
-#[tracing::instrument(skip(db, progress), fields(out_dir = %out_dir.display()))]
 pub async fn export_tenant(
     db: &DatabaseConnection,
     tenant: &str,
     out_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<ExportResult> {
+    export_tenant_with_files(db, tenant, out_dir, progress, None).await
+}
+
+/// [`export_tenant`], and with `files` (`verta export --with-files`) also every stored blob
+/// of the tenant, streamed from that store once per hash into `<slug>/files/<sha256>`; the
+/// message pages' attachments then say `"file": "files/<sha256>"` when their bytes are
+/// stored. Without `files` the output is exactly [`export_tenant`]'s.
+#[tracing::instrument(skip(db, progress, files), fields(out_dir = %out_dir.display()))]
+pub async fn export_tenant_with_files(
+    db: &DatabaseConnection,
+    tenant: &str,
+    out_dir: &Path,
+    progress: &dyn Progress,
+    files: Option<&BlobStore>,
+) -> Result<ExportResult> {
     let started = Instant::now();
     // One read transaction: counts, pages and metadata describe the same moment. It is ended
     // explicitly on every path: a transaction left to `Drop` is only rolled back when its
     // connection is next used, and meanwhile holds MySQL metadata locks.
     let tx = db.begin().await?;
-    let outcome = export_in(&tx, tenant, out_dir, progress, started).await;
+    let outcome = export_in(&tx, tenant, out_dir, progress, files, started).await;
     match outcome {
         Ok(result) => {
             tx.commit().await?;
@@ -221,6 +237,7 @@ async fn export_in(
     tenant: &str,
     out_dir: &Path,
     progress: &dyn Progress,
+    blobs: Option<&BlobStore>,
     started: Instant,
 ) -> Result<ExportResult> {
     let tenant = tenants::get_by_id_or_slug(tx, tenant).await?;
@@ -245,10 +262,22 @@ async fn export_in(
     progress.begin(total);
     tracing::info!(%tenant_id, channels = channels.len(), messages = total, "export started");
 
-    let (channel_files, messages_exported) =
-        export_channels(tx, &tenant_id, &channels, &stats, &channels_dir, progress).await?;
+    let with_files = blobs.is_some();
+    let (channel_files, messages_exported) = export_channels(
+        tx,
+        &tenant_id,
+        &channels,
+        &stats,
+        &channels_dir,
+        progress,
+        with_files,
+    )
+    .await?;
     let keep: HashSet<String> = channels.iter().map(|c| c.id.clone()).collect();
     files::remove_stale_channel_dirs(&channels_dir, &keep)?;
+    if let Some(store) = blobs {
+        export_blobs(tx, store, &tenant_id, &tenant_dir.join(FILES_DIR)).await?;
+    }
 
     let channels_exported = channels.len() as u64;
     let tenant_slug = tenant.slug.clone();
@@ -275,6 +304,7 @@ async fn export_channels(
     stats: &HashMap<String, ChannelStats>,
     channels_dir: &Path,
     progress: &dyn Progress,
+    with_files: bool,
 ) -> Result<(u64, u64)> {
     let mut files_generated = 0u64;
     let mut messages_exported = 0u64;
@@ -287,7 +317,7 @@ async fn export_channels(
         } else {
             let count = stats.get(&channel.id).map_or(0, |s| s.message_count);
             let (written_files, written_messages) =
-                export_channel(tx, channel, count, &dir, progress).await?;
+                export_channel(tx, channel, count, &dir, progress, with_files).await?;
             files_generated += written_files;
             messages_exported += written_messages;
             files::remove_stale_pages(&dir, "threads-page-", 0)?;
@@ -330,6 +360,7 @@ async fn export_channel(
     count: u64,
     dir: &Path,
     progress: &dyn Progress,
+    with_files: bool,
 ) -> Result<(u64, u64)> {
     let total_pages = page_count(count, MESSAGES_PER_PAGE);
     let mut cursor: Option<Position> = None;
@@ -354,7 +385,7 @@ async fn export_channel(
             channel_type: channel.r#type.clone(),
             page: pages + 1,
             total_pages,
-            messages: query::with_details(db, rows).await?,
+            messages: file_paths(query::with_details(db, rows).await?, with_files),
         };
         if let Some((path, handle)) = pending.take() {
             finish_write(&path, handle).await?;
@@ -399,6 +430,57 @@ async fn export_forum(
     }
     files::remove_stale_pages(dir, "threads-page-", total_pages)?;
     Ok(total_pages)
+}
+
+/// Directory of the exported blobs, beside `metadata.json`.
+pub const FILES_DIR: &str = "files";
+
+/// The attachments of `messages` as an export writes them: with `with_files`, a stored
+/// file's `file` is its path in the export (`files/<sha256>`) and other files have none;
+/// without, no attachment has a `file` (the export's format before files were stored).
+fn file_paths(mut messages: Vec<MessageView>, with_files: bool) -> Vec<MessageView> {
+    for a in messages.iter_mut().flat_map(|m| m.attachments.iter_mut()) {
+        a.file = match a.stored_sha256() {
+            Some(hash) if with_files => Some(AttachmentFile::Path(format!("{FILES_DIR}/{hash}"))),
+            _ => None,
+        };
+    }
+    messages
+}
+
+/// Write every stored blob of `tenant_id` once into `dir` (`files/<sha256>`), in hash
+/// order, a thousand hashes per query; a file already there with the blob's size is kept
+/// (content-addressed: same name, same bytes). Returns the blobs written.
+async fn export_blobs(
+    db: &impl sea_orm::ConnectionTrait,
+    store: &BlobStore,
+    tenant_id: &str,
+    dir: &Path,
+) -> Result<u64> {
+    files::ensure_dir(dir)?;
+    let mut after = String::new();
+    let mut written = 0;
+    loop {
+        let hashes = crate::files::read::tenant_blobs(db, tenant_id, &after).await?;
+        for hash in &hashes {
+            if files::write_blob_atomic(store, hash, &dir.join(hash)).await? {
+                written += 1;
+            }
+        }
+        match hashes.last() {
+            Some(last) => after = last.clone(),
+            None => break,
+        }
+    }
+    // Blobs of an earlier export that no file of the tenant references any more.
+    let listed = files::blob_names(dir)?;
+    for chunk in listed.chunks(500) {
+        let kept = crate::files::read::tenant_has_blobs(db, tenant_id, chunk).await?;
+        for hash in chunk.iter().filter(|h| !kept.contains(*h)) {
+            files::remove_file(&dir.join(hash))?;
+        }
+    }
+    Ok(written)
 }
 
 /// Whether `channel` is a forum, whose messages live in its threads (exported as thread pages).

@@ -13,6 +13,7 @@
 
 pub mod download;
 pub mod queue;
+pub mod read;
 pub mod store;
 
 use std::collections::HashMap;
@@ -126,6 +127,8 @@ struct Inner {
     settings: FileSettings,
     worker_id: String,
     progress: FetchProgress,
+    /// Files claimed and not recorded yet (their leases are renewed).
+    held: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for FileFetcher {
@@ -151,6 +154,25 @@ pub struct FetchSummary {
     pub gone: u64,
     /// Failed attempts (retried later).
     pub failures: u64,
+}
+
+/// A fetcher's work: downloads running, and files claimed but not started yet.
+#[derive(Default)]
+struct Slots {
+    tasks: JoinSet<()>,
+    in_flight: HashMap<tokio::task::Id, String>,
+    waiting: std::collections::VecDeque<Claimed>,
+}
+
+impl Slots {
+    fn finished(&mut self, done: Option<Result<(tokio::task::Id, ()), tokio::task::JoinError>>) {
+        let id = match done {
+            Some(Ok((id, ()))) => id,
+            Some(Err(e)) => e.id(),
+            None => return,
+        };
+        self.in_flight.remove(&id);
+    }
 }
 
 /// How one claimed file ended.
@@ -183,6 +205,7 @@ impl FileFetcher {
                 settings,
                 worker_id: format!("files-{}", uuid::Uuid::new_v4()),
                 progress: FetchProgress::default(),
+                held: std::sync::Mutex::new(std::collections::HashSet::new()),
             }),
         }
     }
@@ -197,8 +220,8 @@ impl FileFetcher {
         &self.inner.progress
     }
 
-    /// Download due files until `stop` turns true. Files in flight when it does are handed
-    /// back to the queue.
+    /// Download due files until `stop` turns true. Files claimed but not finished when it
+    /// does are handed back to the queue.
     pub async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         if !self.inner.settings.enabled {
             return;
@@ -206,16 +229,15 @@ impl FileFetcher {
         self.clean_staging().await;
         tracing::info!(worker_id = %self.inner.worker_id, store = %self.inner.store.describe(), "attachment fetcher started");
         let heartbeat = self.spawn_heartbeat();
-        let mut tasks = JoinSet::new();
-        let mut in_flight: HashMap<tokio::task::Id, String> = HashMap::new();
+        let mut slots = Slots::default();
         loop {
             if *stop.borrow() {
                 break;
             }
-            if let Err(e) = self.fill(&mut tasks, &mut in_flight).await {
+            if let Err(e) = self.fill(&mut slots).await {
                 tracing::warn!(error = %e, "attachment queue unavailable; retrying");
             }
-            if tasks.is_empty() {
+            if slots.tasks.is_empty() {
                 tokio::select! {
                     _ = tokio::time::sleep(self.inner.settings.poll_interval) => {}
                     _ = stop.changed() => {}
@@ -223,22 +245,18 @@ impl FileFetcher {
                 continue;
             }
             tokio::select! {
-                done = tasks.join_next_with_id() => {
-                    let id = match done {
-                        Some(Ok((id, ()))) => Some(id),
-                        Some(Err(e)) => Some(e.id()),
-                        None => None,
-                    };
-                    if let Some(id) = id {
-                        in_flight.remove(&id);
-                    }
-                }
+                done = slots.tasks.join_next_with_id() => slots.finished(done),
                 _ = stop.changed() => {}
             }
         }
-        tasks.abort_all();
-        for (_, attachment_id) in in_flight.drain() {
+        slots.tasks.abort_all();
+        let held = slots
+            .in_flight
+            .into_values()
+            .chain(slots.waiting.into_iter().map(|f| f.attachment_id));
+        for attachment_id in held {
             let _ = queue::release(&self.inner.db, &attachment_id, &self.inner.worker_id).await;
+            self.held().remove(&attachment_id);
         }
         heartbeat.abort();
         tracing::info!(worker_id = %self.inner.worker_id, "attachment fetcher stopped");
@@ -253,24 +271,26 @@ impl FileFetcher {
         }
         self.clean_staging().await;
         let heartbeat = self.spawn_heartbeat();
-        let mut tasks = JoinSet::new();
-        let mut in_flight = HashMap::new();
+        let mut slots = Slots::default();
         let result: Result<()> = async {
             loop {
-                self.fill(&mut tasks, &mut in_flight).await?;
-                match tasks.join_next_with_id().await {
-                    Some(Ok((id, ()))) => {
-                        in_flight.remove(&id);
-                    }
-                    Some(Err(e)) => {
-                        in_flight.remove(&e.id());
-                    }
+                self.fill(&mut slots).await?;
+                match slots.tasks.join_next_with_id().await {
                     None => return Ok(()),
+                    done => slots.finished(done),
                 }
             }
         }
         .await;
         heartbeat.abort();
+        if result.is_err() {
+            slots.tasks.abort_all();
+            for file in slots.waiting {
+                let _ = queue::release(&self.inner.db, &file.attachment_id, &self.inner.worker_id)
+                    .await;
+                self.held().remove(&file.attachment_id);
+            }
+        }
         result?;
         let after = self.summary();
         Ok(FetchSummary {
@@ -311,9 +331,11 @@ impl FileFetcher {
             let every = this.inner.settings.lease / 3;
             loop {
                 tokio::time::sleep(every).await;
+                let held: Vec<String> = this.held().iter().cloned().collect();
                 if let Err(e) = queue::renew(
                     &this.inner.db,
                     &this.inner.worker_id,
+                    &held,
                     this.inner.settings.lease,
                 )
                 .await
@@ -324,36 +346,41 @@ impl FileFetcher {
         })
     }
 
-    /// Claim due files up to the concurrency, renew the expired links among them in
-    /// batches, and start a download task for each.
-    async fn fill(
-        &self,
-        tasks: &mut JoinSet<()>,
-        in_flight: &mut HashMap<tokio::task::Id, String>,
-    ) -> Result<()> {
+    /// Start downloads up to the concurrency from the claimed files waiting; when fewer
+    /// wait than there are free slots, claim a batch (up to [`REFRESH_BATCH`], so that the
+    /// expired links among them are renewed in one request) first.
+    async fn fill(&self, slots: &mut Slots) -> Result<()> {
         let settings = &self.inner.settings;
-        let free = settings.concurrency.saturating_sub(tasks.len());
+        let free = settings.concurrency.saturating_sub(slots.tasks.len());
         if free == 0 {
             return Ok(());
         }
-        let mut claimed = queue::claim(
-            &self.inner.db,
-            &self.inner.worker_id,
-            settings.lease,
-            free as u64,
-        )
-        .await?;
-        if claimed.is_empty() {
-            return Ok(());
+        if slots.waiting.len() < free {
+            let batch = REFRESH_BATCH.max(settings.concurrency) - slots.waiting.len();
+            let mut claimed = queue::claim(
+                &self.inner.db,
+                &self.inner.worker_id,
+                settings.lease,
+                batch as u64,
+            )
+            .await?;
+            self.held()
+                .extend(claimed.iter().map(|c| c.attachment_id.clone()));
+            self.refresh_expiring(&mut claimed).await;
+            slots.waiting.extend(claimed);
         }
-        self.refresh_expiring(&mut claimed).await;
-        for file in claimed {
+        while slots.tasks.len() < settings.concurrency {
+            let Some(file) = slots.waiting.pop_front() else {
+                break;
+            };
             let id = file.attachment_id.clone();
             let this = self.clone();
             let span =
                 tracing::info_span!("attachment", attachment_id = %id, tenant_id = %file.tenant_id);
-            let handle = tasks.spawn(async move { this.process(file).await }.instrument(span));
-            in_flight.insert(handle.id(), id);
+            let handle = slots
+                .tasks
+                .spawn(async move { this.process(file).await }.instrument(span));
+            slots.in_flight.insert(handle.id(), id);
         }
         Ok(())
     }
@@ -377,7 +404,10 @@ impl FileFetcher {
             .collect();
         for batch in expiring.chunks(REFRESH_BATCH) {
             let urls: Vec<String> = batch.iter().map(|&i| files[i].url.clone()).collect();
-            let renewed = self.refresh(&urls).await;
+            let renewed = match self.refresh(&urls).await {
+                Some(Ok(renewed)) => renewed,
+                _ => HashMap::new(),
+            };
             for &i in batch {
                 if let Some(new) = renewed.get(&files[i].url) {
                     if let Err(e) =
@@ -391,25 +421,30 @@ impl FileFetcher {
         }
     }
 
-    /// Renewed links of `urls` (original -> refreshed); empty when the platform is
-    /// unavailable or refuses.
-    async fn refresh(&self, urls: &[String]) -> HashMap<String, String> {
-        let Some(platform) = &self.inner.platform else {
-            return HashMap::new();
-        };
-        match platform.refresh_attachment_urls(urls).await {
+    /// Renewed links of `urls` (original -> refreshed; links the platform does not know
+    /// are left out); `None` without a platform, an error when the request failed.
+    async fn refresh(
+        &self,
+        urls: &[String],
+    ) -> Option<Result<HashMap<String, String>, crate::platform::PlatformError>> {
+        let platform = self.inner.platform.as_ref()?;
+        Some(match platform.refresh_attachment_urls(urls).await {
             Ok(pairs) => {
                 FetchProgress::add(&self.inner.progress.refreshed, pairs.len() as u64);
-                pairs
+                Ok(pairs
                     .into_iter()
                     .filter(|(_, new)| download::allowed_url(new).is_ok())
-                    .collect()
+                    .collect())
             }
             Err(e) => {
                 tracing::warn!(error = %e, links = urls.len(), "cannot renew attachment links");
-                HashMap::new()
+                Err(e)
             }
-        }
+        })
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.inner.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Download, store and record one claimed file.
@@ -421,6 +456,7 @@ impl FileFetcher {
         if let Err(e) = self.record(&file, outcome).await {
             tracing::warn!(error = %e, "cannot record an attachment's outcome; its lease will expire and it is retried");
         }
+        self.held().remove(&file.attachment_id);
     }
 
     async fn record(&self, file: &Claimed, outcome: Outcome) -> Result<()> {
@@ -486,7 +522,16 @@ impl FileFetcher {
         .await;
         if let Err(DownloadError::NotFound(_)) = attempt {
             // The link may have been revoked early: renew it once before calling it gone.
-            let renewed = self.refresh(std::slice::from_ref(&file.url)).await;
+            let renewed = match self.refresh(std::slice::from_ref(&file.url)).await {
+                Some(Ok(renewed)) => renewed,
+                Some(Err(e)) => {
+                    return Ok(Outcome::Retry(
+                        format!("not found, and the link could not be renewed: {e}"),
+                        None,
+                    ));
+                }
+                None => HashMap::new(),
+            };
             let fresh = renewed
                 .get(&file.url)
                 .and_then(|u| download::allowed_url(u).ok());

@@ -189,18 +189,29 @@ pub async fn claim(
     Ok(claimed)
 }
 
-/// Extend the lease of every file `worker_id` holds (the fetcher's heartbeat).
-pub async fn renew(db: &impl ConnectionTrait, worker_id: &str, lease: Duration) -> Result<u64> {
-    Ok(attachment_files::Entity::update_many()
-        .col_expr(
-            attachment_files::Column::LeaseExpiresAt,
-            Expr::value(lease_until(lease)),
-        )
-        .filter(attachment_files::Column::WorkerId.eq(worker_id))
-        .filter(attachment_files::Column::State.eq(state::PENDING))
-        .exec(db)
-        .await?
-        .rows_affected)
+/// Extend the lease of the files `attachment_ids` that `worker_id` still holds (the
+/// fetcher's heartbeat; by primary key, so it costs the same whatever the table's size).
+pub async fn renew(
+    db: &impl ConnectionTrait,
+    worker_id: &str,
+    attachment_ids: &[String],
+    lease: Duration,
+) -> Result<u64> {
+    let mut renewed = 0;
+    for chunk in attachment_ids.chunks(IDS_PER_STATEMENT) {
+        renewed += attachment_files::Entity::update_many()
+            .col_expr(
+                attachment_files::Column::LeaseExpiresAt,
+                Expr::value(lease_until(lease)),
+            )
+            .filter(attachment_files::Column::AttachmentId.is_in(chunk.to_vec()))
+            .filter(attachment_files::Column::WorkerId.eq(worker_id))
+            .filter(attachment_files::Column::State.eq(state::PENDING))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(renewed)
 }
 
 fn held(attachment_id: &str, worker_id: &str) -> sea_orm::Condition {
@@ -227,6 +238,28 @@ pub async fn set_hash(
         == 1)
 }
 
+/// An update that ends a claim: no holder, no lease, `updated_at` now.
+fn ending_claim() -> sea_orm::UpdateMany<attachment_files::Entity> {
+    attachment_files::Entity::update_many()
+        .col_expr(
+            attachment_files::Column::WorkerId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            attachment_files::Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(attachment_files::Column::UpdatedAt, Expr::value(now()))
+}
+
+/// `sha256 = NULL`.
+fn no_hash() -> (attachment_files::Column, sea_orm::sea_query::SimpleExpr) {
+    (
+        attachment_files::Column::Sha256,
+        Expr::value(Option::<String>::None),
+    )
+}
+
 /// The file is stored: `sha256` (set by [`set_hash`] and unchanged since), `bytes`. False
 /// when the claim was lost or garbage collection reset the row meanwhile (it is then
 /// downloaded again).
@@ -237,7 +270,7 @@ pub async fn mark_stored(
     sha256: &str,
     bytes: u64,
 ) -> Result<bool> {
-    Ok(attachment_files::Entity::update_many()
+    Ok(ending_claim()
         .col_expr(attachment_files::Column::State, Expr::value(state::STORED))
         .col_expr(
             attachment_files::Column::Bytes,
@@ -247,15 +280,6 @@ pub async fn mark_stored(
             attachment_files::Column::Reason,
             Expr::value(Option::<String>::None),
         )
-        .col_expr(
-            attachment_files::Column::WorkerId,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            attachment_files::Column::LeaseExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(attachment_files::Column::UpdatedAt, Expr::value(now()))
         .filter(held(attachment_id, worker_id))
         .filter(attachment_files::Column::Sha256.eq(sha256))
         .exec(db)
@@ -272,25 +296,14 @@ pub async fn mark_final(
     final_state: &'static str,
     reason: &str,
 ) -> Result<bool> {
-    Ok(attachment_files::Entity::update_many()
+    let (hash, none) = no_hash();
+    Ok(ending_claim()
         .col_expr(attachment_files::Column::State, Expr::value(final_state))
         .col_expr(
             attachment_files::Column::Reason,
             Expr::value(truncate(reason)),
         )
-        .col_expr(
-            attachment_files::Column::Sha256,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            attachment_files::Column::WorkerId,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            attachment_files::Column::LeaseExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(attachment_files::Column::UpdatedAt, Expr::value(now()))
+        .col_expr(hash, none)
         .filter(held(attachment_id, worker_id))
         .exec(db)
         .await?
@@ -307,7 +320,8 @@ pub async fn retry_later(
     reason: &str,
 ) -> Result<bool> {
     let at = now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(6));
-    Ok(attachment_files::Entity::update_many()
+    let (hash, none) = no_hash();
+    Ok(ending_claim()
         .col_expr(
             attachment_files::Column::Attempts,
             Expr::col(attachment_files::Column::Attempts).add(1),
@@ -317,19 +331,7 @@ pub async fn retry_later(
             attachment_files::Column::Reason,
             Expr::value(truncate(reason)),
         )
-        .col_expr(
-            attachment_files::Column::Sha256,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            attachment_files::Column::WorkerId,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            attachment_files::Column::LeaseExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(attachment_files::Column::UpdatedAt, Expr::value(now()))
+        .col_expr(hash, none)
         .filter(held(attachment_id, worker_id))
         .exec(db)
         .await?
@@ -343,19 +345,9 @@ pub async fn release(
     attachment_id: &str,
     worker_id: &str,
 ) -> Result<()> {
-    attachment_files::Entity::update_many()
-        .col_expr(
-            attachment_files::Column::Sha256,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            attachment_files::Column::WorkerId,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            attachment_files::Column::LeaseExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
+    let (hash, none) = no_hash();
+    ending_claim()
+        .col_expr(hash, none)
         .filter(held(attachment_id, worker_id))
         .exec(db)
         .await?;
@@ -400,26 +392,15 @@ pub async fn referenced(db: &impl ConnectionTrait, hashes: &[String]) -> Result<
 pub async fn requeue_hashes(db: &impl ConnectionTrait, hashes: &[String]) -> Result<u64> {
     let mut requeued = 0;
     for chunk in hashes.chunks(IDS_PER_STATEMENT) {
-        requeued += attachment_files::Entity::update_many()
+        let (hash, none) = no_hash();
+        requeued += ending_claim()
             .col_expr(attachment_files::Column::State, Expr::value(state::PENDING))
-            .col_expr(
-                attachment_files::Column::Sha256,
-                Expr::value(Option::<String>::None),
-            )
+            .col_expr(hash, none)
             .col_expr(
                 attachment_files::Column::Bytes,
                 Expr::value(Option::<i64>::None),
             )
-            .col_expr(
-                attachment_files::Column::WorkerId,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                attachment_files::Column::LeaseExpiresAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
             .col_expr(attachment_files::Column::NextAttemptAt, Expr::value(now()))
-            .col_expr(attachment_files::Column::UpdatedAt, Expr::value(now()))
             .filter(attachment_files::Column::Sha256.is_in(chunk.to_vec()))
             .exec(db)
             .await?

@@ -27,7 +27,8 @@ use crate::error::{Error, Result};
 
 /// Size of the reads that feed a response body or an upload part.
 const CHUNK: usize = 64 * 1024;
-/// Multipart upload part size (S3's minimum is 5 MiB for all but the last part).
+/// Multipart upload part size (S3's minimum is 5 MiB for all but the last part); smaller
+/// blobs are uploaded with one PUT.
 const PART: usize = 8 * 1024 * 1024;
 /// Parts uploaded concurrently; with [`PART`] this bounds an upload's buffers to ~24 MiB.
 const PARTS_IN_FLIGHT: usize = 2;
@@ -247,6 +248,19 @@ impl BlobStore {
                     .file
                     .persist(&path)
                     .map_err(|e| io_error(&path, e.error))?;
+                Ok(())
+            }
+            Backend::S3 { store, prefix, .. } if staged.bytes <= PART as u64 => {
+                // One request for a small blob instead of a multipart upload's three; the
+                // body is at most one part in memory.
+                let key = Self::object_path(prefix, &staged.sha256);
+                let bytes = tokio::fs::read(staged.path())
+                    .await
+                    .map_err(|e| io_error(staged.path(), e))?;
+                store
+                    .put(&key, object_store::PutPayload::from(bytes))
+                    .await
+                    .map_err(|e| store_error("uploading a blob", e))?;
                 Ok(())
             }
             Backend::S3 { store, prefix, .. } => {

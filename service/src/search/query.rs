@@ -702,6 +702,17 @@ async fn load_messages(sources: &Sources<'_>, ids: &[String]) -> Result<Loaded> 
                 .or_default()
                 .push(a.into());
         }
+        let attachment_ids: Vec<&str> = attachments
+            .values()
+            .flatten()
+            .map(|a| a.id.as_str())
+            .collect();
+        let mut files = crate::files::read::statuses(db, &attachment_ids).await?;
+        for a in attachments.values_mut().flatten() {
+            a.file = files
+                .remove(&a.id)
+                .map(crate::archive::view::AttachmentFile::Status);
+        }
         rows
     };
     Ok((rows, reactions, attachments))

@@ -70,11 +70,12 @@ pub fn page_rows(
             AttachmentRow {
                 message_id: id,
                 platform_attachment_id: a.id.clone(),
-                filename: a.filename.clone(),
+                filename: clip(&a.filename, MAX_FILENAME_CHARS),
                 file_size: i64::try_from(a.size).unwrap_or(i64::MAX),
                 content_type: a
                     .content_type
-                    .clone()
+                    .as_deref()
+                    .map(|t| clip(t, MAX_CONTENT_TYPE_CHARS))
                     .unwrap_or_else(|| "application/octet-stream".to_owned()),
                 url: a.url.clone(),
             }
@@ -212,8 +213,29 @@ pub fn progress_row(p: &ProgressUpdate<'_>) -> ProgressRow {
     }
 }
 
+/// Characters of an attachment's file name kept (the column is `varchar(500)`; longer names
+/// would make the page's transaction fail on MySQL-family databases).
+pub const MAX_FILENAME_CHARS: usize = 500;
+/// Characters of an attachment's content type kept (`varchar(255)`).
+pub const MAX_CONTENT_TYPE_CHARS: usize = 255;
+
+/// The first `max` characters of `text`.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => text[..end].to_owned(),
+        None => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_names_are_clipped_on_a_character_boundary() {
+        assert_eq!(super::clip("abc", 5), "abc");
+        assert_eq!(super::clip(&"é".repeat(600), 500), "é".repeat(500));
+        assert_eq!(super::clip("a/b\\c", 3), "a/b");
+    }
+
     use super::*;
 
     #[test]

@@ -132,6 +132,25 @@ async fn round_trip(store: &BlobStore) {
     store.delete(&hash).await.expect("delete");
     assert!(!store.contains(&hash).await.expect("contains"));
     store.delete(&hash).await.expect("delete twice");
+
+    // Larger than one upload part: a multipart upload on S3.
+    let big: Vec<u8> = (0..9 * 1024 * 1024 + 1u32)
+        .map(|i| (i % 253) as u8)
+        .collect();
+    let staged = files::download::stage_bytes(&store.staging_dir(), &big).expect("staged");
+    let big_hash = staged.sha256.clone();
+    store.put(staged).await.expect("put big");
+    assert_eq!(
+        store.size(&big_hash).await.expect("size"),
+        Some(big.len() as u64)
+    );
+    let boundary = 8 * 1024 * 1024;
+    assert_eq!(
+        blob_bytes(store, &big_hash, Some(boundary - 10..boundary + 10)).await,
+        big[boundary as usize - 10..boundary as usize + 10]
+    );
+    assert_eq!(blob_bytes(store, &big_hash, None).await, big);
+    store.delete(&big_hash).await.expect("delete big");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod helpers;
 mod queue;
 mod repo;
 mod repo_props;
+mod s3_smoke;
 mod search;
 mod tenant_cache;
 mod tenants;

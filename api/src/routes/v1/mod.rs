@@ -5,8 +5,9 @@
 //! unknown tenant, channel or message, 429 over the rate limit).
 //!
 //! Handlers only extract, call one `service::archive` function (or the search index, in
-//! [`search`]) and wrap the result.
+//! [`search`]; the attachment store, in [`attachments`]) and wrap the result.
 
+pub mod attachments;
 pub mod rate_limit;
 pub mod search;
 
@@ -279,14 +280,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/channels/{channelId}/messages", web::get().to(messages))
             .route("/channels/{channelId}/threads", web::get().to(threads))
             .route("/messages/{messageId}", web::get().to(message))
-            .route("/search", web::get().to(search::search)),
+            .route("/search", web::get().to(search::search))
+            .service(
+                web::resource("/attachments/{attachmentId}")
+                    .route(web::get().to(attachments::attachment))
+                    .route(web::head().to(attachments::attachment)),
+            ),
     );
 }
 
 /// OpenAPI part of the read API.
 #[derive(OpenApi)]
 #[openapi(
-    paths(tenant, branding, channels, channel, messages, threads, message, search::search),
+    paths(
+        tenant,
+        branding,
+        channels,
+        channel,
+        messages,
+        threads,
+        message,
+        search::search,
+        attachments::attachment
+    ),
     tags((name = "read", description = "Public read API: one tenant's archive, selected by X-Tenant-Slug")),
 )]
 pub struct ReadApi;
