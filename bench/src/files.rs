@@ -102,7 +102,7 @@ pub async fn run(args: Args) -> BenchResult {
         stores.push(("s3", Some(fresh_s3_prefix(url)?)));
     }
     {
-        let guild = Guild::start(&attachment_sizes(&args)).await?;
+        let guild = Guild::start(&attachment_sizes(args.files, args.min_kib, args.max_kib)).await?;
         eprintln!(
             "files: {} attachments, {:.0} MiB; expected hashes computed",
             guild.attachments.len(),
@@ -146,12 +146,11 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// `--files` sizes spread log-uniformly over `--min-kib..=--max-kib` (many small files, a
+/// `n` sizes spread log-uniformly over `min_kib..=max_kib` KiB (many small files, a
 /// few large ones, as in chat archives), in a shuffled order so that large and small
 /// downloads overlap.
-fn attachment_sizes(args: &Args) -> Vec<u64> {
-    let (min, max) = ((args.min_kib * 1024) as f64, (args.max_kib * 1024) as f64);
-    let n = args.files;
+fn attachment_sizes(n: usize, min_kib: u64, max_kib: u64) -> Vec<u64> {
+    let (min, max) = ((min_kib * 1024) as f64, (max_kib * 1024) as f64);
     let mut sizes: Vec<(u64, u64)> = (0..n)
         .map(|i| {
             let t = if n == 1 {
@@ -559,4 +558,48 @@ fn sha256_of_file(path: &Path) -> std::io::Result<(String, u64)> {
         hasher.update(&buf[..n]);
     }
     Ok((hex::encode(hasher.finalize()), size))
+}
+
+#[cfg(test)]
+mod tests {
+    use service::config::AttachmentStoreUrl;
+
+    use super::{attachment_sizes, fresh_s3_prefix};
+
+    #[test]
+    fn sizes_span_the_range_in_a_fixed_shuffled_order() {
+        let sizes = attachment_sizes(300, 256, 4096);
+        assert_eq!(sizes.len(), 300);
+        assert_eq!(sizes, attachment_sizes(300, 256, 4096));
+        assert_eq!(sizes.iter().min(), Some(&(256 * 1024)));
+        assert_eq!(sizes.iter().max(), Some(&(4096 * 1024)));
+        let mut sorted = sizes.clone();
+        sorted.sort_unstable();
+        assert_ne!(
+            sizes, sorted,
+            "shuffled, so that large and small downloads overlap"
+        );
+        // Log-uniform: the median is the geometric mean of the bounds (1 MiB).
+        let median = sorted[150] as f64 / (1024.0 * 1024.0);
+        assert!((0.95..1.05).contains(&median), "median {median} MiB");
+        assert_eq!(attachment_sizes(1, 512, 4096), vec![512 * 1024]);
+    }
+
+    #[test]
+    fn the_s3_store_is_a_new_prefix_under_the_given_one() {
+        let prefix_of = |url: &str| match fresh_s3_prefix(url) {
+            Ok(AttachmentStoreUrl::S3 { bucket, prefix }) => (bucket, prefix),
+            other => panic!("{url}: {other:?}"),
+        };
+        let (bucket, prefix) = prefix_of("s3://verta-test");
+        assert_eq!(bucket, "verta-test");
+        assert!(prefix.starts_with("bench-files-"), "{prefix}");
+        let (bucket, nested) = prefix_of("s3://verta-test/runs/");
+        assert_eq!(bucket, "verta-test");
+        assert!(nested.starts_with("runs/bench-files-"), "{nested}");
+        assert_ne!(prefix_of("s3://b").1, prefix_of("s3://b").1);
+        for bad in ["http://verta-test", "s3://", "s3:///prefix", "verta-test"] {
+            assert!(fresh_s3_prefix(bad).is_err(), "{bad}");
+        }
+    }
 }
