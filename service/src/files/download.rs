@@ -10,6 +10,9 @@ use sha2::{Digest, Sha256};
 
 use super::store::{Staged, TEMP_PREFIX};
 
+/// Bytes of a download buffered before they are written to its temporary file.
+const WRITE_BUFFER: usize = 1024 * 1024;
+
 /// The only hosts attachment bytes are fetched from (Discord's CDN and media proxy).
 pub const CDN_HOSTS: &[&str] = &["cdn.discordapp.com", "media.discordapp.net"];
 
@@ -149,7 +152,10 @@ pub async fn fetch(
     .map_err(|e| DownloadError::transient(e.to_string()))?
     .map_err(|e| DownloadError::transient(format!("cannot create a temporary file: {e}")))?;
     let (file, path) = file.into_parts();
-    let mut file = tokio::fs::File::from_std(file);
+    // The body arrives in small chunks; writing them through a buffer makes one trip to
+    // the blocking pool per mebibyte instead of one per chunk.
+    let mut file =
+        tokio::io::BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(file));
     let mut hasher = Sha256::new();
     let mut written: u64 = 0;
     let mut body = response.bytes_stream();

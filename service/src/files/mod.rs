@@ -156,27 +156,26 @@ pub struct FetchSummary {
     pub failures: u64,
 }
 
-/// A fetcher's work: downloads running, and files claimed but not started yet.
+/// A fetcher's work: downloads running, downloaded files being stored, and files claimed
+/// but not started yet. Storing (fsync, rename or upload, the row) runs beside the download
+/// slots, so a slot starts its next download as soon as its bytes are in.
 #[derive(Default)]
 struct Slots {
-    tasks: JoinSet<()>,
-    in_flight: HashMap<tokio::task::Id, String>,
+    downloads: JoinSet<Option<(Claimed, Staged)>>,
+    stores: JoinSet<()>,
     waiting: std::collections::VecDeque<Claimed>,
 }
 
 impl Slots {
-    fn finished(&mut self, done: Option<Result<(tokio::task::Id, ()), tokio::task::JoinError>>) {
-        let id = match done {
-            Some(Ok((id, ()))) => id,
-            Some(Err(e)) => e.id(),
-            None => return,
-        };
-        self.in_flight.remove(&id);
+    fn is_idle(&self) -> bool {
+        self.downloads.is_empty() && self.stores.is_empty()
     }
 }
 
-/// How one claimed file ended.
+/// How one claimed file ended (or, `Downloaded`, where its download left it).
 enum Outcome {
+    /// Complete, hashed bytes waiting to be stored.
+    Downloaded(Staged),
     Stored {
         bytes: u64,
         dedup: bool,
@@ -237,7 +236,7 @@ impl FileFetcher {
             if let Err(e) = self.fill(&mut slots).await {
                 tracing::warn!(error = %e, "attachment queue unavailable; retrying");
             }
-            if slots.tasks.is_empty() {
+            if slots.is_idle() {
                 tokio::select! {
                     _ = tokio::time::sleep(self.inner.settings.poll_interval) => {}
                     _ = stop.changed() => {}
@@ -245,19 +244,11 @@ impl FileFetcher {
                 continue;
             }
             tokio::select! {
-                done = slots.tasks.join_next_with_id() => slots.finished(done),
+                () = self.next_step(&mut slots) => {}
                 _ = stop.changed() => {}
             }
         }
-        slots.tasks.abort_all();
-        let held = slots
-            .in_flight
-            .into_values()
-            .chain(slots.waiting.into_iter().map(|f| f.attachment_id));
-        for attachment_id in held {
-            let _ = queue::release(&self.inner.db, &attachment_id, &self.inner.worker_id).await;
-            self.held().remove(&attachment_id);
-        }
+        self.abandon(slots).await;
         heartbeat.abort();
         tracing::info!(worker_id = %self.inner.worker_id, "attachment fetcher stopped");
     }
@@ -275,21 +266,16 @@ impl FileFetcher {
         let result: Result<()> = async {
             loop {
                 self.fill(&mut slots).await?;
-                match slots.tasks.join_next_with_id().await {
-                    None => return Ok(()),
-                    done => slots.finished(done),
+                if slots.is_idle() {
+                    return Ok(());
                 }
+                self.next_step(&mut slots).await;
             }
         }
         .await;
         heartbeat.abort();
         if result.is_err() {
-            slots.tasks.abort_all();
-            for file in slots.waiting {
-                let _ = queue::release(&self.inner.db, &file.attachment_id, &self.inner.worker_id)
-                    .await;
-                self.held().remove(&file.attachment_id);
-            }
+            self.abandon(slots).await;
         }
         result?;
         let after = self.summary();
@@ -351,7 +337,7 @@ impl FileFetcher {
     /// expired links among them are renewed in one request) first.
     async fn fill(&self, slots: &mut Slots) -> Result<()> {
         let settings = &self.inner.settings;
-        let free = settings.concurrency.saturating_sub(slots.tasks.len());
+        let free = settings.concurrency.saturating_sub(slots.downloads.len());
         if free == 0 {
             return Ok(());
         }
@@ -369,20 +355,59 @@ impl FileFetcher {
             self.refresh_expiring(&mut claimed).await;
             slots.waiting.extend(claimed);
         }
-        while slots.tasks.len() < settings.concurrency {
+        while slots.downloads.len() < settings.concurrency {
             let Some(file) = slots.waiting.pop_front() else {
                 break;
             };
-            let id = file.attachment_id.clone();
             let this = self.clone();
-            let span =
-                tracing::info_span!("attachment", attachment_id = %id, tenant_id = %file.tenant_id);
-            let handle = slots
-                .tasks
-                .spawn(async move { this.process(file).await }.instrument(span));
-            slots.in_flight.insert(handle.id(), id);
+            let span = tracing::info_span!("attachment", attachment_id = %file.attachment_id, tenant_id = %file.tenant_id);
+            slots
+                .downloads
+                .spawn(async move { this.download(file).await }.instrument(span));
         }
         Ok(())
+    }
+
+    /// Wait for the next download or store to finish; a finished download is handed to a
+    /// store task (at most as many storing at once as downloading, so a slow disk slows
+    /// the downloads down instead of piling files up).
+    async fn next_step(&self, slots: &mut Slots) {
+        let limit = self.inner.settings.concurrency;
+        tokio::select! {
+            Some(done) = slots.downloads.join_next(), if !slots.downloads.is_empty() => {
+                if let Ok(Some((file, staged))) = done {
+                    while slots.stores.len() >= limit {
+                        let _ = slots.stores.join_next().await;
+                    }
+                    let this = self.clone();
+                    let span = tracing::info_span!("attachment", attachment_id = %file.attachment_id, tenant_id = %file.tenant_id);
+                    slots.stores.spawn(
+                        async move {
+                            let outcome = match this.store_staged(&file, staged).await {
+                                Ok(outcome) => outcome,
+                                Err(e) => Outcome::Retry(e.to_string(), None),
+                            };
+                            this.finish(&file, outcome).await;
+                        }
+                        .instrument(span),
+                    );
+                }
+            }
+            Some(_) = slots.stores.join_next(), if !slots.stores.is_empty() => {}
+            else => {}
+        }
+    }
+
+    /// Stop everything and hand every file this fetcher holds back to the queue.
+    async fn abandon(&self, mut slots: Slots) {
+        slots.downloads.abort_all();
+        slots.stores.abort_all();
+        while slots.downloads.join_next().await.is_some() {}
+        while slots.stores.join_next().await.is_some() {}
+        let held: Vec<String> = self.held().drain().collect();
+        for attachment_id in held {
+            let _ = queue::release(&self.inner.db, &attachment_id, &self.inner.worker_id).await;
+        }
     }
 
     /// Renew, in requests of [`REFRESH_BATCH`], the links of `files` that are expired or
@@ -447,13 +472,21 @@ impl FileFetcher {
         self.inner.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Download, store and record one claimed file.
-    async fn process(&self, file: Claimed) {
-        let outcome = match self.fetch_and_store(&file).await {
+    /// Download one claimed file: the staged bytes to store, or `None` when its outcome
+    /// (skipped, gone, retry) is recorded already.
+    async fn download(&self, file: Claimed) -> Option<(Claimed, Staged)> {
+        let outcome = match self.fetch(&file).await {
+            Ok(Outcome::Downloaded(staged)) => return Some((file, staged)),
             Ok(outcome) => outcome,
             Err(e) => Outcome::Retry(e.to_string(), None),
         };
-        if let Err(e) = self.record(&file, outcome).await {
+        self.finish(&file, outcome).await;
+        None
+    }
+
+    /// Record how a file ended and stop holding it.
+    async fn finish(&self, file: &Claimed, outcome: Outcome) {
+        if let Err(e) = self.record(file, outcome).await {
             tracing::warn!(error = %e, "cannot record an attachment's outcome; its lease will expire and it is retried");
         }
         self.held().remove(&file.attachment_id);
@@ -495,12 +528,14 @@ impl FileFetcher {
                     queue::retry_later(db, &file.attachment_id, worker, delay, &reason).await?;
                 }
             }
-            Outcome::Lost => {}
+            // Nothing to record: the claim is someone else's now, or the bytes go on to a
+            // store task, which records the outcome.
+            Outcome::Lost | Outcome::Downloaded(_) => {}
         }
         Ok(())
     }
 
-    async fn fetch_and_store(&self, file: &Claimed) -> Result<Outcome> {
+    async fn fetch(&self, file: &Claimed) -> Result<Outcome> {
         let settings = &self.inner.settings;
         let url = match download::allowed_url(&file.url) {
             Ok(url) => url,
@@ -577,7 +612,7 @@ impl FileFetcher {
                 None,
             ));
         }
-        self.store_staged(file, staged).await
+        Ok(Outcome::Downloaded(staged))
     }
 
     /// Make the staged file the blob of its hash and mark the row stored. The hash is

@@ -232,22 +232,27 @@ impl BlobStore {
         match &*self.inner {
             Backend::Local { root } => {
                 let path = Self::local_path(root, &staged.sha256);
+                // Durable content before the name: a power cut must not leave a named,
+                // empty blob.
+                let file = staged.path().to_path_buf();
+                tokio::task::spawn_blocking(move || std::fs::File::open(&file)?.sync_data())
+                    .await
+                    .map_err(|e| Error::Store(e.to_string()))?
+                    .map_err(|e| io_error(staged.path(), e))?;
+                // The fan-out directories exist after the first few thousand blobs: try the
+                // rename first and create them only when it says they are missing.
+                let temp = staged.file;
+                let temp = match temp.persist(&path) {
+                    Ok(()) => return Ok(()),
+                    Err(e) if e.error.kind() == std::io::ErrorKind::NotFound => e.path,
+                    Err(e) => return Err(io_error(&path, e.error)),
+                };
                 if let Some(dir) = path.parent() {
                     tokio::fs::create_dir_all(dir)
                         .await
                         .map_err(|e| io_error(dir, e))?;
                 }
-                // Durable content before the name: a power cut must not leave a named,
-                // empty blob.
-                let file = staged.path().to_path_buf();
-                tokio::task::spawn_blocking(move || std::fs::File::open(&file)?.sync_all())
-                    .await
-                    .map_err(|e| Error::Store(e.to_string()))?
-                    .map_err(|e| io_error(staged.path(), e))?;
-                staged
-                    .file
-                    .persist(&path)
-                    .map_err(|e| io_error(&path, e.error))?;
+                temp.persist(&path).map_err(|e| io_error(&path, e.error))?;
                 Ok(())
             }
             Backend::S3 { store, prefix, .. } if staged.bytes <= PART as u64 => {
