@@ -497,10 +497,9 @@ impl FileFetcher {
         match outcome {
             Outcome::Stored { bytes, dedup } => {
                 FetchProgress::add(&p.stored, 1);
+                FetchProgress::add(&p.bytes, bytes);
                 if dedup {
                     FetchProgress::add(&p.deduplicated, 1);
-                } else {
-                    FetchProgress::add(&p.bytes, bytes);
                 }
             }
             Outcome::Final(final_state, reason) => {
