@@ -236,11 +236,25 @@ pub async fn delete(
     db: web::Data<DatabaseConnection>,
     cache: web::Data<TenantCache>,
     site_cache: web::Data<SiteCache>,
+    files: web::Data<service::files::BlobStore>,
     id: TenantIdParam,
 ) -> Result<HttpResponse, ApiError> {
     tenants::delete(db.get_ref(), id.0).await?;
     cache.invalidate_all();
     site_cache.invalidate_all();
+    // The tenant's attachment files that no other tenant shares go now, in the background
+    // (the listing of a large store takes a while; workers also collect every 6 hours).
+    let (db, files) = (db.get_ref().clone(), files.get_ref().clone());
+    actix_web::rt::spawn(async move {
+        match service::files::gc(&db, &files).await {
+            Ok(gc) => tracing::info!(
+                removed = gc.removed,
+                bytes = gc.removed_bytes,
+                "attachment files of the deleted tenant removed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "attachment store garbage collection failed"),
+        }
+    });
     Ok(HttpResponse::NoContent().finish())
 }
 

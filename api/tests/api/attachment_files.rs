@@ -1155,3 +1155,41 @@ async fn the_commands_copy_stored_files_from_the_configured_store() {
         png
     );
 }
+
+#[tokio::test]
+async fn deleting_a_tenant_removes_the_files_only_it_referenced() {
+    let app = spawn_app().await;
+    let kept = archive_data::generate(&app.db, "files-kept", 3, 0).await;
+    let deleted = archive_data::generate(&app.db, "files-deleted", 3, 0).await;
+    let shared = b"shared by both tenants".to_vec();
+    let own = b"only the deleted tenant's".to_vec();
+    let stored = |bytes: &Vec<u8>| Planned {
+        name: "f.bin".to_owned(),
+        content_type: "application/octet-stream",
+        outcome: Outcome::Stored(bytes.clone()),
+    };
+    add_files(&app.db, &app.files, &kept, 1, &[stored(&shared)]).await;
+    add_files(
+        &app.db,
+        &app.files,
+        &deleted,
+        2,
+        &[stored(&shared), stored(&own)],
+    )
+    .await;
+    assert!(app.files.contains(&sha256_hex(&own)).await.unwrap());
+
+    let response = app
+        .delete(&format!("/api/tenants/{}", deleted.tenant_id))
+        .await;
+    assert_status(&response, StatusCode::NO_CONTENT);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.files.contains(&sha256_hex(&own)).await.unwrap() {
+        assert!(std::time::Instant::now() < deadline, "the file stayed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        app.files.contains(&sha256_hex(&shared)).await.unwrap(),
+        "a file the other tenant references was removed"
+    );
+}
