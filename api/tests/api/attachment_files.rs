@@ -53,6 +53,15 @@ pub struct Planned {
     pub outcome: Outcome,
 }
 
+/// A [`Planned`] file.
+pub fn file(name: &str, content_type: &'static str, outcome: Outcome) -> Planned {
+    Planned {
+        name: name.to_owned(),
+        content_type,
+        outcome,
+    }
+}
+
 /// What the fetcher recorded for a file.
 #[derive(Clone)]
 pub enum Outcome {
@@ -304,11 +313,11 @@ async fn a_stored_attachment_is_streamed_with_its_headers_ranges_and_etag() {
         &app.files,
         &archive,
         1,
-        &[Planned {
-            name: "cat picture.png".into(),
-            content_type: "image/png",
-            outcome: Outcome::Stored(png.clone()),
-        }],
+        &[file(
+            "cat picture.png",
+            "image/png",
+            Outcome::Stored(png.clone()),
+        )],
     )
     .await;
     let path = format!("/api/v1/attachments/{}", ids[0]);
@@ -410,21 +419,17 @@ async fn attachments_without_bytes_or_of_other_tenants_are_404s_that_say_why() {
         &archive,
         1,
         &[
-            Planned {
-                name: "later.bin".into(),
-                content_type: "application/octet-stream",
-                outcome: Outcome::Pending,
-            },
-            Planned {
-                name: "huge.mp4".into(),
-                content_type: "video/mp4",
-                outcome: Outcome::Final(state::SKIPPED, "too large"),
-            },
-            Planned {
-                name: "deleted.png".into(),
-                content_type: "image/png",
-                outcome: Outcome::Final(state::GONE, "not found on the CDN (404)"),
-            },
+            file("later.bin", "application/octet-stream", Outcome::Pending),
+            file(
+                "huge.mp4",
+                "video/mp4",
+                Outcome::Final(state::SKIPPED, "too large"),
+            ),
+            file(
+                "deleted.png",
+                "image/png",
+                Outcome::Final(state::GONE, "not found on the CDN (404)"),
+            ),
         ],
     )
     .await;
@@ -433,11 +438,11 @@ async fn attachments_without_bytes_or_of_other_tenants_are_404s_that_say_why() {
         &app.files,
         &other,
         2,
-        &[Planned {
-            name: "theirs.txt".into(),
-            content_type: "text/plain",
-            outcome: Outcome::Stored(b"not yours".to_vec()),
-        }],
+        &[file(
+            "theirs.txt",
+            "text/plain",
+            Outcome::Stored(b"not yours".to_vec()),
+        )],
     )
     .await;
     for (id, message) in [
@@ -514,26 +519,18 @@ async fn scriptable_types_are_downloads_and_hostile_names_make_one_safe_header()
     let app = spawn_app().await;
     let archive = archive_data::generate(&app.db, "hostile", 3, 0).await;
     let mut planned = vec![
-        Planned {
-            name: "x.svg".into(),
-            content_type: "image/svg+xml",
-            outcome: Outcome::Stored(b"<svg onload=alert(1)></svg>".to_vec()),
-        },
-        Planned {
-            name: "x.html".into(),
-            content_type: "text/html",
-            outcome: Outcome::Stored(b"<script>alert(1)</script>".to_vec()),
-        },
-        Planned {
-            name: "weird".into(),
-            content_type: "not a type\r\n",
-            outcome: Outcome::Stored(b"?".to_vec()),
-        },
-        Planned {
-            name: "clip.webm".into(),
-            content_type: "video/webm",
-            outcome: Outcome::Stored(b"webm".to_vec()),
-        },
+        file(
+            "x.svg",
+            "image/svg+xml",
+            Outcome::Stored(b"<svg onload=alert(1)></svg>".to_vec()),
+        ),
+        file(
+            "x.html",
+            "text/html",
+            Outcome::Stored(b"<script>alert(1)</script>".to_vec()),
+        ),
+        file("weird", "not a type\r\n", Outcome::Stored(b"?".to_vec())),
+        file("clip.webm", "video/webm", Outcome::Stored(b"webm".to_vec())),
     ];
     for (i, name) in hostile_names(&app.db).into_iter().enumerate() {
         planned.push(Planned {
@@ -588,26 +585,18 @@ async fn read_api_attachments_say_whether_their_bytes_are_stored() {
         &archive,
         1,
         &[
-            Planned {
-                name: "a.txt".into(),
-                content_type: "text/plain",
-                outcome: Outcome::Stored(bytes.clone()),
-            },
-            Planned {
-                name: "b.txt".into(),
-                content_type: "text/plain",
-                outcome: Outcome::Pending,
-            },
-            Planned {
-                name: "c.txt".into(),
-                content_type: "text/plain",
-                outcome: Outcome::Final(state::SKIPPED, "too large"),
-            },
-            Planned {
-                name: "d.txt".into(),
-                content_type: "text/plain",
-                outcome: Outcome::Final(state::GONE, "not found on the CDN"),
-            },
+            file("a.txt", "text/plain", Outcome::Stored(bytes.clone())),
+            file("b.txt", "text/plain", Outcome::Pending),
+            file(
+                "c.txt",
+                "text/plain",
+                Outcome::Final(state::SKIPPED, "too large"),
+            ),
+            file(
+                "d.txt",
+                "text/plain",
+                Outcome::Final(state::GONE, "not found on the CDN"),
+            ),
         ],
     )
     .await;
@@ -701,21 +690,13 @@ async fn export_with_files_writes_each_blob_once_beside_the_pages_that_reference
     let other = archive_data::generate(&app.db, "exported-other", 3, 0).await;
     let shared = b"the same bytes in two attachments".to_vec();
     let mut planned = vec![
-        Planned {
-            name: "one.txt".into(),
-            content_type: "text/plain",
-            outcome: Outcome::Stored(shared.clone()),
-        },
-        Planned {
-            name: "two.txt".into(),
-            content_type: "text/plain",
-            outcome: Outcome::Stored(shared.clone()),
-        },
-        Planned {
-            name: "big.bin".into(),
-            content_type: "application/octet-stream",
-            outcome: Outcome::Final(state::SKIPPED, "too large"),
-        },
+        file("one.txt", "text/plain", Outcome::Stored(shared.clone())),
+        file("two.txt", "text/plain", Outcome::Stored(shared.clone())),
+        file(
+            "big.bin",
+            "application/octet-stream",
+            Outcome::Final(state::SKIPPED, "too large"),
+        ),
     ];
     for (i, name) in hostile_names(&app.db).into_iter().enumerate() {
         planned.push(Planned {
@@ -730,11 +711,11 @@ async fn export_with_files_writes_each_blob_once_beside_the_pages_that_reference
         &app.files,
         &other,
         2,
-        &[Planned {
-            name: "theirs.txt".into(),
-            content_type: "text/plain",
-            outcome: Outcome::Stored(b"other tenant".to_vec()),
-        }],
+        &[file(
+            "theirs.txt",
+            "text/plain",
+            Outcome::Stored(b"other tenant".to_vec()),
+        )],
     )
     .await;
 
@@ -873,26 +854,18 @@ async fn the_website_shows_stored_images_inline_and_serves_its_files() {
         &archive,
         1,
         &[
-            Planned {
-                name: "photo \"1\".png".into(),
-                content_type: "image/png",
-                outcome: Outcome::Stored(png.clone()),
-            },
-            Planned {
-                name: "notes.pdf".into(),
-                content_type: "application/pdf",
-                outcome: Outcome::Stored(doc.clone()),
-            },
-            Planned {
-                name: "page.html".into(),
-                content_type: "text/html",
-                outcome: Outcome::Stored(b"<script>alert(1)</script>".to_vec()),
-            },
-            Planned {
-                name: "../../../escape\r\n\".png".into(),
-                content_type: "image/png",
-                outcome: Outcome::Stored(b"hostile picture".to_vec()),
-            },
+            file("photo \"1\".png", "image/png", Outcome::Stored(png.clone())),
+            file("notes.pdf", "application/pdf", Outcome::Stored(doc.clone())),
+            file(
+                "page.html",
+                "text/html",
+                Outcome::Stored(b"<script>alert(1)</script>".to_vec()),
+            ),
+            file(
+                "../../../escape\r\n\".png",
+                "image/png",
+                Outcome::Stored(b"hostile picture".to_vec()),
+            ),
         ],
     )
     .await;
@@ -902,11 +875,11 @@ async fn the_website_shows_stored_images_inline_and_serves_its_files() {
         &app.files,
         &archive,
         2,
-        &[Planned {
-            name: "gone.png".into(),
-            content_type: "image/png",
-            outcome: Outcome::Stored(secret.clone()),
-        }],
+        &[file(
+            "gone.png",
+            "image/png",
+            Outcome::Stored(secret.clone()),
+        )],
     )
     .await;
     repo::messages::set_metadata(
@@ -925,11 +898,11 @@ async fn the_website_shows_stored_images_inline_and_serves_its_files() {
         &app.files,
         &other,
         3,
-        &[Planned {
-            name: "theirs.png".into(),
-            content_type: "image/png",
-            outcome: Outcome::Stored(theirs.clone()),
-        }],
+        &[file(
+            "theirs.png",
+            "image/png",
+            Outcome::Stored(theirs.clone()),
+        )],
     )
     .await;
 
@@ -1096,11 +1069,7 @@ async fn the_commands_copy_stored_files_from_the_configured_store() {
         &app.files,
         &archive,
         1,
-        &[Planned {
-            name: "shot.png".into(),
-            content_type: "image/png",
-            outcome: Outcome::Stored(png.clone()),
-        }],
+        &[file("shot.png", "image/png", Outcome::Stored(png.clone()))],
     )
     .await;
     let hash = sha256_hex(&png);
@@ -1163,10 +1132,12 @@ async fn deleting_a_tenant_removes_the_files_only_it_referenced() {
     let deleted = archive_data::generate(&app.db, "files-deleted", 3, 0).await;
     let shared = b"shared by both tenants".to_vec();
     let own = b"only the deleted tenant's".to_vec();
-    let stored = |bytes: &Vec<u8>| Planned {
-        name: "f.bin".to_owned(),
-        content_type: "application/octet-stream",
-        outcome: Outcome::Stored(bytes.clone()),
+    let stored = |bytes: &Vec<u8>| {
+        file(
+            "f.bin",
+            "application/octet-stream",
+            Outcome::Stored(bytes.clone()),
+        )
     };
     add_files(&app.db, &app.files, &kept, 1, &[stored(&shared)]).await;
     add_files(
