@@ -453,7 +453,7 @@ async fn the_results_help_and_error_pages_are_clean_light_and_dark_from_320_px_t
 /// stays clean (console, axe) with the picture in it.
 #[tokio::test]
 async fn a_stored_image_shows_inline_and_fits_a_phone_screen() {
-    use crate::attachment_files::{Outcome, Planned, add_files_to, gradient_png};
+    use crate::attachment_files::{Outcome, add_files_to, file, gradient_png};
 
     let site = synced_site(900, 23).await;
     let (text, _, _) = sample_paths(&site).await;
@@ -477,16 +477,25 @@ async fn a_stored_image_shows_inline_and_fits_a_phone_screen() {
         channel_id.parse().unwrap(),
         newest.platform_created_at + chrono::Duration::minutes(1),
         1,
-        &[Planned {
-            name: "sunset over the harbour.png".into(),
-            content_type: "image/png",
-            outcome: Outcome::Stored(png),
-        }],
+        &[file(
+            "sunset over the harbour.png",
+            "image/png",
+            Outcome::Stored(png),
+        )],
     )
     .await;
     let (_keep, shots) = screenshot_dir();
     let browser = Browser::launch().await;
-    for (width, height) in [(390, 844), (1280, 800)] {
+    for (scheme, (width, height)) in ["light", "dark"]
+        .into_iter()
+        .flat_map(|s| [(390, 844), (1280, 800)].map(|w| (s, w)))
+    {
+        browser
+            .cdp(
+                "Emulation.setEmulatedMedia",
+                json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+            )
+            .await;
         browser.set_viewport(width, height).await;
         browser.open(&site.url(&format!("c/{channel_id}/"))).await;
         let loaded = browser
@@ -509,7 +518,7 @@ async fn a_stored_image_shows_inline_and_fits_a_phone_screen() {
         );
         assert!(loaded[2].as_str().unwrap().contains("f/"), "{loaded}");
         assert_eq!(loaded[3], json!("sunset over the harbour.png"));
-        assert_clean(&browser, &format!("image {width}px")).await;
+        assert_clean(&browser, &format!("image {scheme} {width}px")).await;
         let overflow = browser
             .eval("return document.documentElement.scrollWidth - window.innerWidth;")
             .await;
@@ -519,7 +528,7 @@ async fn a_stored_image_shows_inline_and_fits_a_phone_screen() {
         );
         browser
             .screenshot(
-                &shots.join(format!("image-light-{width}.png")),
+                &shots.join(format!("image-{scheme}-{width}.png")),
                 width,
                 height,
             )
