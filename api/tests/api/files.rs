@@ -699,3 +699,18 @@ async fn hostile_file_names_are_synced_and_fetched_without_reaching_the_store() 
         }
     }
 }
+
+#[tokio::test]
+async fn sync_start_wait_downloads_the_files_of_the_job() {
+    let h = Harness::new(vec![files_guild(81)]).await;
+    let out = verta(&h)
+        .args(["sync", "start", "--tenant", "guild-0", "--wait"])
+        .output()
+        .expect("verta sync start --wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_every_attachment_stored_and_identical(&h, &BTreeSet::new()).await;
+}
