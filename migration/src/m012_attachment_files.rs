@@ -99,7 +99,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // `verta files status` and the per-tenant backfill.
+        // `verta files status`, and a tenant's distinct stored blobs in hash order (the
+        // export's and the static site's keyset walk).
         manager
             .create_index(
                 Index::create()
@@ -107,6 +108,7 @@ impl MigrationTrait for Migration {
                     .table(AttachmentFiles::Table)
                     .col(AttachmentFiles::TenantId)
                     .col(AttachmentFiles::State)
+                    .col(AttachmentFiles::Sha256)
                     .to_owned(),
             )
             .await?;
