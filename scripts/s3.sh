@@ -1,62 +1,66 @@
 #!/usr/bin/env bash
-# A throwaway S3-compatible server (Garage) on loopback, for the S3 tests and benchmarks.
+# A throwaway S3-compatible server (s3s-fs) on loopback, for the S3 tests and benchmarks.
 #
 # Sourced (functions):
 #   source scripts/s3.sh
-#   s3_install                 # cargo install garage (pinned) into a cache outside the
+#   s3_install                 # cargo install s3s-fs (pinned) into a cache outside the
 #                              # repository when the binary is missing; no-op when present
-#   s3_start                   # own temp dir, free loopback ports for S3, RPC and admin, a
-#                              # random rpc_secret, a single-node layout, a key and the bucket
-#                              # verta-test allowed for it. Exports VERTA_TEST_S3_URL=s3://verta-test,
-#                              # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION=garage,
+#   s3_start                   # own temp dir, a free loopback port, a random key pair and the
+#                              # bucket verta-test. Exports VERTA_TEST_S3_URL=s3://verta-test,
+#                              # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION=us-east-1,
 #                              # AWS_ENDPOINT_URL=http://127.0.0.1:<port> and AWS_ALLOW_HTTP=true,
 #                              # and adds s3_stop to the EXIT trap (keeping what is there)
 #   s3_stop                    # stop + delete now (idempotent)
+#   s3_log_tail [N]            # the server's last N (default 40) log lines, to stderr
 #
 # As a command:
-#   scripts/s3.sh run -- CMD ARGS...   # install if needed, start, run CMD with the variables set, stop
+#   scripts/s3.sh run -- CMD ARGS...   # install if needed, start, run CMD with the variables set,
+#                                      # print the server's log tail if CMD failed, stop
 #   scripts/s3.sh install
 #
-# Garage is AGPL: a test-only tool run as a separate process, never linked into Verta. The first
-# s3_install builds it from crates.io (about 20 minutes on two busy cores, `nice`d, in a
-# temporary target directory deleted afterwards); later runs start it in well under a second.
-# The binary lives in ${VERTA_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/verta-tools}/garage-<version>/bin.
+# The server is s3s-fs, the file-system S3 service of the s3s project (Apache-2.0): the S3 REST
+# API over HTTP with SigV4 authentication, multipart uploads, ranged reads and listings, each
+# bucket a directory. A separate process the tests talk to over HTTP, never linked into Verta.
+# The first s3_install builds it from crates.io (under two minutes on two cores, in a temporary
+# target directory deleted afterwards); later runs start it in a fraction of a second.
+# The binary lives in ${VERTA_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/verta-tools}/s3s-fs-<version>/bin.
 
-# Exact version: the server's behaviour must not change with the day the cache is built.
-VERTA_GARAGE_VERSION="2.5.0"
-# The bucket and region the tests see.
+# Exact version: the server's behaviour must not change with the day the cache is built
+# (0.14.1 is the newest release that builds with the project's Rust 1.95).
+VERTA_S3FS_VERSION="0.14.1"
+# The bucket and region the tests see (the server accepts any region in a signature).
 VERTA_S3_BUCKET="verta-test"
-VERTA_S3_REGION="garage"
+VERTA_S3_REGION="us-east-1"
 
 _verta_s3_log() { printf '[s3] %s\n' "$*" >&2; }
 
 _verta_s3_root() {
-    echo "${VERTA_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/verta-tools}/garage-$VERTA_GARAGE_VERSION"
+    echo "${VERTA_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/verta-tools}/s3s-fs-$VERTA_S3FS_VERSION"
 }
 
-_verta_s3_garage() { echo "$(_verta_s3_root)/bin/garage"; }
+_verta_s3_server() { echo "$(_verta_s3_root)/bin/s3s-fs"; }
 
 s3_install() {
-    local garage root build status t0
-    garage=$(_verta_s3_garage)
-    [ -x "$garage" ] && return 0
-    command -v cargo >/dev/null 2>&1 || { _verta_s3_log "cargo not found: it builds Garage"; return 1; }
+    local server root build status t0
+    server=$(_verta_s3_server)
+    [ -x "$server" ] && return 0
+    command -v cargo >/dev/null 2>&1 || { _verta_s3_log "cargo not found: it builds s3s-fs"; return 1; }
     root=$(_verta_s3_root)
-    _verta_s3_log "Garage $VERTA_GARAGE_VERSION not found: building it once into $root (cargo install, several minutes)"
+    _verta_s3_log "s3s-fs $VERTA_S3FS_VERSION not found: building it once into $root (cargo install, a minute or two)"
     # Its own target directory, so that the build never touches (or is cleaned with) the
     # workspace's, and is deleted once the binary is installed; run from there too, so that
-    # the workspace's .cargo/config.toml (its SQLite flags) does not apply to Garage.
-    build=$(mktemp -d "${TMPDIR:-/tmp}/verta-garage-build.XXXXXX")
+    # the workspace's .cargo/config.toml (its SQLite flags) does not apply to it.
+    build=$(mktemp -d "${TMPDIR:-/tmp}/verta-s3s-build.XXXXXX")
     t0=$(date +%s)
     status=0
-    (cd "$build" && CARGO_TARGET_DIR="$build/target" nice -n 10 cargo install garage \
-        --version "$VERTA_GARAGE_VERSION" --locked --root "$root" >&2) || status=$?
+    (cd "$build" && CARGO_TARGET_DIR="$build/target" nice -n 10 cargo install s3s-fs \
+        --version "$VERTA_S3FS_VERSION" --features binary --locked --root "$root" >&2) || status=$?
     rm -rf "$build"
-    if [ "$status" -ne 0 ] || [ ! -x "$garage" ]; then
-        _verta_s3_log "building Garage failed (cargo install exited with $status)"
+    if [ "$status" -ne 0 ] || [ ! -x "$server" ]; then
+        _verta_s3_log "building s3s-fs failed (cargo install exited with $status)"
         return 1
     fi
-    _verta_s3_log "built $garage in $(( $(date +%s) - t0 ))s"
+    _verta_s3_log "built $server in $(( $(date +%s) - t0 ))s"
 }
 
 # _verta_s3_free_port [TAKEN...]: a loopback port nobody listens on, not among TAKEN.
@@ -89,12 +93,19 @@ _verta_s3_http_status() {
     ) 2>/dev/null
 }
 
+s3_log_tail() {
+    local dir="${VERTA_S3_DIR:-}" lines="${1:-40}"
+    [ -n "$dir" ] && [ -f "$dir/server.log" ] || return 0
+    _verta_s3_log "the server's last $lines log lines ($dir/server.log):"
+    tail -n "$lines" "$dir/server.log" >&2 || true
+}
+
 s3_stop() {
     local dir="${VERTA_S3_DIR:-}"
     [ -n "$dir" ] || return 0
-    if [ -f "$dir/garage.pid" ]; then
+    if [ -f "$dir/server.pid" ]; then
         local pid
-        pid=$(cat "$dir/garage.pid" 2>/dev/null || true)
+        pid=$(cat "$dir/server.pid" 2>/dev/null || true)
         if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
             kill "$pid" 2>/dev/null || true
             local i
@@ -111,9 +122,9 @@ s3_stop() {
 }
 
 s3_start() {
-    local garage
-    garage=$(_verta_s3_garage)
-    [ -x "$garage" ] || { _verta_s3_log "no Garage at $garage: run s3_install"; return 1; }
+    local server
+    server=$(_verta_s3_server)
+    [ -x "$server" ] || { _verta_s3_log "no s3s-fs at $server: run s3_install"; return 1; }
 
     VERTA_S3_DIR=$(mktemp -d "${TMPDIR:-/tmp}/verta-s3.XXXXXX")
     export VERTA_S3_DIR
@@ -129,65 +140,36 @@ s3_start() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
-    local dir="$VERTA_S3_DIR" s3_port rpc_port admin_port t0
+    local dir="$VERTA_S3_DIR" port t0
     t0=$(date +%s.%N)
-    s3_port=$(_verta_s3_free_port) || { _verta_s3_log "no free port"; return 1; }
-    rpc_port=$(_verta_s3_free_port "$s3_port") || { _verta_s3_log "no free port"; return 1; }
-    admin_port=$(_verta_s3_free_port "$s3_port" "$rpc_port") || { _verta_s3_log "no free port"; return 1; }
+    port=$(_verta_s3_free_port) || { _verta_s3_log "no free port"; return 1; }
 
-    # Garage's key ids are GK + 24 hex digits and its secrets 64; fresh ones every start.
+    # A fresh key pair every start; a bucket is a directory under the data root.
     local key_id secret
-    key_id="GK$(_verta_s3_hex 12)"
-    secret=$(_verta_s3_hex 32)
+    key_id="VERTA$(_verta_s3_hex 8 | tr 'a-f' 'A-F')"
+    secret=$(_verta_s3_hex 20)
+    mkdir -p "$dir/data/$VERTA_S3_BUCKET"
 
-    # No fsync: the data dies with the test run anyway.
-    cat >"$dir/garage.toml" <<EOF
-metadata_dir = "$dir/meta"
-data_dir = "$dir/data"
-db_engine = "lmdb"
-metadata_fsync = false
-data_fsync = false
-replication_factor = 1
-rpc_bind_addr = "127.0.0.1:$rpc_port"
-rpc_public_addr = "127.0.0.1:$rpc_port"
-rpc_secret = "$(_verta_s3_hex 32)"
-
-[s3_api]
-s3_region = "$VERTA_S3_REGION"
-api_bind_addr = "127.0.0.1:$s3_port"
-
-[admin]
-api_bind_addr = "127.0.0.1:$admin_port"
-admin_token = "$(_verta_s3_hex 32)"
-EOF
-    chmod 600 "$dir/garage.toml"
-
-    # --single-node assigns this node the whole layout and applies it; --default-bucket creates
-    # the key from GARAGE_DEFAULT_ACCESS_KEY / _SECRET_KEY and the bucket, and allows the key
-    # read, write and owner on it. Garage does all of it before it opens the S3 port.
-    GARAGE_DEFAULT_ACCESS_KEY="$key_id" GARAGE_DEFAULT_SECRET_KEY="$secret" \
-        GARAGE_DEFAULT_BUCKET="$VERTA_S3_BUCKET" RUST_LOG="${VERTA_S3_LOG:-garage=info}" NO_COLOR=1 \
-        "$garage" -c "$dir/garage.toml" server --single-node --default-bucket \
-        >"$dir/garage.log" 2>&1 </dev/null &
+    RUST_LOG="${VERTA_S3_LOG:-s3s_fs=info,s3s=warn}" NO_COLOR=1 \
+        "$server" --host 127.0.0.1 --port "$port" --access-key "$key_id" --secret-key "$secret" \
+        "$dir/data" >"$dir/server.log" 2>&1 </dev/null &
     local pid=$!
-    echo "$pid" >"$dir/garage.pid"
+    echo "$pid" >"$dir/server.pid"
 
-    # Ready when the admin API reports a healthy cluster and the S3 API answers HTTP (an
-    # unsigned request gets an S3 error: the server is up).
+    # Ready when the S3 port answers HTTP (an unsigned request gets an S3 error: the server is up).
     local i
     for i in $(seq 1 600); do
         if ! kill -0 "$pid" 2>/dev/null; then
-            _verta_s3_log "Garage exited during start-up; its log ($dir/garage.log):"
-            tail -n 30 "$dir/garage.log" >&2 || true
+            _verta_s3_log "s3s-fs exited during start-up"
+            s3_log_tail 30
             return 1
         fi
-        if [ "$(_verta_s3_http_status "$admin_port" /health)" = "200" ] &&
-            [ -n "$(_verta_s3_http_status "$s3_port" "/$VERTA_S3_BUCKET")" ]; then
+        if [ -n "$(_verta_s3_http_status "$port" "/$VERTA_S3_BUCKET")" ]; then
             break
         fi
         if [ "$i" -eq 600 ]; then
-            _verta_s3_log "Garage did not become ready within 60s; its log ($dir/garage.log):"
-            tail -n 30 "$dir/garage.log" >&2 || true
+            _verta_s3_log "s3s-fs did not become ready within 60s"
+            s3_log_tail 30
             return 1
         fi
         sleep 0.1
@@ -197,9 +179,9 @@ EOF
     export AWS_ACCESS_KEY_ID="$key_id"
     export AWS_SECRET_ACCESS_KEY="$secret"
     export AWS_REGION="$VERTA_S3_REGION"
-    export AWS_ENDPOINT_URL="http://127.0.0.1:$s3_port"
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
     export AWS_ALLOW_HTTP=true
-    _verta_s3_log "Garage $VERTA_GARAGE_VERSION on $AWS_ENDPOINT_URL, bucket $VERTA_S3_BUCKET, ready in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')s (dir $dir)"
+    _verta_s3_log "s3s-fs $VERTA_S3FS_VERSION on $AWS_ENDPOINT_URL, bucket $VERTA_S3_BUCKET, ready in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')s (dir $dir)"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -211,7 +193,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
             [ "${1:-}" = "--" ] && shift
             s3_install
             s3_start
-            "$@"
+            status=0
+            "$@" || status=$?
+            [ "$status" -eq 0 ] || s3_log_tail
+            exit "$status"
             ;;
         *)
             echo "usage: $0 install | run -- CMD [ARGS...]   (or: source $0; s3_start)" >&2

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The test command: every test on SQLite, then every test on a throwaway MariaDB
-# (utf8mb4_bin), then the tests named `s3` against a throwaway S3-compatible server (Garage),
+# (utf8mb4_bin), then the tests named `s3` against a throwaway S3-compatible server (s3s-fs),
 # then the entity drift check and the API fuzzing. Works on a fresh Debian machine: installs
 # chromium, chromedriver and axe-core for the browser tests when missing
-# (scripts/browser-tools.sh), MariaDB (apt-get) and Garage (scripts/s3.sh: built once with
+# (scripts/browser-tools.sh), MariaDB (apt-get) and s3s-fs (scripts/s3.sh: built once with
 # cargo install into a cache outside the repository), starts each on loopback with its own
-# files and ports, and stops and deletes them at exit, also on failure.
+# files and ports, and stops and deletes them at exit, also on failure. A leg that runs past
+# VERTA_TEST_LEG_TIMEOUT seconds (default 1200) is stopped and counts as failed.
 #
 #   bash scripts/test.sh                 # all legs
 #   bash scripts/test.sh -- -p service   # extra args go to `cargo test` (every leg)
@@ -45,17 +46,32 @@ count_tests() {
          END { printf "%d %d\n", p, f }' "$1"
 }
 
+# A leg that runs longer than this (seconds) is stopped and fails, so that a hung test costs
+# minutes and a report, not the whole CI budget; the slowest leg takes about 5 minutes.
+LEG_TIMEOUT="${VERTA_TEST_LEG_TIMEOUT:-1200}"
+
 leg() {
     # leg NAME CMD...: run, time and record one leg; a cargo test leg also counts its tests.
     local name="$1"; shift
-    local t0 log status passed failed line
+    local t0 log status passed failed line verdict
     t0=$(date +%s)
     log="$LOGS/leg-${#SUMMARY[@]}.log"
     banner "$name"
-    "$@" 2>&1 | tee "$log"
+    # timeout signals the command's whole process group (cargo and the test binaries); a
+    # shell function (a quick check) runs as it is.
+    if declare -F "$1" >/dev/null; then
+        "$@" 2>&1 | tee "$log"
+    else
+        timeout --kill-after=30 "$LEG_TIMEOUT" "$@" 2>&1 | tee "$log"
+    fi
     status=${PIPESTATUS[0]}
     read -r passed failed < <(count_tests "$log")
-    line="$name: $( [ "$status" -eq 0 ] && echo PASSED || echo FAILED ) ($(( $(date +%s) - t0 ))s"
+    verdict=$( [ "$status" -eq 0 ] && echo PASSED || echo FAILED )
+    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+        verdict="FAILED: stopped after ${LEG_TIMEOUT}s (VERTA_TEST_LEG_TIMEOUT)"
+        echo "== $name did not finish within ${LEG_TIMEOUT}s: stopped" >&2
+    fi
+    line="$name: $verdict ($(( $(date +%s) - t0 ))s"
     if [ $(( passed + failed )) -gt 0 ]; then
         line="$line; $passed passed, $failed failed"
         TOTAL_PASSED=$(( TOTAL_PASSED + passed ))
@@ -101,8 +117,8 @@ trap 'mariadb_stop; rm -rf "$LOGS"' EXIT
 # reach only that leg; the build, the only slow part, happens here, once per machine.
 # shellcheck source=scripts/s3.sh
 source scripts/s3.sh
-banner "Setting up Garage (the S3 leg's server)"
-s3_install || { echo "cannot install Garage: see the messages above" >&2; exit 1; }
+banner "Setting up s3s-fs (the S3 leg's server)"
+s3_install || { echo "cannot install s3s-fs: see the messages above" >&2; exit 1; }
 
 leg "Self-containment (no path outside the repository)" self_contained
 
@@ -129,7 +145,7 @@ for arg in "${CARGO_ARGS[@]}"; do
 done
 [ "$S3_SEPARATED" -eq 1 ] || S3_ARGS+=(--tests --)
 S3_ARGS+=(s3)
-leg "S3 leg (tests named s3, VERTA_TEST_S3_URL on a throwaway Garage)" \
+leg "S3 leg (tests named s3, VERTA_TEST_S3_URL on a throwaway s3s-fs)" \
     env VERTA_TEST_BACKEND=sqlite bash scripts/s3.sh run -- cargo test --no-fail-fast "${S3_ARGS[@]}"
 
 leg "Entity drift check (sea-orm-cli on the migrated MariaDB vs entity/src)" \

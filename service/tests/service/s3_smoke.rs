@@ -1,6 +1,6 @@
 //! The S3 leg's end-to-end check of the object store itself: `object_store`'s `AmazonS3`,
 //! configured from the AWS variables exactly as Verta configures it, against the real
-//! S3-compatible server that `scripts/s3.sh` starts on loopback (Garage). A multipart upload,
+//! S3-compatible server that `scripts/s3.sh` starts on loopback (s3s-fs). A multipart upload,
 //! a ranged read across a part boundary, a listing and a delete: the calls the attachment
 //! store makes, so a server or client incompatibility shows here first.
 //!
