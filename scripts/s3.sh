@@ -5,7 +5,7 @@
 #   source scripts/s3.sh
 #   s3_install                 # cargo install s3s-fs (pinned) into a cache outside the
 #                              # repository when the binary is missing; no-op when present
-#   s3_start                   # own temp dir, a free loopback port, a random key pair and the
+#   s3_start                   # own temp dir, a loopback port, a random key pair and the
 #                              # bucket verta-test. Exports VERTA_TEST_S3_URL=s3://verta-test,
 #                              # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION=us-east-1,
 #                              # AWS_ENDPOINT_URL=http://127.0.0.1:<port> and AWS_ALLOW_HTTP=true,
@@ -61,20 +61,6 @@ s3_install() {
         return 1
     fi
     _verta_s3_log "built $server in $(( $(date +%s) - t0 ))s"
-}
-
-# _verta_s3_free_port [TAKEN...]: a loopback port nobody listens on, not among TAKEN.
-_verta_s3_free_port() {
-    local port tries=0
-    while [ $tries -lt 200 ]; do
-        port=$(( 33000 + RANDOM % 20000 ))
-        tries=$(( tries + 1 ))
-        case " $* " in *" $port "*) continue ;; esac
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"; return 0
-        fi
-    done
-    return 1
 }
 
 # _verta_s3_hex BYTES: that many random bytes, as lowercase hex.
@@ -140,9 +126,8 @@ s3_start() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
-    local dir="$VERTA_S3_DIR" port t0
+    local dir="$VERTA_S3_DIR" port="" t0
     t0=$(date +%s.%N)
-    port=$(_verta_s3_free_port) || { _verta_s3_log "no free port"; return 1; }
 
     # A fresh key pair every start; a bucket is a directory under the data root.
     local key_id secret
@@ -150,13 +135,16 @@ s3_start() {
     secret=$(_verta_s3_hex 20)
     mkdir -p "$dir/data/$VERTA_S3_BUCKET"
 
+    # Port 0: the kernel picks a free port (a port found free beforehand can be taken by an
+    # outgoing connection before the server binds it) and the server logs the one it got.
     RUST_LOG="${VERTA_S3_LOG:-s3s_fs=info,s3s=warn}" NO_COLOR=1 \
-        "$server" --host 127.0.0.1 --port "$port" --access-key "$key_id" --secret-key "$secret" \
+        "$server" --host 127.0.0.1 --port 0 --access-key "$key_id" --secret-key "$secret" \
         "$dir/data" >"$dir/server.log" 2>&1 </dev/null &
     local pid=$!
     echo "$pid" >"$dir/server.pid"
 
-    # Ready when the S3 port answers HTTP (an unsigned request gets an S3 error: the server is up).
+    # Ready when the port it logged answers HTTP (an unsigned request gets an S3 error: the
+    # server is up).
     local i
     for i in $(seq 1 600); do
         if ! kill -0 "$pid" 2>/dev/null; then
@@ -164,7 +152,9 @@ s3_start() {
             s3_log_tail 30
             return 1
         fi
-        if [ -n "$(_verta_s3_http_status "$port" "/$VERTA_S3_BUCKET")" ]; then
+        [ -n "$port" ] ||
+            port=$(sed -n 's|.*server is running at http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$dir/server.log" | head -n 1)
+        if [ -n "$port" ] && [ -n "$(_verta_s3_http_status "$port" "/$VERTA_S3_BUCKET")" ]; then
             break
         fi
         if [ "$i" -eq 600 ]; then

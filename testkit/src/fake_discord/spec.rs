@@ -80,8 +80,9 @@ pub struct GuildSpec {
     pub deleted_share: f64,
     /// Share of messages with empty content (these always carry an attachment).
     pub empty_share: f64,
-    /// End of the generated history, Unix ms: the newest generated message is about a day
-    /// before it (default [`GENERATED_END_MS`], 2026-01-01). Set it to "now" with
+    /// End of the generated history, Unix ms (default [`GENERATED_END_MS`], 2026-01-01): a
+    /// channel's messages are spread evenly from its creation to a day before it, so a busy
+    /// channel's newest is about a day before it. Set it to "now" with
     /// [`GuildSpec::ending_now`] when a test needs recent messages (rescan windows).
     pub generated_until_ms: i64,
 }
