@@ -245,16 +245,7 @@ pub async fn delete(
     // The tenant's attachment files that no other tenant shares go now, in the background
     // (the listing of a large store takes a while; workers also collect every 6 hours).
     let (db, files) = (db.get_ref().clone(), files.get_ref().clone());
-    actix_web::rt::spawn(async move {
-        match service::files::gc(&db, &files).await {
-            Ok(gc) => tracing::info!(
-                removed = gc.removed,
-                bytes = gc.removed_bytes,
-                "attachment files of the deleted tenant removed"
-            ),
-            Err(e) => tracing::warn!(error = %e, "attachment store garbage collection failed"),
-        }
-    });
+    actix_web::rt::spawn(async move { service::files::gc_logged(&db, &files).await });
     Ok(HttpResponse::NoContent().finish())
 }
 

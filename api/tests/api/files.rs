@@ -483,6 +483,18 @@ fn verta(h: &Harness) -> std::process::Command {
     cmd
 }
 
+/// Run `cmd` (what it is: `what`) and return its output; fails the test, with its stderr,
+/// when it does not exit successfully.
+fn run_ok(cmd: &mut std::process::Command, what: &str) -> std::process::Output {
+    let out = cmd.output().expect(what);
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 #[tokio::test]
 async fn a_killed_worker_leaves_no_partial_blob_and_stored_files_are_not_fetched_again() {
     let mut spec = files_guild(41).with_messages_per_channel(5);
@@ -573,14 +585,9 @@ async fn files_status_and_gc_commands_print_json() {
     let h = Harness::new(vec![files_guild(51)]).await;
     h.sync().await;
     let status = |h: &Harness| -> Value {
-        let out = verta(h)
-            .args(["files", "status", "--tenant", "guild-0"])
-            .output()
-            .expect("verta files status");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = run_ok(
+            verta(h).args(["files", "status", "--tenant", "guild-0"]),
+            "verta files status",
         );
         serde_json::from_slice(&out.stdout).expect("json")
     };
@@ -596,15 +603,7 @@ async fn files_status_and_gc_commands_print_json() {
     assert!(after["blobs"]["files"].as_u64().expect("blobs") <= total);
     assert_eq!(after["tenant"], "guild-0");
 
-    let out = verta(&h)
-        .args(["files", "gc"])
-        .output()
-        .expect("verta files gc");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(verta(&h).args(["files", "gc"]), "verta files gc");
     let gc: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(gc["removed"], 0, "{gc}");
     assert_eq!(gc["blobs"], after["blobs"]["files"], "{gc}");
@@ -706,14 +705,9 @@ async fn hostile_file_names_are_synced_and_fetched_without_reaching_the_store() 
 #[tokio::test]
 async fn sync_start_wait_downloads_the_files_of_the_job() {
     let h = Harness::new(vec![files_guild(81)]).await;
-    let out = verta(&h)
-        .args(["sync", "start", "--tenant", "guild-0", "--wait"])
-        .output()
-        .expect("verta sync start --wait");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        verta(&h).args(["sync", "start", "--tenant", "guild-0", "--wait"]),
+        "verta sync start --wait",
     );
     assert_every_attachment_stored_and_identical(&h, &BTreeSet::new()).await;
 }

@@ -710,17 +710,23 @@ pub async fn run_periodic_gc(
         if *stop.borrow() {
             return;
         }
-        match gc(&db, &store).await {
-            Ok(s) if s.removed > 0 || s.temporary_files > 0 => tracing::info!(
-                removed = s.removed,
-                bytes = s.removed_bytes,
-                temporary_files = s.temporary_files,
-                "attachment store garbage collected"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "attachment store garbage collection failed"),
-        }
+        gc_logged(&db, &store).await;
         wait = interval;
+    }
+}
+
+/// [`gc`] for a collection nobody waits for (the periodic one, the one after a tenant is
+/// deleted): what it removed, or why it failed, goes to the log.
+pub async fn gc_logged(db: &impl ConnectionTrait, store: &BlobStore) {
+    match gc(db, store).await {
+        Ok(s) if s.removed > 0 || s.temporary_files > 0 => tracing::info!(
+            removed = s.removed,
+            bytes = s.removed_bytes,
+            temporary_files = s.temporary_files,
+            "attachment store garbage collected"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "attachment store garbage collection failed"),
     }
 }
 
